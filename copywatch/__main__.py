@@ -1,0 +1,5 @@
+import sys
+
+from copywatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of ``copywatch``; each module has ``register(subparsers)``."""

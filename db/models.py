@@ -1,0 +1,270 @@
+"""SQLAlchemy 2.0 typed models for Copywatch's tables.
+
+Constraints live on the models so Alembic autogenerate sees them; a test fails when the
+migrations drift from this metadata. Enums are stored as strings with CHECK constraints so
+the same schema works on PostgreSQL and SQLite.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("CURRENT_TIMESTAMP")
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("CURRENT_TIMESTAMP"), onupdate=func.now()
+    )
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class ImageStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SCORING = "scoring"
+    SCORED = "scored"
+    FAILED = "failed"
+
+
+class DetectionStatus(enum.StrEnum):
+    NEW = "new"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
+class DetectionKind(enum.StrEnum):
+    STOLEN_IMAGE = "stolen_image"
+    COUNTERFEIT_LOGO = "counterfeit_logo"
+
+
+class CrawlStatus(enum.StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+class Role(enum.StrEnum):
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class Brand(Timestamped, Base):
+    __tablename__ = "brands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    alert_emails: Mapped[list[Any]] = mapped_column(default=list)
+
+    originals: Mapped[list[Original]] = relationship(back_populates="brand", passive_deletes=True)
+
+
+class Original(Timestamped, Base):
+    __tablename__ = "originals"
+    __table_args__ = (UniqueConstraint("brand_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(500))
+    image_path: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    logo_reference: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+
+    brand: Mapped[Brand] = relationship(back_populates="originals")
+
+
+class Marketplace(Timestamped, Base):
+    __tablename__ = "marketplaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    spider: Mapped[str] = mapped_column(String(100), default="product")
+    start_urls: Mapped[list[Any]] = mapped_column(default=list)
+    schedule: Mapped[str | None] = mapped_column(String(100))  # cron expression; None = manual only
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+    __table_args__ = (Index("ix_crawl_runs_marketplace_started", "marketplace_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    marketplace_id: Mapped[int] = mapped_column(ForeignKey("marketplaces.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("CURRENT_TIMESTAMP")
+    )
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[CrawlStatus] = mapped_column(
+        _enum(CrawlStatus, "crawl_status"), default=CrawlStatus.RUNNING
+    )
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Listing(Timestamped, Base):
+    __tablename__ = "listings"
+    __table_args__ = (
+        CheckConstraint("price IS NULL OR price >= 0", name="price_not_negative"),
+        Index("ix_listings_marketplace_seller", "marketplace_id", "seller"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    marketplace_id: Mapped[int] = mapped_column(ForeignKey("marketplaces.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    title: Mapped[str | None] = mapped_column(String(1000))
+    price: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    seller: Mapped[str | None] = mapped_column(String(300))
+    first_seen: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("CURRENT_TIMESTAMP")
+    )
+    last_seen: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("CURRENT_TIMESTAMP")
+    )
+
+    images: Mapped[list[ListingImage]] = relationship(back_populates="listing", passive_deletes=True)
+
+
+class ListingImage(Timestamped, Base):
+    """One image of a listing. A failed download is a row too (status failed, no sha256), so nothing is lost."""
+
+    __tablename__ = "listing_images"
+    __table_args__ = (
+        UniqueConstraint("listing_id", "sha256"),
+        UniqueConstraint("listing_id", "url"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("status = 'failed' OR sha256 IS NOT NULL", name="stored_image_has_hash"),
+        Index("ix_listing_images_status", "status"),
+        Index("ix_listing_images_sha256", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2000))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    path: Mapped[str | None] = mapped_column(String(1000))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[ImageStatus] = mapped_column(
+        _enum(ImageStatus, "image_status"), default=ImageStatus.QUEUED
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    listing: Mapped[Listing] = relationship(back_populates="images")
+
+
+class User(Timestamped, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"), default=Role.REVIEWER)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+
+class Detection(Timestamped, Base):
+    """A hit for review: a listing image matched to an original, or a logo verdict on its own."""
+
+    __tablename__ = "detections"
+    __table_args__ = (
+        UniqueConstraint("listing_image_id", "original_id"),
+        # A logo-only hit has no original; keep it unique per image all the same.
+        Index(
+            "uq_detections_logo_only",
+            "listing_image_id",
+            unique=True,
+            postgresql_where=text("original_id IS NULL"),
+            sqlite_where=text("original_id IS NULL"),
+        ),
+        CheckConstraint("score >= 0 AND score <= 1", name="score_in_unit_range"),
+        CheckConstraint("(status = 'new') = (reviewed_at IS NULL)", name="reviewed_iff_not_new"),
+        Index("ix_detections_queue", "status", "score", "id"),
+        Index("ix_detections_created_at", "created_at"),
+        Index("ix_detections_original_id", "original_id"),
+        Index("ix_detections_alert_pending", "alerted_at", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_image_id: Mapped[int] = mapped_column(ForeignKey("listing_images.id", ondelete="CASCADE"))
+    original_id: Mapped[int | None] = mapped_column(ForeignKey("originals.id", ondelete="CASCADE"))
+    kind: Mapped[DetectionKind] = mapped_column(
+        _enum(DetectionKind, "detection_kind"), default=DetectionKind.STOLEN_IMAGE
+    )
+    score: Mapped[float] = mapped_column(Float)
+    components: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    region_query: Mapped[list[Any] | None] = mapped_column(nullable=True)
+    region_original: Mapped[list[Any] | None] = mapped_column(nullable=True)
+    logo_verdict: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    status: Mapped[DetectionStatus] = mapped_column(
+        _enum(DetectionStatus, "detection_status"), default=DetectionStatus.NEW
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    listing_image: Mapped[ListingImage] = relationship()
+    original: Mapped[Original | None] = relationship()
+    reviewer: Mapped[User | None] = relationship()
+
+
+REPORT_VIEWS = (
+    "report_detections_per_marketplace_day",
+    "report_top_sellers",
+    "report_brand_summary",
+    "report_crawl_health",
+)
