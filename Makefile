@@ -1,0 +1,48 @@
+# Copywatch: set-up lives here, so the README's two commands work on a fresh machine.
+#   make demo   — install, then run the whole mission on embedded defaults
+#   make test   — install, start PostgreSQL/Redis if needed, lint, run the test suite
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+TORCH_VERSION ?= 2.13.0
+
+.PHONY: install demo test lint services chromium clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first: a CPU build (on disk on our machines, else the CPU index) so pip never pulls CUDA wheels.
+	$(BIN)/python -m pip install -q "torch==$(TORCH_VERSION)" || \
+	  $(BIN)/python -m pip install -q --index-url https://download.pytorch.org/whl/cpu "torch==$(TORCH_VERSION)"
+	$(BIN)/python -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/copywatch demo
+
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+	  echo "starting PostgreSQL"; pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+	  for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { \
+	  echo "starting Redis"; redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; \
+	  for i in $$(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done; }
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install services chromium lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) data artifacts .pytest_cache

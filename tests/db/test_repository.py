@@ -1,0 +1,251 @@
+"""Repository functions: idempotent upserts, a concurrency-safe queue, reviews that stick."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.engine import make_engine, session_factory
+from db.models import Detection, DetectionKind, DetectionStatus, ImageStatus, Listing, ListingImage, User
+from db.repository import (
+    QueueFilters,
+    add_original,
+    claim_queued_images,
+    mark_scored,
+    record_download_failure,
+    record_scoring_failure,
+    review_detection,
+    review_queue,
+    upsert_brand,
+    upsert_detection,
+    upsert_listing,
+    upsert_listing_image,
+    upsert_marketplace,
+)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def url(request: pytest.FixtureRequest, fresh_pg_url: str, sqlite_url: str) -> str:
+    return fresh_pg_url if request.param == "postgresql" else sqlite_url
+
+
+@pytest.fixture
+def session(url: str) -> Iterator[Session]:
+    engine = make_engine(url)
+    with session_factory(engine)() as s:
+        yield s
+    engine.dispose()
+
+
+def _listing(session: Session, n: int = 1) -> int:
+    market = upsert_marketplace(session, "Shop", ["http://127.0.0.1/"])
+    return upsert_listing(session, marketplace_id=market, url=f"http://127.0.0.1/p/{n}", title=f"P{n}")
+
+
+def _image(session: Session, listing: int, n: int) -> int:
+    image_id, _ = upsert_listing_image(
+        session, listing_id=listing, url=f"http://127.0.0.1/i/{n}.jpg", sha256=f"{n:064d}", path=f"{n}.jpg"
+    )
+    return image_id
+
+
+def test_upsert_listing_refreshes_instead_of_duplicating(session: Session) -> None:
+    first = _listing(session)
+    market = session.execute(select(Listing.marketplace_id)).scalar_one()
+    again = upsert_listing(session, marketplace_id=market, url="http://127.0.0.1/p/1", price=12.5, seller="S")
+    session.commit()
+    assert first == again
+    row = session.execute(select(Listing)).scalar_one()
+    assert (row.title, float(row.price), row.seller) == ("P1", 12.5, "S")
+    assert row.last_seen >= row.first_seen
+
+
+def test_upsert_listing_image_dedupes_by_hash_and_url(session: Session) -> None:
+    listing = _listing(session)
+    image, new = upsert_listing_image(
+        session, listing_id=listing, url="http://a/1.jpg", sha256="f" * 64, path="p"
+    )
+    same_bytes_other_url = upsert_listing_image(
+        session, listing_id=listing, url="http://a/copy.jpg", sha256="f" * 64, path="p"
+    )
+    session.commit()
+    assert new is True
+    assert same_bytes_other_url == (image, False)
+    assert session.execute(select(func.count()).select_from(ListingImage)).scalar_one() == 1
+
+
+def test_failed_download_is_recorded_and_revived_by_a_later_success(session: Session) -> None:
+    listing = _listing(session)
+    failed = record_download_failure(session, listing_id=listing, url="http://a/x.jpg", error="HTTP 404")
+    again = record_download_failure(session, listing_id=listing, url="http://a/x.jpg", error="HTTP 500")
+    session.commit()
+    row = session.get(ListingImage, failed)
+    assert again == failed
+    assert (row.status, row.error, row.attempts) == (ImageStatus.FAILED, "HTTP 500", 2)
+
+    revived, new = upsert_listing_image(
+        session, listing_id=listing, url="http://a/x.jpg", sha256="e" * 64, path="x"
+    )
+    session.commit()
+    session.refresh(row)
+    assert (revived, new) == (failed, True)
+    assert (row.status, row.error, row.attempts) == (ImageStatus.QUEUED, None, 0)
+
+
+def test_claim_moves_queued_to_scoring_once(session: Session) -> None:
+    listing = _listing(session)
+    ids = [_image(session, listing, n) for n in range(3)]
+    session.commit()
+    claimed = claim_queued_images(session, limit=2)
+    session.commit()
+    assert claimed == ids[:2]
+    assert claim_queued_images(session, limit=5) == ids[2:]
+    assert claim_queued_images(session, limit=5) == []
+    session.commit()
+    assert all(session.get(ListingImage, i).attempts == 1 for i in ids)
+
+
+def test_scoring_failure_retries_then_gives_up(session: Session) -> None:
+    listing = _listing(session)
+    image = _image(session, listing, 1)
+    session.commit()
+    statuses = []
+    for _ in range(3):
+        assert claim_queued_images(session, ids=[image]) == [image]
+        statuses.append(
+            record_scoring_failure(session, image, "database timeout", permanent=False, max_attempts=3)
+        )
+        session.commit()
+    assert statuses == [ImageStatus.QUEUED, ImageStatus.QUEUED, ImageStatus.FAILED]
+    assert "gave up after 3 attempts" in session.get(ListingImage, image).error
+
+
+def test_permanent_scoring_failure_fails_at_once(session: Session) -> None:
+    listing = _listing(session)
+    image = _image(session, listing, 1)
+    claim_queued_images(session, ids=[image])
+    status = record_scoring_failure(session, image, "not an image", permanent=True, max_attempts=5)
+    session.commit()
+    assert status == ImageStatus.FAILED
+    assert session.get(ListingImage, image).error == "not an image"
+
+
+def test_upsert_detection_refreshes_evidence_but_keeps_the_review(session: Session) -> None:
+    brand = upsert_brand(session, "Acme", ["brand@example.com"])
+    original, created = add_original(session, brand, image_path="o.jpg", sha256="a" * 64)
+    assert created and add_original(session, brand, image_path="o2.jpg", sha256="a" * 64) == (original, False)
+    image = _image(session, _listing(session), 1)
+    session.add(User(email="r@example.com", password_hash="x"))
+    session.flush()
+    reviewer = session.execute(select(User.id)).scalar_one()
+
+    det, new = upsert_detection(session, listing_image_id=image, original_id=original, score=0.7)
+    review_detection(session, det, DetectionStatus.CONFIRMED, reviewer_id=reviewer, note="same photo")
+    again, new_again = upsert_detection(
+        session, listing_image_id=image, original_id=original, score=0.9, components={"inliers": 40}
+    )
+    mark_scored(session, image)
+    session.commit()
+
+    row = session.get(Detection, det)
+    assert (new, again, new_again) == (True, det, False)
+    assert (row.status, row.score, row.components, row.note) == (
+        DetectionStatus.CONFIRMED,
+        0.9,
+        {"inliers": 40},
+        "same photo",
+    )
+    assert row.reviewer_id == reviewer and row.reviewed_at is not None
+    with pytest.raises(ValueError, match="score must be in"):
+        upsert_detection(session, listing_image_id=image, original_id=original, score=1.2)
+
+
+def test_logo_only_detection_upserts_once(session: Session) -> None:
+    image = _image(session, _listing(session), 1)
+    a, _ = upsert_detection(
+        session, listing_image_id=image, original_id=None, score=0.8, kind=DetectionKind.COUNTERFEIT_LOGO
+    )
+    b, created = upsert_detection(
+        session, listing_image_id=image, original_id=None, score=0.85, kind=DetectionKind.COUNTERFEIT_LOGO
+    )
+    session.commit()
+    assert (a, created) == (b, False)
+
+
+def test_review_queue_filters_and_pages_by_score(session: Session) -> None:
+    brand = upsert_brand(session, "Acme")
+    original, _ = add_original(session, brand, image_path="o.jpg", sha256="a" * 64)
+    listing = _listing(session)
+    scores = [0.55, 0.95, 0.75, 0.85, 0.65]
+    for n, score in enumerate(scores):
+        upsert_detection(
+            session, listing_image_id=_image(session, listing, n), original_id=original, score=score
+        )
+    session.commit()
+
+    first = review_queue(session, QueueFilters(min_score=0.6), limit=2)
+    rest = review_queue(session, QueueFilters(min_score=0.6), limit=10, after=(first[-1].score, first[-1].id))
+    assert [d.score for d in first + rest] == [0.95, 0.85, 0.75, 0.65]
+    assert review_queue(session, QueueFilters(brand_id=brand + 1)) == []
+    assert len(review_queue(session, QueueFilters(status=DetectionStatus.CONFIRMED))) == 0
+
+
+def test_concurrent_upserts_of_one_listing_make_one_row(fresh_pg_url: str) -> None:
+    engine = make_engine(fresh_pg_url, pool_size=8)
+    factory = session_factory(engine)
+    with factory() as s, s.begin():
+        market = upsert_marketplace(s, "Shop", ["http://127.0.0.1/"])
+    barrier = threading.Barrier(8)
+    ids: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with factory() as s, s.begin():
+                barrier.wait(timeout=10)
+                ids.append(upsert_listing(s, marketplace_id=market, url="http://127.0.0.1/p/race"))
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    with factory() as s:
+        count = s.execute(select(func.count()).select_from(Listing)).scalar_one()
+    engine.dispose()
+    assert errors == []
+    assert count == 1 and len(set(ids)) == 1 and len(ids) == 8
+
+
+def test_concurrent_claims_never_share_an_image(fresh_pg_url: str) -> None:
+    engine = make_engine(fresh_pg_url, pool_size=8)
+    factory = session_factory(engine)
+    with factory() as s, s.begin():
+        listing = _listing(s)
+        for n in range(40):
+            _image(s, listing, n)
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with factory() as s, s.begin():
+                got = claim_queued_images(s, limit=3)
+            if not got:
+                return
+            with lock:
+                claimed.extend(got)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    engine.dispose()
+    assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 40
