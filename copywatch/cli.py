@@ -58,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"copywatch: invalid setting: {exc}", file=sys.stderr)
         return 2
+    if args.command != "db" and settings.database_url.startswith("sqlite"):
+        from db.migrate import ensure_current
+
+        settings.ensure_dirs()
+        ensure_current(settings.database_url)
     return int(args.handler(args, settings) or 0)
 
 

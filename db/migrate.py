@@ -38,3 +38,15 @@ def current(database_url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def head() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head() or ""
+
+
+def ensure_current(database_url: str) -> None:
+    """Upgrade to head when behind: the embedded SQLite database migrates itself on first use."""
+    if current(database_url) != head():
+        upgrade(database_url)
