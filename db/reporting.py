@@ -1,0 +1,114 @@
+"""Report queries over the reporting views (migration 0002).
+
+The views are the contract: any SQL client sees the same figures (see ``docs/sql.md``). This
+module only picks a view by a fixed name, applies the optional ``since`` cut-off to the view's
+own date column, and orders the rows for display.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """One report: the view it reads, the date column ``since`` applies to, its order and title."""
+
+    view: str
+    since_column: str
+    order_by: str
+    title: str
+    description: str
+    limit: int | None = None
+
+
+REPORTS: dict[str, ReportSpec] = {
+    "detections_per_day": ReportSpec(
+        view="report_detections_per_marketplace_day",
+        since_column="day",
+        order_by="day, marketplace",
+        title="Detections per marketplace per day",
+        description="New hits found each day, and how many of them reviewers confirmed or dismissed.",
+    ),
+    "top_sellers": ReportSpec(
+        view="report_top_sellers",
+        since_column="last_confirmed_at",
+        order_by="confirmed_hits DESC, listings DESC, marketplace, seller",
+        title="Top sellers by confirmed hits",
+        description="Sellers with the most confirmed copies (since: confirmed at least once since then).",
+        limit=100,
+    ),
+    "brand_summary": ReportSpec(
+        view="report_brand_summary",
+        since_column="last_detection_at",
+        order_by="brand",
+        title="Per-brand summary",
+        description="Originals in the catalog and the state of every detection, per brand.",
+    ),
+    "crawl_health": ReportSpec(
+        view="report_crawl_health",
+        since_column="last_started_at",
+        order_by="marketplace",
+        title="Crawl health",
+        description="Crawl runs per marketplace, failures, and images that could not be stored.",
+    ),
+}
+
+
+def report_names() -> list[str]:
+    return list(REPORTS)
+
+
+def run_report(session: Session, name: str, since: date | datetime | None = None) -> list[dict[str, Any]]:
+    """Rows of one reporting view, as dicts in display order.
+
+    Args:
+        session: an open database session (PostgreSQL or SQLite).
+        name: one of ``detections_per_day``, ``top_sellers``, ``brand_summary``, ``crawl_health``.
+        since: keep rows whose date column (day, last confirmation, last detection, last crawl
+            start) is on or after this date.
+
+    Returns:
+        One dict per row, keys as the view's columns.
+
+    Raises:
+        ValueError: for an unknown report name.
+    """
+    spec = REPORTS.get(name)
+    if spec is None:
+        raise ValueError(f"unknown report {name!r}; choose one of {', '.join(REPORTS)}")
+    # View and column names come from the fixed table above, never from the caller.
+    sql = f"SELECT * FROM {spec.view}"
+    params: dict[str, Any] = {}
+    if since is not None:
+        sql += f" WHERE {spec.since_column} >= :since"
+        params["since"] = _since_param(session, since)
+    sql += f" ORDER BY {spec.order_by}"
+    if spec.limit:
+        sql += f" LIMIT {int(spec.limit)}"
+    result = session.execute(text(sql), params)
+    return [dict(row) for row in result.mappings()]
+
+
+def _since_param(session: Session, since: date | datetime) -> Any:
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite keeps dates as ISO text; the text sorts like the date.
+        return since.isoformat(sep=" ") if isinstance(since, datetime) else since.isoformat()
+    return since
+
+
+def jsonable(value: Any) -> Any:
+    """A view value as JSON/CSV-friendly text or number (dates as ISO strings, decimals as floats)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)

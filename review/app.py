@@ -1,0 +1,116 @@
+"""Application factory: settings in, a Flask app with its blueprints, CSRF and security headers out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from copywatch.settings import Settings
+from review.state import ReviewState
+
+# Multipart framing around an upload; the image itself is checked against max_image_bytes.
+_MULTIPART_SLACK = 64 * 1024
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        # blob: shows the reviewer's own upload next to its matches without sending it back.
+        "img-src 'self' blob: data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def create_app(settings: Settings, *, matcher_loader: Callable[[], Any] | None = None) -> Flask:
+    """Build the review app.
+
+    Args:
+        settings: the one settings object; ``secret_key`` must be set (``copywatch serve --dev``
+            generates one in memory).
+        matcher_loader: returns the search page's ``detection.matcher.Matcher``; by default the
+            catalog index under ``settings.index_dir`` is loaded on first use (and reloaded
+            when its version on disk changes).
+
+    Returns:
+        The Flask app.
+
+    Raises:
+        ValueError: when ``settings.secret_key`` is empty.
+    """
+    if not settings.secret_key:
+        raise ValueError("SECRET_KEY is not set; sessions and CSRF tokens need a secret key")
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_image_bytes + _MULTIPART_SLACK,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        SESSION_COOKIE_NAME="copywatch_session",
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    app.extensions["copywatch"] = ReviewState(settings, matcher_loader)
+    CSRFProtect(app)
+
+    from review import auth, media, queue, reports, search
+
+    for module in (auth, queue, search, reports, media):
+        app.register_blueprint(module.bp)
+    auth.install_guard(app)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        # Listing links lead to marketplaces; they need not learn which detection we were looking at.
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if response.mimetype in {"text/html", "application/json", "text/csv"}:
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def _wants_json() -> bool:
+        return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError) -> Any:
+        message = "The request was refused: its security token is missing or expired. Reload the page and try again."
+        if _wants_json():
+            return jsonify(error=message), 400
+        return render_template("error.html", title="Request refused", message=message), 400
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_exc: RequestEntityTooLarge) -> Any:
+        limit_mb = settings.max_image_bytes / (1024 * 1024)
+        message = f"The upload is too large: images may be at most {limit_mb:.0f} MB."
+        if _wants_json():
+            return jsonify(error=message), 413
+        return render_template("error.html", title="Upload too large", message=message), 413
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        if _wants_json():
+            return jsonify(error=exc.description), exc.code
+        return render_template("error.html", title=exc.name, message=exc.description), exc.code
+
+    return app

@@ -1,0 +1,92 @@
+"""Serve stored images by database id only: the path comes from the row, never from the request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, send_file
+
+from db.models import ListingImage, Original
+from review.state import db, state
+
+bp = Blueprint("media", __name__, url_prefix="/media")
+
+# Served with the type the bytes say they are; anything else is not served (nosniff is set too).
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+)
+
+
+def stored_path(relative_or_absolute: str | None) -> Path | None:
+    """The file of a stored image, or None when it is missing or would leave MEDIA_ROOT."""
+    if not relative_or_absolute:
+        return None
+    media_root = state().settings.media_root.resolve()
+    path = Path(relative_or_absolute)
+    if not path.is_absolute():
+        path = (media_root / path).resolve()
+        if not path.is_relative_to(media_root):
+            return None
+    return path if path.is_file() else None
+
+
+def sniff_mimetype(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    for signature, mimetype in _SIGNATURES:
+        if head.startswith(signature):
+            return mimetype
+    return None
+
+
+def image_size(
+    relative_or_absolute: str | None, width: int | None, height: int | None
+) -> tuple[int, int] | None:
+    """Pixel size of a stored image: from its row, else read from the file header."""
+    if width and height:
+        return int(width), int(height)
+    path = stored_path(relative_or_absolute)
+    if path is None:
+        return None
+    try:
+        from PIL import Image
+
+        with Image.open(path) as img:
+            return img.size
+    except Exception:  # noqa: BLE001 - an unreadable file is shown without overlay, not an error page
+        return None
+
+
+def _send(relative_or_absolute: str | None) -> Any:
+    path = stored_path(relative_or_absolute)
+    if path is None:
+        abort(404, "The image file is missing.")
+    mimetype = sniff_mimetype(path)
+    if mimetype is None:
+        abort(404, "The stored file is not an image type the browser can show.")
+    response = send_file(path, mimetype=mimetype, max_age=3600, conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.route("/listing-image/<int:image_id>")
+def listing_image(image_id: int) -> Any:
+    image = db().get(ListingImage, image_id)
+    if image is None:
+        abort(404)
+    return _send(image.path)
+
+
+@bp.route("/original/<int:original_id>")
+def original(original_id: int) -> Any:
+    row = db().get(Original, original_id)
+    if row is None:
+        abort(404)
+    return _send(row.image_path)

@@ -1,0 +1,336 @@
+"""The review queue: filter and page through detections, look at the evidence, confirm or dismiss.
+
+Pages use keyset pagination (``db.repository.review_queue(after=...)``), so page 2,000 costs what
+page 1 costs. A reviewer decides on new detections; changing a decision already made is for admins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+
+from db.models import (
+    Brand,
+    Detection,
+    DetectionStatus,
+    Listing,
+    ListingImage,
+    Marketplace,
+    Original,
+    Role,
+    User,
+)
+from db.repository import QueueFilters, review_detection, review_queue, review_queue_query
+from review.state import db
+
+bp = Blueprint("queue", __name__)
+
+PAGE_SIZE = 50
+FILTER_KEYS = ("brand", "marketplace", "status", "min", "max", "since", "until")
+ACTIONS = {
+    "confirm": DetectionStatus.CONFIRMED,
+    "dismiss": DetectionStatus.DISMISSED,
+    "reopen": DetectionStatus.NEW,
+}
+STATUS_VALUES = {s.value for s in DetectionStatus}
+MAX_NOTE = 2000
+MAX_BULK = 500
+
+
+# --- filters -----------------------------------------------------------------------------------------
+
+
+def _int_arg(args: MultiDict, name: str) -> int | None:
+    raw = (args.get(name) or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def _percent_arg(args: MultiDict, name: str) -> float | None:
+    raw = (args.get(name) or "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return min(max(value, 0.0), 100.0) / 100.0
+
+
+def _date_arg(args: MultiDict, name: str) -> date | None:
+    try:
+        return date.fromisoformat((args.get(name) or "").strip())
+    except ValueError:
+        return None
+
+
+def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, str]]:
+    """Queue filters from query arguments, and the cleaned arguments to rebuild links with."""
+    status_raw = args.get("status", "new")
+    status: DetectionStatus | None = DetectionStatus.NEW
+    if status_raw == "all":
+        status = None
+    elif status_raw in STATUS_VALUES:
+        status = DetectionStatus(status_raw)
+    since, until = _date_arg(args, "since"), _date_arg(args, "until")
+    filters = QueueFilters(
+        brand_id=_int_arg(args, "brand"),
+        marketplace_id=_int_arg(args, "marketplace"),
+        status=status,
+        min_score=_percent_arg(args, "min"),
+        max_score=_percent_arg(args, "max"),
+        since=datetime.combine(since, time.min) if since else None,
+        # "until" is inclusive for people: everything on that day too.
+        until=datetime.combine(until + timedelta(days=1), time.min) if until else None,
+    )
+    clean = {k: args.get(k, "").strip() for k in FILTER_KEYS if args.get(k, "").strip()}
+    clean["status"] = status.value if status else "all"
+    return filters, clean
+
+
+def _parse_after(raw: str | None) -> tuple[float, int] | None:
+    if not raw or ":" not in raw:
+        return None
+    score, _, last_id = raw.partition(":")
+    try:
+        return float(score), int(last_id)
+    except ValueError:
+        return None
+
+
+# --- rows for display --------------------------------------------------------------------------------
+
+
+@dataclass
+class QueueRow:
+    id: int
+    score: float
+    status: str
+    kind: str
+    created_at: datetime | None
+    listing_image_id: int
+    original_id: int | None
+    listing_title: str | None
+    listing_url: str
+    price: Any
+    currency: str | None
+    seller: str | None
+    marketplace: str
+    brand: str | None
+    sku: str | None
+    logo_verdict: str | None
+
+    @property
+    def percent(self) -> float:
+        return round(self.score * 100, 1)
+
+
+def queue_rows(session: Session, detections: list[Detection]) -> list[QueueRow]:
+    """The page's detections with their listing, marketplace, original and brand, in one query."""
+    if not detections:
+        return []
+    ids = [d.id for d in detections]
+    rows = session.execute(
+        select(
+            Detection.id,
+            ListingImage.id,
+            Listing.title,
+            Listing.url,
+            Listing.price,
+            Listing.currency,
+            Listing.seller,
+            Marketplace.name,
+            Brand.name,
+            Original.sku,
+        )
+        .join(ListingImage, ListingImage.id == Detection.listing_image_id)
+        .join(Listing, Listing.id == ListingImage.listing_id)
+        .join(Marketplace, Marketplace.id == Listing.marketplace_id)
+        .outerjoin(Original, Original.id == Detection.original_id)
+        .outerjoin(Brand, Brand.id == Original.brand_id)
+        .where(Detection.id.in_(ids))
+    ).all()
+    extra = {r[0]: r[1:] for r in rows}
+    out = []
+    for d in detections:
+        image_id, title, url, price, currency, seller, marketplace, brand, sku = extra[d.id]
+        out.append(
+            QueueRow(
+                id=d.id,
+                score=d.score,
+                status=d.status.value,
+                kind=d.kind.value,
+                created_at=d.created_at,
+                listing_image_id=image_id,
+                original_id=d.original_id,
+                listing_title=title,
+                listing_url=url,
+                price=price,
+                currency=currency,
+                seller=seller,
+                marketplace=marketplace,
+                brand=brand,
+                sku=sku,
+                logo_verdict=(d.logo_verdict or {}).get("verdict"),
+            )
+        )
+    return out
+
+
+def _choices(session: Session) -> dict[str, list[tuple[int, str]]]:
+    return {
+        "brands": [tuple(r) for r in session.execute(select(Brand.id, Brand.name).order_by(Brand.name))],
+        "marketplaces": [
+            tuple(r)
+            for r in session.execute(select(Marketplace.id, Marketplace.name).order_by(Marketplace.name))
+        ],
+    }
+
+
+# --- views ---------------------------------------------------------------------------------------------
+
+
+@bp.route("/")
+def home() -> Any:
+    return redirect(url_for("queue.index"))
+
+
+@bp.route("/queue")
+def index() -> Any:
+    session = db()
+    filters, clean = parse_filters(request.args)
+    after = _parse_after(request.args.get("after"))
+    detections = review_queue(session, filters, limit=PAGE_SIZE + 1, after=after)
+    has_more = len(detections) > PAGE_SIZE
+    detections = detections[:PAGE_SIZE]
+    rows = queue_rows(session, detections)
+    total = session.execute(
+        select(func.count()).select_from(review_queue_query(filters).order_by(None).subquery())
+    ).scalar_one()
+    next_url = None
+    if has_more:
+        last = detections[-1]
+        next_url = url_for("queue.index", **clean, after=f"{last.score!r}:{last.id}")
+    return render_template(
+        "queue.html",
+        rows=rows,
+        total=total,
+        filters=clean,
+        next_url=next_url,
+        first_url=url_for("queue.index", **clean) if after else None,
+        queue_qs=urlencode(clean),
+        statuses=["new", "confirmed", "dismissed", "all"],
+        **_choices(session),
+    )
+
+
+def _load_detection(session: Session, detection_id: int) -> Detection:
+    detection = session.get(Detection, detection_id)
+    if detection is None:
+        abort(404, "No such detection.")
+    return detection
+
+
+@bp.route("/detections/<int:detection_id>")
+def detail(detection_id: int) -> Any:
+    session = db()
+    detection = _load_detection(session, detection_id)
+    image = detection.listing_image
+    listing = image.listing
+    marketplace = session.get(Marketplace, listing.marketplace_id)
+    original = detection.original
+    brand = session.get(Brand, original.brand_id) if original is not None else None
+    reviewer = session.get(User, detection.reviewer_id) if detection.reviewer_id else None
+    from review.media import image_size
+
+    queue_qs = request.args.get("q", "")
+    return render_template(
+        "detail.html",
+        d=detection,
+        image=image,
+        listing=listing,
+        marketplace=marketplace,
+        original=original,
+        brand=brand,
+        reviewer=reviewer,
+        listing_size=image_size(image.path, image.width, image.height),
+        original_size=image_size(original.image_path, original.width, original.height) if original else None,
+        queue_qs=queue_qs,
+        queue_url=url_for("queue.index") + ("?" + _clean_qs(queue_qs) if queue_qs else ""),
+        can_change=detection.status == DetectionStatus.NEW or g.user.role == Role.ADMIN,
+    )
+
+
+def _clean_qs(queue_qs: str) -> str:
+    """Only the known filter keys of a queue query string (it comes back from a form)."""
+    pairs = [(k, v) for k, v in parse_qsl(queue_qs) if k in FILTER_KEYS]
+    return urlencode(pairs)
+
+
+def _apply_review(session: Session, detection: Detection, action: str, note: str | None) -> None:
+    status = ACTIONS.get(action)
+    if status is None:
+        abort(400, f"unknown action {action!r}; use confirm, dismiss or reopen")
+    is_admin = g.user.role == Role.ADMIN
+    if (detection.status != DetectionStatus.NEW or status == DetectionStatus.NEW) and not is_admin:
+        abort(403, "This detection has already been reviewed; only an administrator can change a review.")
+    if note is not None:
+        note = note.strip()[:MAX_NOTE] or None
+    review_detection(session, detection.id, status, reviewer_id=g.user.id, note=note)
+
+
+@bp.route("/detections/<int:detection_id>/review", methods=["POST"])
+def review(detection_id: int) -> Any:
+    session = db()
+    detection = _load_detection(session, detection_id)
+    score, last_id = detection.score, detection.id
+    action = request.form.get("action", "")
+    _apply_review(session, detection, action, request.form.get("note"))
+    session.commit()
+    flash(f"Detection #{detection_id} {ACTIONS[action].value}.", "ok")
+    queue_qs = _clean_qs(request.form.get("q", ""))
+    # Straight on to the next detection of the same queue: reviewing is a loop, not a round trip.
+    filters, _ = parse_filters(MultiDict(parse_qsl(queue_qs)))
+    following = review_queue(session, filters, limit=1, after=(score, last_id))
+    if following and action != "reopen":
+        return redirect(url_for("queue.detail", detection_id=following[0].id, q=queue_qs))
+    return redirect(url_for("queue.index") + ("?" + queue_qs if queue_qs else ""))
+
+
+@bp.route("/api/detections/<int:detection_id>/review", methods=["POST"])
+def review_api(detection_id: int) -> Any:
+    """The queue page's keyboard shortcuts post here (JSON body, CSRF token in a header)."""
+    session = db()
+    payload = request.get_json(silent=True) or {}
+    detection = _load_detection(session, detection_id)
+    action = str(payload.get("action", ""))
+    note = payload.get("note")
+    _apply_review(session, detection, action, str(note) if note is not None else None)
+    session.commit()
+    return jsonify(id=detection.id, status=detection.status.value)
+
+
+@bp.route("/queue/bulk", methods=["POST"])
+def bulk() -> Any:
+    session = db()
+    action = request.form.get("action", "")
+    if action not in {"confirm", "dismiss"}:
+        abort(400, "Bulk actions are confirm or dismiss.")
+    ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit()})[:MAX_BULK]
+    if not ids:
+        flash("Select detections first (x or the checkboxes).", "error")
+    else:
+        done = 0
+        for detection in session.execute(select(Detection).where(Detection.id.in_(ids))).scalars():
+            if detection.status == DetectionStatus.NEW or g.user.role == Role.ADMIN:
+                _apply_review(session, detection, action, request.form.get("note"))
+                done += 1
+        session.commit()
+        flash(f"{done} detection{'s' if done != 1 else ''} {ACTIONS[action].value}.", "ok")
+    return redirect(
+        url_for("queue.index") + ("?" + _clean_qs(request.form.get("q", "")) if request.form.get("q") else "")
+    )

@@ -1,0 +1,90 @@
+"""The seed's search page: upload a suspect image, see the 10 most similar originals with their
+similarity in %, filter them with a threshold, and see the matched region on both images."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, jsonify, render_template, request, url_for
+from sqlalchemy import select
+
+from db.models import Brand, Original
+from review.state import MatcherUnavailable, db, state
+from review.uploads import UploadRejected, decode_upload
+
+bp = Blueprint("search", __name__)
+
+RESULTS = 10
+ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,image/gif,image/bmp,image/tiff"
+
+
+@bp.route("/search")
+def page() -> Any:
+    return render_template("search.html", accepted_types=ACCEPTED_TYPES, results=RESULTS)
+
+
+def _points(region: Any) -> list[list[float]] | None:
+    if not region:
+        return None
+    return [[round(float(x), 1), round(float(y), 1)] for x, y in region]
+
+
+@bp.route("/api/search", methods=["POST"])
+def upload() -> Any:
+    """Match an uploaded image against the catalog; JSON ``{query, results, ms}`` or ``{error}``."""
+    started = time.perf_counter()
+    upload_file = request.files.get("image")
+    if upload_file is None:
+        return jsonify(error="No image in the upload (field 'image')."), 400
+    settings = state().settings
+    # Read at most one byte over the limit: enough to know it is too large, never the whole stream.
+    data = upload_file.stream.read(settings.max_image_bytes + 1)
+    try:
+        image = decode_upload(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+    except UploadRejected as exc:
+        return jsonify(error=str(exc)), 400
+    try:
+        matcher = state().matcher()
+    except MatcherUnavailable as exc:
+        return jsonify(error=str(exc)), 503
+    matches = matcher.match(image, k=RESULTS)
+    ids = [int(m.original_id) for m in matches if str(m.original_id).isdigit()]
+    originals = {
+        row.id: (row, brand)
+        for row, brand in db().execute(
+            select(Original, Brand.name)
+            .join(Brand, Brand.id == Original.brand_id)
+            .where(Original.id.in_(ids))
+        )
+    }
+    from review.media import image_size
+
+    results = []
+    for rank, match in enumerate(matches[:RESULTS], start=1):
+        found = originals.get(int(match.original_id)) if str(match.original_id).isdigit() else None
+        row, brand = found if found else (None, None)
+        size = image_size(row.image_path, row.width, row.height) if row else None
+        results.append(
+            {
+                "rank": rank,
+                "original_id": str(match.original_id),
+                "sku": row.sku if row else None,
+                "title": (row.title if row else None) or f"Original {match.original_id}",
+                "brand": brand,
+                "score": float(match.score),
+                "percent": round(float(match.score) * 100, 1),
+                "components": {k: round(float(v), 4) for k, v in (match.components or {}).items()},
+                "transform": getattr(match, "transform", None),
+                "region_query": _points(match.region_query),
+                "region_original": _points(match.region_original),
+                "image_url": url_for("media.original", original_id=row.id) if row else None,
+                "width": size[0] if size else None,
+                "height": size[1] if size else None,
+            }
+        )
+    return jsonify(
+        query={"width": int(image.shape[1]), "height": int(image.shape[0])},
+        results=results,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+    )
