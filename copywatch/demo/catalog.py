@@ -1,0 +1,325 @@
+"""A demo brand's product photos, drawn procedurally so the demo ships no image files and downloads nothing.
+
+Every photo is a function of a :class:`ProductSpec` (a seed and a few choices), so the same spec
+always gives the same pixels: the demo marketplace re-draws a product with its logo moved to make
+a counterfeit, and a look-alike is a spec of the same product type and colours with another seed.
+Photos are 640x640 "studio shots": a light gradient background, a soft shadow, one product
+silhouette (bottle, sneaker, bag, mug, box, shirt) filled with a textured print and brand text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+SIZE = 640
+PRODUCT_KINDS = ("bottle", "sneaker", "bag", "mug", "box", "shirt")
+PATTERNS = ("stripes", "checks", "dots", "waves", "blobs", "confetti")
+LOGO_SHAPES = ("triangular", "long_narrow_text", "rectangular_text", "square")
+BRAND_NAME = "Norda Outfitters"
+_WORDS = (
+    "NORDA", "FJELL", "AURORA", "TIDE", "EMBER", "KODA", "LUMEN", "SALT", "PINE", "ORBIT",
+    "VELA", "RIDGE", "MOSS", "HALO", "DUNE", "FROST", "BRISK", "CORAL", "ONYX", "ZEPHYR",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    """Everything that decides one product photo.
+
+    Attributes:
+        sku: the product's name in the catalog or marketplace.
+        kind: one of :data:`PRODUCT_KINDS`.
+        seed: the seed of every random choice made while drawing.
+        pattern: the print on the product, one of :data:`PATTERNS`.
+        logo_shape: one of :data:`LOGO_SHAPES`, or None for a product without a registered logo.
+    """
+
+    sku: str
+    kind: str
+    seed: int
+    pattern: str
+    logo_shape: str | None = None
+
+
+@dataclass(frozen=True)
+class ProductPhoto:
+    """A drawn photo and where its logo sits (x, y, w, h), if it has one."""
+
+    image: np.ndarray
+    logo_box: tuple[int, int, int, int] | None
+    product_box: tuple[int, int, int, int]
+
+
+def _palette(rng: np.random.Generator) -> list[tuple[int, int, int]]:
+    """Three saturated-ish BGR colours far enough apart to print with."""
+    hues = (rng.integers(0, 180) + np.array([0, rng.integers(40, 70), rng.integers(95, 130)])) % 180
+    hsv = np.zeros((1, 3, 3), np.uint8)
+    hsv[0, :, 0] = hues
+    hsv[0, :, 1] = rng.integers(90, 230, 3)
+    hsv[0, :, 2] = rng.integers(70, 230, 3)
+    bgr = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0]
+    return [tuple(int(c) for c in colour) for colour in bgr]
+
+
+def _background(rng: np.random.Generator) -> np.ndarray:
+    top = rng.uniform(238, 252)
+    bottom = top - rng.uniform(10, 28)
+    tint = rng.uniform(-5, 5, 3)
+    ramp = np.linspace(top, bottom, SIZE, dtype=np.float32)[:, None, None]
+    return np.clip(np.broadcast_to(ramp, (SIZE, SIZE, 3)) + tint, 0, 255).astype(np.float32)
+
+
+def _silhouette(kind: str, rng: np.random.Generator) -> np.ndarray:
+    """A filled mask (uint8 0/255) of the product, centred with some jitter in size and place."""
+    mask = np.zeros((SIZE, SIZE), np.uint8)
+    s = rng.uniform(0.85, 1.05)
+    cx = SIZE / 2 + rng.uniform(-25, 25)
+    cy = SIZE / 2 + rng.uniform(-10, 20)
+
+    def pt(x: float, y: float) -> tuple[int, int]:
+        return int(cx + x * s), int(cy + y * s)
+
+    if kind == "bottle":
+        w, h = rng.uniform(90, 120), rng.uniform(200, 240)
+        cv2.rectangle(mask, pt(-w, -h * 0.55), pt(w, h), 255, -1)
+        cv2.ellipse(mask, pt(0, -h * 0.55), (int(w * s), int(55 * s)), 0, 180, 360, 255, -1)
+        cv2.rectangle(mask, pt(-32, -h - 40), pt(32, -h * 0.55), 255, -1)
+        cv2.rectangle(mask, pt(-40, -h - 75), pt(40, -h - 35), 255, -1)
+    elif kind == "sneaker":
+        poly = [(-250, 90), (-245, 10), (-190, -60), (-90, -90), (-20, -150), (60, -160), (110, -80),
+                (200, -40), (255, 20), (255, 90)]  # fmt: skip
+        jitter = rng.uniform(-12, 12, (len(poly), 2))
+        cv2.fillPoly(
+            mask, [np.array([pt(x + a, y + b) for (x, y), (a, b) in zip(poly, jitter, strict=True)])], 255
+        )
+        cv2.rectangle(mask, pt(-255, 90), pt(258, 130), 255, -1)
+    elif kind == "bag":
+        top_w, bottom_w, h = rng.uniform(150, 190), rng.uniform(210, 250), rng.uniform(190, 230)
+        poly = [pt(-top_w, -h * 0.4), pt(top_w, -h * 0.4), pt(bottom_w, h), pt(-bottom_w, h)]
+        cv2.fillPoly(mask, [np.array(poly)], 255)
+        cv2.ellipse(mask, pt(0, -h * 0.4), (int(top_w * 0.6 * s), int(110 * s)), 0, 180, 360, 255, 22)
+    elif kind == "mug":
+        w, h = rng.uniform(140, 170), rng.uniform(160, 200)
+        cv2.rectangle(mask, pt(-w, -h), pt(w, h), 255, -1)
+        cv2.ellipse(mask, pt(w, 0), (int(70 * s), int(95 * s)), 0, -90, 90, 255, 30)
+    elif kind == "box":
+        w, h, d = rng.uniform(150, 190), rng.uniform(150, 190), rng.uniform(60, 90)
+        cv2.rectangle(mask, pt(-w, -h + d), pt(w - d, h), 255, -1)
+        top = [pt(-w, -h + d), pt(-w + d, -h), pt(w, -h), pt(w - d, -h + d)]
+        side = [pt(w - d, -h + d), pt(w, -h), pt(w, h - d), pt(w - d, h)]
+        cv2.fillPoly(mask, [np.array(top), np.array(side)], 255)
+    elif kind == "shirt":
+        poly = [(-90, -230), (-40, -200), (40, -200), (90, -230), (250, -130), (200, -40), (150, -80),
+                (150, 230), (-150, 230), (-150, -80), (-200, -40), (-250, -130)]  # fmt: skip
+        cv2.fillPoly(mask, [np.array([pt(x, y) for x, y in poly])], 255)
+    else:
+        raise ValueError(f"unknown product kind {kind!r}; expected one of {PRODUCT_KINDS}")
+    return mask
+
+
+def _texture(pattern: str, palette: list[tuple[int, int, int]], rng: np.random.Generator) -> np.ndarray:
+    base, ink, accent = (np.array(c, np.float32) for c in palette)
+    img = np.empty((SIZE, SIZE, 3), np.float32)
+    img[:] = base
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
+    if pattern == "stripes":
+        angle = rng.uniform(0, np.pi)
+        period = rng.uniform(28, 70)
+        phase = (xx * np.cos(angle) + yy * np.sin(angle)) % period
+        img[phase < period * rng.uniform(0.25, 0.5)] = ink
+        img[(phase > period * 0.75) & (phase < period * 0.85)] = accent
+    elif pattern == "checks":
+        cell = int(rng.integers(30, 64))
+        on = ((xx // cell + yy // cell) % 2) == 0
+        img[on] = ink
+        img[(xx % cell < 4) | (yy % cell < 4)] = accent
+    elif pattern == "dots":
+        step = int(rng.integers(40, 70))
+        for y in range(0, SIZE + step, step):
+            offset = step // 2 if (y // step) % 2 else 0
+            for x in range(-step, SIZE + step, step):
+                r = int(rng.integers(7, step // 3))
+                colour = tuple(float(c) for c in (ink if rng.random() < 0.75 else accent))
+                cv2.circle(img, (x + offset, y), r, colour, -1, cv2.LINE_AA)
+    elif pattern == "waves":
+        period, amp = rng.uniform(35, 60), rng.uniform(10, 30)
+        band = (yy + amp * np.sin(xx / rng.uniform(25, 60))) % period
+        img[band < period * 0.4] = ink
+        img[(band > period * 0.6) & (band < period * 0.7)] = accent
+    elif pattern == "blobs":
+        for _ in range(int(rng.integers(18, 30))):
+            centre = (int(rng.integers(0, SIZE)), int(rng.integers(0, SIZE)))
+            axes = (int(rng.integers(15, 70)), int(rng.integers(10, 50)))
+            colour = tuple(float(c) for c in (ink if rng.random() < 0.6 else accent))
+            cv2.ellipse(img, centre, axes, float(rng.uniform(0, 180)), 0, 360, colour, -1, cv2.LINE_AA)
+    elif pattern == "confetti":
+        for _ in range(int(rng.integers(90, 140))):
+            p = rng.integers(0, SIZE, 2)
+            q = p + rng.integers(-30, 30, 2)
+            colour = tuple(float(c) for c in (ink if rng.random() < 0.5 else accent))
+            cv2.line(img, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), colour, int(rng.integers(3, 9)))
+    else:
+        raise ValueError(f"unknown pattern {pattern!r}; expected one of {PATTERNS}")
+    return img
+
+
+def _print_text(
+    img: np.ndarray, text: str, centre: tuple[int, int], scale: float, colour: tuple, thickness: int
+) -> None:
+    (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, thickness)
+    org = (int(centre[0] - w / 2), int(centre[1] + h / 2))
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_DUPLEX, scale, colour, thickness, cv2.LINE_AA)
+
+
+def _draw_logo(img: np.ndarray, shape: str, centre: tuple[int, int], size: int, colour: tuple) -> tuple:
+    """Draw the brand's logo; returns its box (x, y, w, h)."""
+    cx, cy = centre
+    if shape == "triangular":
+        half = size // 2
+        pts = np.array([(cx, cy - half), (cx + half, cy + half), (cx - half, cy + half)])
+        cv2.fillPoly(img, [pts], colour, cv2.LINE_AA)
+        return cx - half, cy - half, 2 * half, 2 * half
+    if shape == "square":
+        half = size // 2
+        cv2.rectangle(img, (cx - half, cy - half), (cx + half, cy + half), colour, -1)
+        cv2.circle(img, (cx, cy), half // 2, (245, 245, 245), -1, cv2.LINE_AA)
+        return cx - half, cy - half, 2 * half, 2 * half
+    if shape == "long_narrow_text":
+        w, h = int(size * 2.4), max(12, size // 4)
+        cv2.rectangle(img, (cx - w // 2, cy - h // 2), (cx + w // 2, cy + h // 2), colour, -1)
+        _print_text(img, "NORDA", (cx, cy), h / 30, (245, 245, 245), 1)
+        return cx - w // 2, cy - h // 2, w, h
+    if shape == "rectangular_text":
+        w, h = int(size * 1.5), int(size * 0.8)
+        cv2.rectangle(img, (cx - w // 2, cy - h // 2), (cx + w // 2, cy + h // 2), colour, -1)
+        _print_text(img, "NO", (cx, cy - h // 6), h / 55, (245, 245, 245), 2)
+        _print_text(img, "RDA", (cx, cy + h // 4), h / 70, (245, 245, 245), 1)
+        return cx - w // 2, cy - h // 2, w, h
+    raise ValueError(f"unknown logo shape {shape!r}; expected one of {LOGO_SHAPES}")
+
+
+def render_product(spec: ProductSpec, *, logo_offset: float = 0.0) -> ProductPhoto:
+    """Draw the photo of ``spec``.
+
+    Args:
+        spec: the product.
+        logo_offset: where the logo sits, as a signed fraction of the product's width from its
+            centre line (0 = centred, the genuine placement; negative = left). Ignored without a logo.
+
+    Returns:
+        The photo (BGR uint8, 640x640), its logo box and the product's bounding box.
+    """
+    rng = np.random.default_rng(spec.seed)
+    palette = _palette(rng)
+    img = _background(rng)
+    mask = _silhouette(spec.kind, rng)
+    x, y, w, h = cv2.boundingRect(mask)
+
+    shadow = np.zeros((SIZE, SIZE), np.float32)
+    cv2.ellipse(shadow, (x + w // 2, y + h), (int(w * 0.55), max(10, h // 12)), 0, 0, 360, 1.0, -1)
+    shadow = cv2.GaussianBlur(shadow, (0, 0), 14)
+    img *= (1.0 - 0.35 * shadow)[..., None]
+
+    if spec.logo_shape is None:
+        texture = _texture(spec.pattern, palette, rng)
+    else:
+        # A logo product is a plain colour with a printed band top and bottom, so the logo stands out.
+        texture = np.empty((SIZE, SIZE, 3), np.float32)
+        texture[:] = np.array(palette[0], np.float32) * 0.6 + 255 * 0.4
+        band = _texture(spec.pattern, palette, rng)
+        rows = (np.arange(SIZE) < y + h * 0.22) | (np.arange(SIZE) > y + h * 0.8)
+        texture[rows] = band[rows]
+    # Soft side lighting gives the product some volume.
+    light = 0.78 + 0.32 * np.cos((np.arange(SIZE, dtype=np.float32) - (x + w * 0.4)) / max(w, 1) * 2.2)
+    texture *= np.clip(light, 0.6, 1.1)[None, :, None]
+    inside = mask > 0
+    img[inside] = texture[inside]
+    edge = cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    img[edge] *= 0.55
+    canvas = np.clip(img, 0, 255).astype(np.uint8)  # OpenCV 5 draws text on 8-bit images only
+
+    word = _WORDS[int(rng.integers(len(_WORDS)))]
+    label_y = int(y + h * 0.12) if spec.logo_shape else int(y + h * 0.5)
+    cv2.rectangle(
+        canvas, (x + w // 2 - 95, label_y - 26), (x + w // 2 + 95, label_y + 26), (250, 250, 250), -1
+    )
+    _print_text(canvas, word, (x + w // 2, label_y - 4), 1.1, palette[1], 2)
+    _print_text(canvas, spec.sku.upper(), (x + w // 2, label_y + 17), 0.45, (60, 60, 60), 1)
+
+    logo_box = None
+    if spec.logo_shape is not None:
+        centre = (int(x + w / 2 + logo_offset * w), int(y + h / 2))
+        size = int(w * rng.uniform(0.13, 0.17))
+        logo_colour = tuple(int(c) // 2 for c in palette[2])
+        logo_box = tuple(int(v) for v in _draw_logo(canvas, spec.logo_shape, centre, size, logo_colour))
+
+    noise = rng.normal(0, 2.0, canvas.shape).astype(np.float32)  # sensor noise, as in a real photo
+    image = np.clip(canvas + noise, 0, 255).astype(np.uint8)
+    return ProductPhoto(image=image, logo_box=logo_box, product_box=(x, y, w, h))
+
+
+def product_specs(count: int, *, seed: int, prefix: str, logo_every: int = 0) -> list[ProductSpec]:
+    """``count`` varied specs from one seed; every ``logo_every``-th one carries a logo (0 = none)."""
+    rng = np.random.default_rng(seed)
+    specs = []
+    for i in range(count):
+        logo = (
+            LOGO_SHAPES[(i // max(logo_every, 1)) % len(LOGO_SHAPES)]
+            if logo_every and i % logo_every == 0
+            else None
+        )
+        specs.append(
+            ProductSpec(
+                sku=f"{prefix}-{i:03d}",
+                kind=PRODUCT_KINDS[i % len(PRODUCT_KINDS)],
+                seed=int(rng.integers(1 << 31)),
+                pattern=PATTERNS[int(rng.integers(len(PATTERNS)))],
+                logo_shape=logo,
+            )
+        )
+    return specs
+
+
+@dataclass(frozen=True)
+class DemoCatalog:
+    """The demo brand's originals on disk."""
+
+    brand: str
+    specs: list[ProductSpec]
+    paths: list[Path]
+    logo_boxes: dict[str, tuple[int, int, int, int]]
+
+    def spec(self, sku: str) -> ProductSpec:
+        return next(s for s in self.specs if s.sku == sku)
+
+
+def write_catalog(directory: Path, *, count: int = 40, seed: int = 2024, logo_every: int = 4) -> DemoCatalog:
+    """Draw the brand's ``count`` originals as PNG files under ``directory`` (with a ``catalog.json``).
+
+    Args:
+        directory: where to write; created if missing, existing files are overwritten.
+        count: how many originals.
+        seed: the seed of the whole catalog; the same seed gives the same files.
+        logo_every: every n-th original carries a registered logo at its centre.
+
+    Returns:
+        The catalog's specs, file paths (in sku order) and logo boxes.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    specs = product_specs(count, seed=seed, prefix="norda", logo_every=logo_every)
+    paths, boxes = [], {}
+    for spec in specs:
+        photo = render_product(spec)
+        path = directory / f"{spec.sku}.png"
+        cv2.imwrite(str(path), photo.image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        paths.append(path)
+        if photo.logo_box is not None:
+            boxes[spec.sku] = photo.logo_box
+    manifest = {"brand": BRAND_NAME, "specs": [asdict(s) for s in specs], "logo_boxes": boxes}
+    (directory / "catalog.json").write_text(json.dumps(manifest, indent=1))
+    return DemoCatalog(brand=BRAND_NAME, specs=specs, paths=paths, logo_boxes=boxes)
