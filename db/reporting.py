@@ -7,6 +7,8 @@ own date column, and orders the rows for display.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -112,3 +114,21 @@ def jsonable(value: Any) -> Any:
         return float(value)
     except (TypeError, ValueError):
         return str(value)
+
+
+def report_csv(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV text with a header line (cells a spreadsheet would run as formulas are quoted)."""
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_cell(jsonable(v)) for k, v in row.items()})
+    return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    # Seller names come from marketplaces: keep a spreadsheet from running them as formulas.
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+        return "'" + value
+    return value

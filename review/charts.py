@@ -78,7 +78,7 @@ def horizontal_bars(
     x_max = max(totals, default=0) or 1
     plot_w = width - label_w - 60
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+        f'<svg class="chart hbar" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
     ]
     for i, label in enumerate(labels):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from datetime import date
 from typing import Any
@@ -11,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from markupsafe import Markup
 
-from db.reporting import REPORTS, jsonable, run_report
+from db.reporting import REPORTS, jsonable, report_csv, run_report
 from review.charts import Series, horizontal_bars, legend, stacked_columns
 from review.state import db
 
@@ -112,25 +110,16 @@ def index() -> Any:
         legends=legends,
         totals=totals,
         since=since.isoformat() if since else "",
-        fmt=jsonable,
+        fmt=_display,
     )
 
 
-def report_csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _csv_cell(jsonable(v)) for k, v in row.items()})
-    return out.getvalue()
-
-
-def _csv_cell(value: Any) -> Any:
-    # Seller names come from marketplaces: keep a spreadsheet from running them as formulas.
-    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
-        return "'" + value
-    return value
+def _display(value: Any) -> Any:
+    """A view value for the HTML table: timestamps to the minute, everything else as is."""
+    text = jsonable(value)
+    if isinstance(text, str) and len(text) > 16 and text[10:11] in {"T", " "} and text[4:5] == "-":
+        return text[:10] + " " + text[11:16]
+    return text
 
 
 @bp.route("/reports/<name>.csv")
