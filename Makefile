@@ -1,12 +1,19 @@
 # Copywatch: set-up lives here, so the README's two commands work on a fresh machine.
-#   make demo   — install, then run the whole mission on embedded defaults
-#   make test   — install, start PostgreSQL/Redis if needed, lint, run the test suite
+#   make demo   — install, then run the whole mission on embedded defaults (DEMO_ARGS="--keep-serving" etc.)
+#   make test   — install, start PostgreSQL/Redis if needed, install chromium if missing, lint, run the tests
+#   make install / make lint
+#
+# The install step is idempotent: a stamp file named after pyproject.toml's hash records a finished
+# install, so a second `make demo` goes straight to the demo; editing pyproject.toml reinstalls.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 TORCH_VERSION ?= 2.13.0
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+DEMO_ARGS ?=
+PYTEST_ARGS ?=
 
 .PHONY: install demo test lint services chromium clean
 
@@ -15,15 +22,17 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	# torch first: a CPU build (on disk on our machines, else the CPU index) so pip never pulls CUDA wheels.
-	$(BIN)/python -m pip install -q "torch==$(TORCH_VERSION)" || \
-	  $(BIN)/python -m pip install -q --index-url https://download.pytorch.org/whl/cpu "torch==$(TORCH_VERSION)"
+	# torch first, a CPU build, so pip never pulls the multi-GB CUDA wheels: a wheel on disk
+	# (pip's find-links) when there is one, else PyTorch's CPU index. Skipped when already there.
+	$(BIN)/python -c "import torch, sys; sys.exit(not torch.__version__.startswith('$(TORCH_VERSION)'))" 2>/dev/null || \
+	  $(BIN)/python -m pip install -q --no-index "torch==$(TORCH_VERSION)" 2>/dev/null || \
+	  $(BIN)/python -m pip install -q --index-url $(TORCH_CPU_INDEX) "torch==$(TORCH_VERSION)"
 	$(BIN)/python -m pip install -q -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/copywatch demo
+	$(BIN)/copywatch demo $(DEMO_ARGS)
 
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
@@ -42,7 +51,7 @@ lint: install
 	$(BIN)/ruff check .
 
 test: install services chromium lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) data artifacts .pytest_cache
