@@ -130,3 +130,20 @@ def test_bad_upload_shows_a_clear_error(page, live_server: str, seeded: Seeded) 
     page.wait_for_selector("#search-error:not([hidden])")
     assert "image" in page.inner_text("#search-error").lower()
     assert page.locator("#results li.result").count() == 0
+
+
+def test_file_picker_and_upload_button(page, live_server: str, seeded: Seeded, tmp_path) -> None:
+    _log_in(page, live_server, seeded.reviewer_email)
+    assert page.is_disabled("#upload-button")
+    original = list(seeded.originals.values())[2]
+    path = tmp_path / "picked.jpg"
+    cv2.imwrite(str(path), listing_copy(original))
+    page.set_input_files("#file-input", str(path))
+    assert "picked.jpg" in page.inner_text("#file-name")
+    assert page.locator("#results li.result").count() == 0  # a picked file waits for Upload
+    page.click("#upload-button")
+    page.wait_for_selector("#results li.result >> nth=9", timeout=30_000)
+    assert page.locator("#results li.result").first.locator(".name").inner_text() == "Trail jacket 2"
+    page.fill("#threshold", "100")
+    assert page.locator("#results li.result").count() == 0
+    assert "No original at or above 100%" in page.inner_text("#results-empty")
