@@ -8,10 +8,25 @@ werkzeug's salted scrypt hashes.
 from __future__ import annotations
 
 import functools
+import threading
+import time
+from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -72,6 +87,37 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+class LoginThrottle:
+    """Refuse logins for an e-mail after too many recent failures (slows password guessing).
+
+    In memory, per process: enough for one web process; it resets on restart.
+    """
+
+    def __init__(self, max_failures: int = 5, window_s: float = 600.0) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures[key]
+        while failures and failures[0] < now - self.window_s:
+            failures.popleft()
+        return failures
+
+    def blocked(self, key: str) -> bool:
+        with self._lock:
+            return len(self._recent(key, time.monotonic())) >= self.max_failures
+
+    def failed(self, key: str) -> None:
+        with self._lock:
+            self._recent(key, time.monotonic()).append(time.monotonic())
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
 # --- guards ------------------------------------------------------------------------------------------
 
 
@@ -84,6 +130,7 @@ def _safe_next(target: str | None) -> str:
 
 def install_guard(app: Flask) -> None:
     """Redirect every request without a valid session to the login page."""
+    app.extensions["copywatch_login_throttle"] = LoginThrottle()
 
     @app.before_request
     def _require_login() -> Any:
@@ -135,10 +182,18 @@ def login_required(view: F) -> F:
 def login() -> Any:
     error = None
     if request.method == "POST":
-        user = authenticate(db(), request.form.get("email", ""), request.form.get("password", ""))
+        email = request.form.get("email", "").strip().lower()
+        throttle: LoginThrottle = current_app.extensions["copywatch_login_throttle"]
+        if throttle.blocked(email):
+            return render_template(
+                "login.html", error="Too many failed logins for this account. Try again in a few minutes."
+            ), 429
+        user = authenticate(db(), email, request.form.get("password", ""))
         if user is None:
+            throttle.failed(email)
             error = "Wrong e-mail or password."
         else:
+            throttle.succeeded(email)
             # A fresh session on login, so a session planted before login is worthless.
             session.clear()
             session["user_id"] = user.id

@@ -6,6 +6,30 @@ import io
 
 import numpy as np
 
+# What a marketplace photo can be; Pillow's other readers (PSD, ICO, EPS…) are not offered to uploads.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+
+
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The accepted format the bytes start with, or None: the type is decided by content, not by name."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    for signature, name in _SIGNATURES:
+        if data.startswith(signature):
+            return name
+    return None
+
 
 class UploadRejected(ValueError):
     """The upload is not an image we accept; the message says why, for the reviewer."""
@@ -29,6 +53,10 @@ def decode_upload(data: bytes, *, max_bytes: int, max_pixels: int) -> np.ndarray
         raise UploadRejected("The file is empty.")
     if len(data) > max_bytes:
         raise UploadRejected(f"The file is too large: {len(data):,} bytes > {max_bytes:,}.")
+    if sniff_format(data) is None:
+        raise UploadRejected(
+            f"Not an image in a supported format ({', '.join(ACCEPTED_FORMATS)}); the file starts with {data[:8]!r}."
+        )
     try:
         from detection.imageio import InvalidImageError, decode_image
     except ImportError:
@@ -45,7 +73,7 @@ def _decode_with_pillow(data: bytes, max_pixels: int) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as img:
             width, height = img.size
             if width * height > max_pixels:
                 raise UploadRejected(f"Too many pixels: {width}x{height} > {max_pixels:,}.")

@@ -222,3 +222,26 @@ def test_media_is_served_by_id_only(client, seeded: Seeded) -> None:
 def test_serve_refuses_to_start_without_secret_key(seeded: Seeded) -> None:
     with pytest.raises(ValueError, match="SECRET_KEY"):
         create_app(seeded.settings.with_overrides(secret_key=""))
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(client, seeded: Seeded) -> None:
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    for _ in range(5):
+        wrong = {"email": seeded.admin_email, "password": "guess-guess", "csrf_token": token}
+        assert client.post("/login", data=wrong).status_code == 401
+    right = {"email": seeded.admin_email, "password": PASSWORD, "csrf_token": token}
+    refused = client.post("/login", data=right)
+    assert refused.status_code == 429 and b"Too many failed logins" in refused.data
+    # Another account is not affected.
+    other = {"email": seeded.reviewer_email, "password": PASSWORD, "csrf_token": token}
+    assert client.post("/login", data=other).status_code == 302
+
+
+def test_image_formats_outside_the_list_are_refused(client, seeded: Seeded) -> None:
+    from PIL import Image
+
+    token = login(client, seeded.reviewer_email)
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "red").save(buffer, format="ICO")
+    response = _upload(client, token, buffer.getvalue(), "icon.ico")
+    assert response.status_code == 400 and "image" in response.get_json()["error"].lower()
