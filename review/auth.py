@@ -135,6 +135,8 @@ def install_guard(app: Flask) -> None:
     @app.before_request
     def _require_login() -> Any:
         g.user = None
+        if request.endpoint == "static":
+            return None  # stylesheets and scripts need no database round trip
         user_id = session.get("user_id")
         if user_id is not None:
             user = db().get(User, user_id)

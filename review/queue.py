@@ -247,7 +247,9 @@ def detail(detection_id: int) -> Any:
     reviewer = session.get(User, detection.reviewer_id) if detection.reviewer_id else None
     from review.media import image_size
 
-    queue_qs = request.args.get("q", "")
+    queue_qs = _clean_qs(request.args.get("q", ""))
+    filters, _ = parse_filters(MultiDict(parse_qsl(queue_qs)))
+    following = review_queue(session, filters, limit=1, after=(detection.score, detection.id))
     return render_template(
         "detail.html",
         d=detection,
@@ -260,7 +262,8 @@ def detail(detection_id: int) -> Any:
         listing_size=image_size(image.path, image.width, image.height),
         original_size=image_size(original.image_path, original.width, original.height) if original else None,
         queue_qs=queue_qs,
-        queue_url=url_for("queue.index") + ("?" + _clean_qs(queue_qs) if queue_qs else ""),
+        queue_url=url_for("queue.index") + ("?" + queue_qs if queue_qs else ""),
+        next_url=url_for("queue.detail", detection_id=following[0].id, q=queue_qs) if following else None,
         can_change=detection.status == DetectionStatus.NEW or g.user.role == Role.ADMIN,
     )
 

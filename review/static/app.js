@@ -104,6 +104,8 @@ function initDetail() {
       const back = document.querySelector("a.back"); if (back) window.location = back.href;
     } else if (form && (e.key === "c" || e.key === "d")) {
       document.getElementById(e.key === "c" ? "confirm-button" : "dismiss-button").click();
+    } else if (e.key === "j") {
+      const next = document.getElementById("next-detection"); if (next) window.location = next.href;
     } else if (form && e.key === "n") {
       document.getElementById("note").focus();
     } else return;
