@@ -163,6 +163,27 @@ def seed(settings: Settings) -> Seeded:
                 kind=DetectionKind.STOLEN_IMAGE,
             )
             detection_ids.append(detection_id)
+        # A counterfeit logo on a photo that matched no original: a logo-only detection.
+        listing_id = upsert_listing(
+            s, marketplace_id=markets[0], url="http://a.invalid/item/logo", seller="seller9"
+        )
+        relative, sha = _store(media, "listings", synthetic_original(99))
+        image_id, _ = upsert_listing_image(
+            s, listing_id=listing_id, url="http://img.invalid/logo.png", sha256=sha, path=relative
+        )
+        detection_id, _ = upsert_detection(
+            s,
+            listing_image_id=image_id,
+            original_id=None,
+            score=0.55,
+            logo_verdict={
+                "verdict": "missing",
+                "confidence": 0.7,
+                "reason": "no logo where the brand puts it",
+            },
+            kind=DetectionKind.COUNTERFEIT_LOGO,
+        )
+        detection_ids.append(detection_id)
         create_user(s, "admin@example.com", PASSWORD, Role.ADMIN)
         create_user(s, "reviewer@example.com", PASSWORD, Role.REVIEWER)
     engine.dispose()

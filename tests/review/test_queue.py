@@ -86,6 +86,9 @@ def test_detail_shows_the_evidence(client, seeded: Seeded) -> None:
     assert 'href="http://a.invalid/item/0"' in html and 'rel="noopener noreferrer nofollow"' in html
     assert "95.0%" in html and "inlier ratio" in html and "Shifted".lower() in html.lower()
     assert client.get("/detections/999999").status_code == 404
+    logo_only = client.get(f"/detections/{seeded.detection_ids[-1]}").get_data(as_text=True)
+    assert "A logo-only detection" in logo_only and "no logo where the brand puts it" in logo_only
+    assert "counterfeit logo" in logo_only
 
 
 def test_confirm_records_who_when_and_note_then_moves_on(client, seeded: Seeded) -> None:
