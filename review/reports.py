@@ -54,6 +54,11 @@ def _per_day_charts(rows: list[dict[str, Any]]) -> list[tuple[str, Markup]]:
     return charts
 
 
+@bp.app_template_test("match_id")
+def _is_id_column(name: str) -> bool:
+    return name.endswith("_id")
+
+
 @bp.route("/reports")
 def index() -> Any:
     session = db()
@@ -98,8 +103,9 @@ def index() -> Any:
             ]
         ),
     }
+    # From the per-day view: it counts logo-only detections too, which belong to no brand.
     totals = {
-        key: sum(int(_n(r[key])) for r in data["brand_summary"])
+        key: sum(int(_n(r[key])) for r in data["detections_per_day"])
         for key in ("detections", "pending", "confirmed", "dismissed")
     }
     return render_template(
@@ -116,6 +122,8 @@ def index() -> Any:
 
 def _display(value: Any) -> Any:
     """A view value for the HTML table: timestamps to the minute, everything else as is."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     text = jsonable(value)
     if isinstance(text, str) and len(text) > 16 and text[10:11] in {"T", " "} and text[4:5] == "-":
         return text[:10] + " " + text[11:16]
