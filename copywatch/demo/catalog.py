@@ -21,10 +21,12 @@ PRODUCT_KINDS = ("bottle", "sneaker", "bag", "mug", "box", "shirt")
 PATTERNS = ("stripes", "checks", "dots", "waves", "blobs", "confetti")
 LOGO_SHAPES = ("triangular", "long_narrow_text", "rectangular_text", "square")
 BRAND_NAME = "Norda Outfitters"
-_WORDS = (
-    "NORDA", "FJELL", "AURORA", "TIDE", "EMBER", "KODA", "LUMEN", "SALT", "PINE", "ORBIT",
-    "VELA", "RIDGE", "MOSS", "HALO", "DUNE", "FROST", "BRISK", "CORAL", "ONYX", "ZEPHYR",
-)  # fmt: skip
+_FONTS = (
+    cv2.FONT_HERSHEY_DUPLEX,
+    cv2.FONT_HERSHEY_TRIPLEX,
+    cv2.FONT_HERSHEY_COMPLEX,
+    cv2.FONT_HERSHEY_SIMPLEX,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class ProductSpec:
         seed: the seed of every random choice made while drawing.
         pattern: the print on the product, one of :data:`PATTERNS`.
         logo_shape: one of :data:`LOGO_SHAPES`, or None for a product without a registered logo.
+        mark: the maker's name printed in text logos (the demo brand's, or another maker's).
     """
 
     sku: str
@@ -44,6 +47,7 @@ class ProductSpec:
     seed: int
     pattern: str
     logo_shape: str | None = None
+    mark: str = "NORDA"
 
 
 @dataclass(frozen=True)
@@ -127,30 +131,36 @@ def _texture(pattern: str, palette: list[tuple[int, int, int]], rng: np.random.G
     img = np.empty((SIZE, SIZE, 3), np.float32)
     img[:] = base
     yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
+    # Every print is aperiodic (random widths, cells and places): a periodic print would map onto
+    # any other print of its kind by a shift and a scale, which is a false match, not a copy.
+    colours = [base, ink, accent]
     if pattern == "stripes":
         angle = rng.uniform(0, np.pi)
-        period = rng.uniform(28, 70)
-        phase = (xx * np.cos(angle) + yy * np.sin(angle)) % period
-        img[phase < period * rng.uniform(0.25, 0.5)] = ink
-        img[(phase > period * 0.75) & (phase < period * 0.85)] = accent
+        coord = xx * np.cos(angle) + yy * np.sin(angle)
+        edges = np.cumsum(rng.uniform(8, 55, 80)) - 1000
+        index = np.searchsorted(edges, coord)
+        choice = rng.integers(0, 3, len(edges) + 1)
+        img[:] = np.array(colours, np.float32)[choice[index]]
     elif pattern == "checks":
-        cell = int(rng.integers(30, 64))
-        on = ((xx // cell + yy // cell) % 2) == 0
-        img[on] = ink
-        img[(xx % cell < 4) | (yy % cell < 4)] = accent
+        cols = np.searchsorted(np.cumsum(rng.uniform(18, 80, 40)), xx)
+        rows = np.searchsorted(np.cumsum(rng.uniform(18, 80, 40)), yy)
+        cells = rng.integers(0, 3, (41, 41))
+        img[:] = np.array(colours, np.float32)[cells[rows, cols]]
     elif pattern == "dots":
-        step = int(rng.integers(40, 70))
-        for y in range(0, SIZE + step, step):
-            offset = step // 2 if (y // step) % 2 else 0
-            for x in range(-step, SIZE + step, step):
-                r = int(rng.integers(7, step // 3))
-                colour = tuple(float(c) for c in (ink if rng.random() < 0.75 else accent))
-                cv2.circle(img, (x + offset, y), r, colour, -1, cv2.LINE_AA)
+        for _ in range(int(rng.integers(60, 110))):
+            centre = (int(rng.integers(0, SIZE)), int(rng.integers(0, SIZE)))
+            colour = tuple(float(c) for c in (ink if rng.random() < 0.7 else accent))
+            cv2.circle(img, centre, int(rng.integers(5, 28)), colour, -1, cv2.LINE_AA)
     elif pattern == "waves":
-        period, amp = rng.uniform(35, 60), rng.uniform(10, 30)
-        band = (yy + amp * np.sin(xx / rng.uniform(25, 60))) % period
-        img[band < period * 0.4] = ink
-        img[(band > period * 0.6) & (band < period * 0.7)] = accent
+        y0 = 0.0
+        while y0 < SIZE + 60:
+            thick = rng.uniform(6, 30)
+            amp, wavelength, phase = rng.uniform(5, 30), rng.uniform(25, 90), rng.uniform(0, 6.3)
+            curve = y0 + amp * np.sin(xx[0] / wavelength + phase)
+            colour = colours[int(rng.integers(0, 3))]
+            band = (yy >= curve[None, :]) & (yy < curve[None, :] + thick)
+            img[band] = colour
+            y0 += thick + rng.uniform(4, 30)
     elif pattern == "blobs":
         for _ in range(int(rng.integers(18, 30))):
             centre = (int(rng.integers(0, SIZE)), int(rng.integers(0, SIZE)))
@@ -169,14 +179,22 @@ def _texture(pattern: str, palette: list[tuple[int, int, int]], rng: np.random.G
 
 
 def _print_text(
-    img: np.ndarray, text: str, centre: tuple[int, int], scale: float, colour: tuple, thickness: int
+    img: np.ndarray,
+    text: str,
+    centre: tuple[int, int],
+    scale: float,
+    colour: tuple,
+    thickness: int,
+    font: int = cv2.FONT_HERSHEY_DUPLEX,
 ) -> None:
-    (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, thickness)
+    (w, h), _ = cv2.getTextSize(text, font, scale, thickness)
     org = (int(centre[0] - w / 2), int(centre[1] + h / 2))
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_DUPLEX, scale, colour, thickness, cv2.LINE_AA)
+    cv2.putText(img, text, org, font, scale, colour, thickness, cv2.LINE_AA)
 
 
-def _draw_logo(img: np.ndarray, shape: str, centre: tuple[int, int], size: int, colour: tuple) -> tuple:
+def _draw_logo(
+    img: np.ndarray, shape: str, mark: str, centre: tuple[int, int], size: int, colour: tuple
+) -> tuple:
     """Draw the brand's logo; returns its box (x, y, w, h)."""
     cx, cy = centre
     if shape == "triangular":
@@ -192,15 +210,19 @@ def _draw_logo(img: np.ndarray, shape: str, centre: tuple[int, int], size: int, 
     if shape == "long_narrow_text":
         w, h = int(size * 2.4), max(12, size // 4)
         cv2.rectangle(img, (cx - w // 2, cy - h // 2), (cx + w // 2, cy + h // 2), colour, -1)
-        _print_text(img, "NORDA", (cx, cy), h / 30, (245, 245, 245), 1)
+        _print_text(img, mark, (cx, cy), h / 30, (245, 245, 245), 1)
         return cx - w // 2, cy - h // 2, w, h
     if shape == "rectangular_text":
         w, h = int(size * 1.5), int(size * 0.8)
         cv2.rectangle(img, (cx - w // 2, cy - h // 2), (cx + w // 2, cy + h // 2), colour, -1)
-        _print_text(img, "NO", (cx, cy - h // 6), h / 55, (245, 245, 245), 2)
-        _print_text(img, "RDA", (cx, cy + h // 4), h / 70, (245, 245, 245), 1)
+        _print_text(img, mark[:2], (cx, cy - h // 6), h / 55, (245, 245, 245), 2)
+        _print_text(img, mark[2:], (cx, cy + h // 4), h / 70, (245, 245, 245), 1)
         return cx - w // 2, cy - h // 2, w, h
     raise ValueError(f"unknown logo shape {shape!r}; expected one of {LOGO_SHAPES}")
+
+
+def _random_letters(rng: np.random.Generator, n: int) -> str:
+    return "".join(chr(ord("A") + int(c)) for c in rng.integers(0, 26, n))
 
 
 def render_product(spec: ProductSpec, *, logo_offset: float = 0.0) -> ProductPhoto:
@@ -243,28 +265,41 @@ def render_product(spec: ProductSpec, *, logo_offset: float = 0.0) -> ProductPho
     img[edge] *= 0.55
     canvas = np.clip(img, 0, 255).astype(np.uint8)  # OpenCV 5 draws text on 8-bit images only
 
-    word = _WORDS[int(rng.integers(len(_WORDS)))]
-    label_y = int(y + h * 0.12) if spec.logo_shape else int(y + h * 0.5)
+    # The printed name and reference are made per product, and the label sized to them, so two
+    # products never share their largest print (identical text would be a genuine local match).
+    word = _random_letters(rng, int(rng.integers(4, 7)))
+    label_y = int(y + h * 0.12) if spec.logo_shape else int(y + h * rng.uniform(0.4, 0.6))
+    scale = float(rng.uniform(0.8, 1.5))
+    font = _FONTS[int(rng.integers(len(_FONTS)))]
+    (tw, th), _ = cv2.getTextSize(word, font, scale, 2)
+    half_w, half_h = tw // 2 + int(rng.integers(10, 30)), th // 2 + int(rng.integers(8, 16))
+    cx = x + w // 2
     cv2.rectangle(
-        canvas, (x + w // 2 - 95, label_y - 26), (x + w // 2 + 95, label_y + 26), (250, 250, 250), -1
+        canvas, (cx - half_w, label_y - half_h), (cx + half_w, label_y + half_h), (250, 250, 250), -1
     )
-    _print_text(canvas, word, (x + w // 2, label_y - 4), 1.1, palette[1], 2)
-    _print_text(canvas, spec.sku.upper(), (x + w // 2, label_y + 17), 0.45, (60, 60, 60), 1)
+    _print_text(canvas, word, (cx, label_y), scale, palette[1], 2, font)
 
     logo_box = None
     if spec.logo_shape is not None:
         centre = (int(x + w / 2 + logo_offset * w), int(y + h / 2))
         size = int(w * rng.uniform(0.13, 0.17))
         logo_colour = tuple(int(c) // 2 for c in palette[2])
-        logo_box = tuple(int(v) for v in _draw_logo(canvas, spec.logo_shape, centre, size, logo_colour))
+        logo_box = tuple(
+            int(v) for v in _draw_logo(canvas, spec.logo_shape, spec.mark, centre, size, logo_colour)
+        )
 
     noise = rng.normal(0, 2.0, canvas.shape).astype(np.float32)  # sensor noise, as in a real photo
     image = np.clip(canvas + noise, 0, 255).astype(np.uint8)
     return ProductPhoto(image=image, logo_box=logo_box, product_box=(x, y, w, h))
 
 
-def product_specs(count: int, *, seed: int, prefix: str, logo_every: int = 0) -> list[ProductSpec]:
-    """``count`` varied specs from one seed; every ``logo_every``-th one carries a logo (0 = none)."""
+def product_specs(
+    count: int, *, seed: int, prefix: str, logo_every: int = 0, mark: str | None = None
+) -> list[ProductSpec]:
+    """``count`` varied specs from one seed; every ``logo_every``-th one carries a logo (0 = none).
+
+    ``mark`` is the maker's name in text logos; None gives each product another maker's random name.
+    """
     rng = np.random.default_rng(seed)
     specs = []
     for i in range(count):
@@ -280,6 +315,7 @@ def product_specs(count: int, *, seed: int, prefix: str, logo_every: int = 0) ->
                 seed=int(rng.integers(1 << 31)),
                 pattern=PATTERNS[int(rng.integers(len(PATTERNS)))],
                 logo_shape=logo,
+                mark=mark or _random_letters(rng, 5),
             )
         )
     return specs
@@ -311,7 +347,7 @@ def write_catalog(directory: Path, *, count: int = 40, seed: int = 2024, logo_ev
         The catalog's specs, file paths (in sku order) and logo boxes.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    specs = product_specs(count, seed=seed, prefix="norda", logo_every=logo_every)
+    specs = product_specs(count, seed=seed, prefix="norda", logo_every=logo_every, mark="NORDA")
     paths, boxes = [], {}
     for spec in specs:
         photo = render_product(spec)

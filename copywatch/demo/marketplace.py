@@ -155,6 +155,7 @@ def build_marketplace(
             seed=innocent_specs[i].seed,
             pattern=model.pattern,
             logo_shape=model.logo_shape,
+            mark=innocent_specs[i].mark,
         )
     innocent_photos = [render_product(s).image for s in innocent_specs]
 
