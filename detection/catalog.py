@@ -1,0 +1,243 @@
+"""The catalog index: every original's local features in one binary vector index, versioned on disk.
+
+Layout of a saved catalog directory::
+
+    meta.json        ids, image sizes, version, calibration, parameters
+    points.npy       float16 (n, 2) keypoint positions in each original's working frame
+    offsets.npy      int64 (originals + 1): descriptors of original i are offsets[i]:offsets[i+1]
+    scales.npy       float32 (originals,): working frame / original pixels
+    features.faiss   the FAISS binary index (descriptor i has id i)
+
+Small catalogs use an exact Hamming index; from ``IVF_FROM`` descriptors on, an inverted-file
+index (trained once, then extended by :meth:`Catalog.add`) keeps the search sub-linear.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import faiss
+import numpy as np
+from tqdm import tqdm
+
+from detection.calibration import Calibration
+from detection.features import ORIGINAL_FEATURES, WORKING_SIDE, FeatureExtractor
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+DESCRIPTOR_BITS = 256
+IVF_FROM = 60_000  # descriptors; below this an exact search is as fast
+CALIBRATION_SAMPLES = 200
+
+
+class Catalog:
+    """A brand's originals, indexed for :class:`detection.matcher.Matcher`.
+
+    Example:
+        >>> catalog = Catalog.build([("sku-1", image1), ("sku-2", image2)])
+        >>> catalog.save("data/index"); Catalog.load("data/index").ids()
+        ['sku-1', 'sku-2']
+    """
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        self._id_set: set[str] = set()
+        self.sizes: list[tuple[int, int]] = []  # (width, height) in original pixels
+        self.scales: list[float] = []
+        self.offsets: list[int] = [0]
+        self._points: list[np.ndarray] = []
+        self.points = np.zeros((0, 2), np.float16)
+        self.index: faiss.IndexBinary = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
+        self.calibration = Calibration.default()
+        self.version = uuid.uuid4().hex
+        self._extractor = FeatureExtractor(ORIGINAL_FEATURES)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    def __contains__(self, original_id: object) -> bool:
+        return original_id in self._id_set
+
+    @property
+    def descriptor_count(self) -> int:
+        return self.offsets[-1]
+
+    # --- building ----------------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls, items: Iterable[tuple[str, np.ndarray]], progress: bool = False, calibrate: bool = True
+    ) -> Catalog:
+        """Index ``(original_id, BGR image)`` pairs, then measure the score calibration."""
+        catalog = cls()
+        descriptors: list[np.ndarray] = []
+        for original_id, image in tqdm(items, desc="indexing originals", disable=not progress, unit="img"):
+            descriptors.append(catalog._append(original_id, image))
+        if catalog._points:
+            catalog.points = np.concatenate(catalog._points)
+        catalog._points = []
+        all_descriptors = np.concatenate(descriptors) if descriptors else np.zeros((0, 32), np.uint8)
+        catalog.index = _make_index(all_descriptors)
+        if calibrate:
+            catalog.recalibrate(progress=progress)
+        return catalog
+
+    def _append(self, original_id: str, image: np.ndarray) -> np.ndarray:
+        original_id = str(original_id)
+        if original_id in self._id_set:
+            raise ValueError(f"original {original_id!r} is already in the catalog")
+        features = self._extractor.extract(image)
+        scale = WORKING_SIDE / max(features.width, features.height)
+        self._ids.append(original_id)
+        self._id_set.add(original_id)
+        self.sizes.append((features.width, features.height))
+        self.scales.append(scale)
+        self.offsets.append(self.offsets[-1] + len(features))
+        self._points.append((features.points * scale).astype(np.float16))
+        return features.descriptors
+
+    def add(self, original_id: str, image: np.ndarray) -> None:
+        """Add one original without rebuilding; the version changes."""
+        descriptors = self._append(original_id, image)
+        self.points = np.concatenate([self.points, *self._points])
+        self._points = []
+        if isinstance(self.index, faiss.IndexBinaryFlat) and self.descriptor_count >= IVF_FROM:
+            existing = faiss.rev_swig_ptr(self.index.xb.data(), self.index.ntotal * 32).copy()
+            self.index = _make_index(np.concatenate([existing.reshape(-1, 32), descriptors]))
+        elif len(descriptors):
+            self.index.add(descriptors)
+        self.version = uuid.uuid4().hex
+
+    def recalibrate(self, progress: bool = False, samples: int = CALIBRATION_SAMPLES, seed: int = 0) -> None:
+        """Measure the null distribution of inliers by leave-one-out queries of sampled originals."""
+        from detection.matcher import Matcher  # the matcher needs a catalog; imported late on purpose
+
+        if len(self) < 3:
+            self.calibration = Calibration.default()
+            return
+        matcher = Matcher(self)
+        rng = np.random.default_rng(seed)
+        chosen = rng.choice(len(self), size=min(samples, len(self)), replace=False)
+        null: list[float] = []
+        for position in tqdm(chosen, desc="calibrating scores", disable=not progress, unit="img"):
+            own_id = self._ids[position]
+            query = matcher.features_of_original(position)
+            null.append(matcher.best_other_inliers(query, exclude=own_id))
+        self.calibration = Calibration.fit(null)
+        log.info(
+            "calibration: null inliers median %.1f, tail from %.1f scale %.2f",
+            float(np.median(null)),
+            self.calibration.tail_start,
+            self.calibration.tail_scale,
+        )
+
+    # --- descriptors of one original (used by calibration and diagnostics) -------------------------
+
+    def descriptors_of(self, position: int) -> np.ndarray:
+        start, stop = self.offsets[position], self.offsets[position + 1]
+        if isinstance(self.index, faiss.IndexBinaryFlat):
+            flat = faiss.rev_swig_ptr(self.index.xb.data(), self.index.ntotal * 32)
+            return np.asarray(flat[start * 32 : stop * 32]).reshape(-1, 32).copy()
+        self.index.make_direct_map()
+        return (
+            np.stack([self.index.reconstruct(i) for i in range(start, stop)])
+            if stop > start
+            else np.zeros((0, 32), np.uint8)
+        )
+
+    def owners(self, descriptor_ids: np.ndarray) -> np.ndarray:
+        """The catalog position owning each descriptor id."""
+        return np.searchsorted(np.asarray(self.offsets), descriptor_ids, side="right") - 1
+
+    # --- persistence ---------------------------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> None:
+        """Write atomically: a reader never sees a half-written index."""
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".catalog-", dir=directory.parent))
+        try:
+            np.save(staging / "points.npy", self.points)
+            np.save(staging / "offsets.npy", np.asarray(self.offsets, dtype=np.int64))
+            np.save(staging / "scales.npy", np.asarray(self.scales, dtype=np.float32))
+            faiss.write_index_binary(self.index, str(staging / "features.faiss"))
+            meta = {
+                "format": FORMAT_VERSION,
+                "version": self.version,
+                "ids": self._ids,
+                "sizes": self.sizes,
+                "calibration": self.calibration.to_dict(),
+                "working_side": WORKING_SIDE,
+                "features_per_original": ORIGINAL_FEATURES,
+            }
+            (staging / "meta.json").write_text(json.dumps(meta))
+            old = directory.with_name(directory.name + f".old-{uuid.uuid4().hex[:8]}")
+            if directory.exists():
+                os.replace(directory, old)
+            os.replace(staging, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    @staticmethod
+    def stored_version(directory: str | Path) -> str | None:
+        """The version of the catalog saved in ``directory``, or None when there is none."""
+        try:
+            return json.loads((Path(directory) / "meta.json").read_text())["version"]
+        except (FileNotFoundError, NotADirectoryError, KeyError, json.JSONDecodeError):
+            return None
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Catalog:
+        directory = Path(directory)
+        meta_path = directory / "meta.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(
+                f"no catalog index in {directory} (build one with `copywatch catalog build`)"
+            )
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != FORMAT_VERSION or meta.get("working_side") != WORKING_SIDE:
+            raise ValueError(f"catalog index in {directory} was built by another version; rebuild it")
+        catalog = cls()
+        catalog._ids = [str(i) for i in meta["ids"]]
+        catalog._id_set = set(catalog._ids)
+        catalog.sizes = [tuple(s) for s in meta["sizes"]]
+        catalog.version = meta["version"]
+        catalog.calibration = Calibration.from_dict(meta["calibration"])
+        catalog.points = np.load(directory / "points.npy")
+        catalog.offsets = [int(v) for v in np.load(directory / "offsets.npy")]
+        catalog.scales = [float(v) for v in np.load(directory / "scales.npy")]
+        catalog.index = faiss.read_index_binary(str(directory / "features.faiss"))
+        return catalog
+
+    def nbytes(self) -> int:
+        """Memory of the index proper: codes, ids, positions (what grows with the catalog)."""
+        codes = self.descriptor_count * (32 + (8 if not isinstance(self.index, faiss.IndexBinaryFlat) else 0))
+        return int(codes + self.points.nbytes + 8 * len(self.offsets) + 12 * len(self))
+
+
+def _make_index(descriptors: np.ndarray) -> faiss.IndexBinary:
+    count = len(descriptors)
+    if count < IVF_FROM:
+        index = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
+    else:
+        lists = int(min(65536, max(64, 4 * np.sqrt(count))))
+        index = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(DESCRIPTOR_BITS), DESCRIPTOR_BITS, lists)
+        rng = np.random.default_rng(0)
+        sample = descriptors[rng.choice(count, size=min(count, lists * 64), replace=False)]
+        index.train(sample)
+        index.nprobe = 8
+    if count:
+        index.add(np.ascontiguousarray(descriptors))
+    return index

@@ -1,0 +1,71 @@
+"""Local features: ORB keypoints and binary descriptors on a size-normalised grayscale image.
+
+ORB is rotation invariant and multi-scale, works on intensity *comparisons* (so brightness,
+contrast and JPEG changes barely move it) and costs 32 bytes a descriptor, which keeps the
+index under 10 KB per original.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# Images are brought to this longest side before extraction: small thumbnails are upscaled so
+# they still yield keypoints, huge photos are downscaled so the cost is bounded.
+WORKING_SIDE = 480
+ORIGINAL_FEATURES = 256
+QUERY_FEATURES = 400
+
+
+@dataclass(frozen=True)
+class Features:
+    """Keypoints (x, y in the *input image's* pixels) and their ORB descriptors."""
+
+    points: np.ndarray  # float32 (n, 2)
+    descriptors: np.ndarray  # uint8 (n, 32)
+    width: int
+    height: int
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def _normalised(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    height, width = gray.shape[:2]
+    scale = WORKING_SIDE / max(height, width)
+    if abs(scale - 1.0) < 1e-3:
+        return gray, 1.0
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(gray, size, interpolation=interpolation), scale
+
+
+class FeatureExtractor:
+    """ORB extraction with fixed parameters; one instance per thread (OpenCV objects are not shared)."""
+
+    def __init__(self, n_features: int) -> None:
+        self.n_features = n_features
+        self._orb = cv2.ORB_create(
+            nfeatures=n_features, scaleFactor=1.2, nlevels=8, edgeThreshold=15, fastThreshold=10
+        )
+
+    def extract(self, image: np.ndarray) -> Features:
+        """Keypoints and descriptors of a BGR or grayscale image (coordinates in its own pixels)."""
+        gray = to_gray(image)
+        height, width = gray.shape[:2]
+        work, scale = _normalised(gray)
+        keypoints, descriptors = self._orb.detectAndCompute(work, None)
+        if descriptors is None or not keypoints:
+            return Features(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), width, height)
+        points = np.array([kp.pt for kp in keypoints], dtype=np.float32) / scale
+        return Features(points, descriptors, width, height)

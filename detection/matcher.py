@@ -1,0 +1,282 @@
+"""The matcher: which original was a listing image stolen from, how sure, and where.
+
+Pipeline per query (and again for its mirror image, to catch flipped copies):
+
+1. ORB features of the query (:mod:`detection.features`).
+2. Each query descriptor looks up its two nearest catalog descriptors (FAISS, Hamming); close
+   ones vote for the original that owns them — a shortlist that works for crops and collages,
+   where a global descriptor of the whole image would not.
+3. The best-voted originals are verified geometrically: RANSAC fits a similarity transform
+   (rotation, scale, translation) to the correspondences; the inliers are the evidence.
+4. The inlier count becomes a calibrated score (:mod:`detection.calibration`), and the fitted
+   transform gives the matched region in both images and a homography for the logo check.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+from detection.catalog import Catalog
+from detection.features import QUERY_FEATURES, WORKING_SIDE, FeatureExtractor, Features
+
+MAX_HAMMING = 64  # of 256 bits: above this two ORB descriptors are unrelated
+NEIGHBOURS = 2
+SHORTLIST = 6  # originals verified per orientation
+MIN_VOTES = 4
+RANSAC_PIXELS = 5.0  # reprojection tolerance in the 480-px working frame
+MIN_SCALE, MAX_SCALE = 0.08, 12.0
+
+
+@dataclass
+class Match:
+    """One candidate original for a query image."""
+
+    original_id: str
+    score: float
+    components: dict[str, float]
+    region_query: list[tuple[float, float]] | None
+    region_original: list[tuple[float, float]] | None
+    transform: str | None = None
+    homography: list[list[float]] | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Verified:
+    position: int
+    inliers: int
+    votes: int
+    correspondences: int
+    mirrored: bool
+    affine: np.ndarray | None  # 2x3, original working frame -> query working frame
+
+
+class Matcher:
+    """Matches listing images against a :class:`Catalog`.
+
+    Args:
+        catalog: the indexed originals.
+        device: accepted for API symmetry with learned matchers; this matcher runs on the CPU
+            (ORB + FAISS + RANSAC are CPU work), so a GPU worker uses it unchanged.
+    """
+
+    def __init__(self, catalog: Catalog, *, device: str | None = None) -> None:
+        self.catalog = catalog
+        self.device = device or "cpu"
+        self._extractor = FeatureExtractor(QUERY_FEATURES)
+
+    # --- public API -------------------------------------------------------------------------------
+
+    def match(self, image: np.ndarray, k: int = 10, candidates: Sequence[str] | None = None) -> list[Match]:
+        """Rank originals for ``image`` (BGR or grayscale), best first.
+
+        Args:
+            image: the listing image.
+            k: how many matches to return at most.
+            candidates: restrict the ranking to these original ids (the seed's 1-of-101 protocol).
+
+        Returns:
+            Up to ``k`` matches, by calibrated score then evidence; originals without any
+            geometric support are left out unless ``candidates`` is given (then every candidate
+            appears, unsupported ones with score 0).
+        """
+        if image is None or image.size == 0:
+            raise ValueError("empty image")
+        allowed = self._positions(candidates)
+        plain = self._extractor.extract(image)
+        mirrored = self._extractor.extract(cv2.flip(image, 1))
+        verified = self._verify_all(plain, False, allowed) + self._verify_all(mirrored, True, allowed)
+        best: dict[int, _Verified] = {}
+        for item in verified:
+            held = best.get(item.position)
+            if held is None or (item.inliers, item.votes) > (held.inliers, held.votes):
+                best[item.position] = item
+        ranked = sorted(best.values(), key=lambda v: (v.inliers, v.votes), reverse=True)
+        matches = [self._to_match(v, plain) for v in ranked]
+        if allowed is not None:
+            seen = {v.position for v in ranked}
+            for position in sorted(allowed - seen):
+                matches.append(self._unsupported(position))
+        return matches[:k]
+
+    def match_batch(self, images: Sequence[np.ndarray], k: int = 10) -> list[list[Match]]:
+        """Match several images (one call per image; the index is shared, nothing is reloaded)."""
+        return [self.match(image, k) for image in images]
+
+    # --- calibration support ----------------------------------------------------------------------
+
+    def features_of_original(self, position: int) -> Features:
+        """An original's own stored features, as a query (for leave-one-out calibration)."""
+        start, stop = self.catalog.offsets[position], self.catalog.offsets[position + 1]
+        width, height = self.catalog.sizes[position]
+        scale = self.catalog.scales[position]
+        points = self.catalog.points[start:stop].astype(np.float32) / scale
+        return Features(points, self.catalog.descriptors_of(position), width, height)
+
+    def best_other_inliers(self, query: Features, exclude: str) -> float:
+        """The best inlier count among originals other than ``exclude`` (a not-in-catalog query)."""
+        positions = set(range(len(self.catalog))) - {self.catalog.ids().index(exclude)}
+        verified = self._verify_all(query, False, positions)
+        mirror = Features(
+            np.column_stack([query.width - 1 - query.points[:, 0], query.points[:, 1]]).astype(np.float32),
+            query.descriptors,
+            query.width,
+            query.height,
+        )
+        # A mirrored keypoint's ORB descriptor differs; re-describing is not possible from stored
+        # data, so the mirrored pass reuses descriptors — the null stays conservative (more votes).
+        verified += self._verify_all(mirror, True, positions)
+        return float(max((v.inliers for v in verified), default=0))
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _positions(self, candidates: Sequence[str] | None) -> set[int] | None:
+        if candidates is None:
+            return None
+        lookup = {original_id: i for i, original_id in enumerate(self.catalog.ids())}
+        return {lookup[c] for c in candidates if c in lookup}
+
+    def _verify_all(self, query: Features, mirrored: bool, allowed: set[int] | None) -> list[_Verified]:
+        if len(query) == 0 or self.catalog.descriptor_count == 0:
+            return []
+        distances, ids = self.catalog.index.search(query.descriptors, NEIGHBOURS)
+        close = (ids >= 0) & (distances <= MAX_HAMMING)
+        query_rows, ranks = np.nonzero(close)
+        found = ids[query_rows, ranks]
+        found_distance = distances[query_rows, ranks]
+        owners = self.catalog.owners(found)
+        if allowed is not None:
+            keep = np.isin(owners, list(allowed))
+            query_rows, found, found_distance, owners = (
+                query_rows[keep],
+                found[keep],
+                found_distance[keep],
+                owners[keep],
+            )
+        if owners.size == 0:
+            return []
+        # One vote per (query keypoint, original).
+        pair_keys = np.unique(query_rows.astype(np.int64) * len(self.catalog) + owners)
+        votes = np.bincount(pair_keys % len(self.catalog), minlength=len(self.catalog))
+        order = np.argsort(-votes, kind="stable")
+        shortlist = [int(p) for p in order[:SHORTLIST] if votes[p] >= MIN_VOTES]
+        q_scale = WORKING_SIDE / max(query.width, query.height)
+        results = []
+        for position in shortlist:
+            mask = owners == position
+            results.append(
+                self._verify(
+                    position,
+                    query.points[query_rows[mask]] * q_scale,
+                    found[mask],
+                    found_distance[mask],
+                    int(votes[position]),
+                    mirrored,
+                )
+            )
+        return results
+
+    def _verify(
+        self,
+        position: int,
+        query_points: np.ndarray,
+        descriptor_ids: np.ndarray,
+        distances: np.ndarray,
+        votes: int,
+        mirrored: bool,
+    ) -> _Verified:
+        # One-to-one: each catalog keypoint keeps its closest query keypoint.
+        order = np.argsort(distances, kind="stable")
+        _, first = np.unique(descriptor_ids[order], return_index=True)
+        chosen = order[first]
+        src = self.catalog.points[descriptor_ids[chosen]].astype(np.float32)
+        dst = query_points[chosen].astype(np.float32)
+        if len(chosen) < 3:
+            return _Verified(position, 0, votes, len(chosen), mirrored, None)
+        affine, inlier_mask = cv2.estimateAffinePartial2D(
+            src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS, maxIters=1000, confidence=0.995
+        )
+        if affine is None or inlier_mask is None:
+            return _Verified(position, 0, votes, len(chosen), mirrored, None)
+        scale = math.hypot(affine[0, 0], affine[1, 0])
+        if not MIN_SCALE <= scale <= MAX_SCALE:
+            return _Verified(position, 0, votes, len(chosen), mirrored, None)
+        inliers = int(inlier_mask.sum())
+        return _Verified(position, inliers, votes, len(chosen), mirrored, affine)
+
+    def _unsupported(self, position: int) -> Match:
+        return Match(self.catalog.ids()[position], 0.0, {"inliers": 0.0, "votes": 0.0}, None, None)
+
+    def _to_match(self, verified: _Verified, query: Features) -> Match:
+        catalog = self.catalog
+        original_id = catalog.ids()[verified.position]
+        components = {
+            "inliers": float(verified.inliers),
+            "votes": float(verified.votes),
+            "correspondences": float(verified.correspondences),
+            "inlier_ratio": verified.inliers / max(verified.correspondences, 1),
+            "false_alarm_rate": catalog.calibration.false_alarm_rate(verified.inliers),
+            "mirrored": 1.0 if verified.mirrored else 0.0,
+        }
+        match = Match(
+            original_id=original_id,
+            score=catalog.calibration.score(verified.inliers),
+            components=components,
+            region_query=None,
+            region_original=None,
+            transform="mirrored" if verified.mirrored else None,
+        )
+        if verified.affine is None or verified.inliers == 0:
+            return match
+        homography = self._homography(verified, query)
+        ow, oh = catalog.sizes[verified.position]
+        original_box = _box(ow, oh)
+        query_box = _box(query.width, query.height)
+        in_query = _clip(_apply(homography, original_box), query.width, query.height)
+        in_original = _clip(_apply(np.linalg.inv(homography), query_box), ow, oh)
+        components["scale"] = float(math.sqrt(abs(np.linalg.det(homography[:2, :2]))))
+        components["rotation_deg"] = float(
+            math.degrees(math.atan2(verified.affine[1, 0], verified.affine[0, 0]))
+        )
+        match.region_query = in_query
+        match.region_original = in_original
+        match.homography = homography.tolist()
+        return match
+
+    def _homography(self, verified: _Verified, query: Features) -> np.ndarray:
+        """Original pixels -> query pixels, folding in both working-frame scales and the mirror."""
+        o_scale = self.catalog.scales[verified.position]
+        q_scale = WORKING_SIDE / max(query.width, query.height)
+        to_work = np.diag([o_scale, o_scale, 1.0])
+        affine = np.vstack([verified.affine, [0.0, 0.0, 1.0]])
+        from_work = np.diag([1 / q_scale, 1 / q_scale, 1.0])
+        homography = from_work @ affine @ to_work
+        if verified.mirrored:
+            flip = np.array([[-1.0, 0.0, query.width - 1], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+            homography = flip @ homography
+        return homography
+
+
+def _box(width: int, height: int) -> np.ndarray:
+    return np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
+
+
+def _apply(homography: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return cv2.perspectiveTransform(points.reshape(-1, 1, 2), homography).reshape(-1, 2)
+
+
+def _clip(polygon: np.ndarray, width: int, height: int) -> list[tuple[float, float]] | None:
+    """Intersect a convex polygon with the image rectangle."""
+    area, clipped = cv2.intersectConvexConvex(
+        polygon.astype(np.float32), _box(width, height).astype(np.float32)
+    )
+    if area <= 0 or clipped is None:
+        return None
+    return [(round(float(x), 1), round(float(y), 1)) for x, y in clipped.reshape(-1, 2)]
