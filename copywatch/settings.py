@@ -91,6 +91,7 @@ class Settings:
     max_image_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     score_max_attempts: int = 5
+    scoring_queue: str = "score"  # Celery queue the scoring tasks are sent to and workers consume
 
     @property
     def eager(self) -> bool:
@@ -137,6 +138,7 @@ class Settings:
             max_image_bytes=_int(env, "MAX_IMAGE_BYTES", 20 * 1024 * 1024, 1024, 1 << 31),
             max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", 40_000_000, 4096, 1 << 31),
             score_max_attempts=_int(env, "SCORE_MAX_ATTEMPTS", 5, 1, 100),
+            scoring_queue=_text(env, "SCORING_QUEUE") or "score",
         )
 
     def with_overrides(self, **changes: object) -> Settings:
