@@ -1,0 +1,292 @@
+"""Benchmark protocols (see DESIGN.md, "Benchmark format"): seed, catalog, alerting and cost.
+
+Every method sits behind :class:`RetrievalMethod`, so ``copywatch eval --method`` swaps them and
+all are measured in the same process, on the same data, with the same maths.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from detection.benchmark import IMAGE_SUFFIXES, read_image
+
+SEED_KS = (1, 5, 10, 20)
+CATALOG_KS = (1, 5, 10)
+#: Alerting false-alarm budgets: (fraction of not-in-catalog queries, JSON suffix).
+FALSE_ALARM_BUDGETS = ((0.01, "1pct"), (0.001, "0_1pct"))
+
+
+@runtime_checkable
+class RetrievalMethod(Protocol):
+    """A way to find which original a query image was taken from."""
+
+    name: str
+
+    def build(self, originals: dict[str, np.ndarray]) -> None:
+        """Index the catalog (``{original_id: BGR image}``)."""
+
+    def rank(
+        self, query: np.ndarray, k: int, candidates: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Up to ``k`` ``(original_id, score)`` best first; only ``candidates`` when given."""
+
+    def index_bytes(self) -> int:
+        """Bytes the built index holds (what a worker keeps in memory or on disk)."""
+
+
+@dataclass
+class Benchmark:
+    """A benchmark folder: image paths, the truth and the seed protocol's candidate lists."""
+
+    root: Path
+    originals: dict[str, Path]
+    queries: dict[str, Path]
+    truth: dict[str, tuple[str | None, str]]  # query_id -> (original_id or None, transform)
+    seed_candidates: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _images_in(directory: Path) -> dict[str, Path]:
+    return {p.stem: p for p in sorted(directory.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+
+
+def load_benchmark(root: str | Path, limit: int | None = None) -> Benchmark:
+    """Read a benchmark folder; ``limit`` keeps the first ``limit`` queries (ids are shuffled).
+
+    Args:
+        root: folder with ``originals/``, ``queries/``, ``truth.csv`` and ``seed_candidates.csv``.
+        limit: evaluate only this many queries (all originals stay in the catalog).
+
+    Returns:
+        :class:`Benchmark`.
+    """
+    root = Path(root)
+    originals = _images_in(root / "originals")
+    queries = _images_in(root / "queries")
+    truth: dict[str, tuple[str | None, str]] = {}
+    with open(root / "truth.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["query_id"] in queries:
+                truth[row["query_id"]] = (row["original_id"] or None, row["transform"])
+    missing = [q for q, (o, _) in truth.items() if o is not None and o not in originals]
+    if missing:
+        raise ValueError(f"{root}: truth names originals that are not in originals/: {missing[:3]}")
+    kept = sorted(truth)[:limit] if limit else sorted(truth)
+    seed: dict[str, list[str]] = {}
+    seed_path = root / "seed_candidates.csv"
+    if seed_path.exists():
+        with open(seed_path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                seed[row["query_id"]] = row["candidates"].split()
+    kept_set = set(kept)
+    return Benchmark(
+        root,
+        originals,
+        {q: queries[q] for q in kept},
+        {q: truth[q] for q in kept},
+        {q: c for q, c in seed.items() if q in kept_set},
+    )
+
+
+def rank_of(ranking: Sequence[tuple[str, float]], original_id: str) -> int | None:
+    """1-based position of ``original_id`` in ``ranking``, or None when absent."""
+    for position, (candidate, _) in enumerate(ranking, start=1):
+        if candidate == original_id:
+            return position
+    return None
+
+
+def top_k_accuracy(ranks: Sequence[int | None], ks: Sequence[int]) -> dict[str, float]:
+    """Percent of queries whose true original is within the first ``k``, for each ``k``.
+
+    Args:
+        ranks: 1-based rank of the true original per query (None: not returned).
+        ks: cut-offs.
+
+    Returns:
+        ``{"top1": %, "top5": %, ...}`` (0 when there are no queries).
+    """
+    n = len(ranks)
+    return {
+        f"top{k}": (100.0 * sum(1 for r in ranks if r is not None and r <= k) / n if n else 0.0) for k in ks
+    }
+
+
+def alert_threshold(distractor_scores: Sequence[float], false_alarm_rate: float) -> float:
+    """Lowest score threshold at which at most ``false_alarm_rate`` of distractors score at or above it.
+
+    Args:
+        distractor_scores: top-1 score of each not-in-catalog query.
+        false_alarm_rate: allowed fraction, e.g. 0.01.
+
+    Returns:
+        The threshold (``-inf`` when every distractor may alarm, or there are none).
+    """
+    scores = np.sort(np.asarray(distractor_scores, dtype=np.float64))[::-1]
+    allowed = math.floor(false_alarm_rate * len(scores) + 1e-9)
+    if allowed >= len(scores):
+        return float("-inf")
+    # Just above the (allowed+1)-th highest score: that one and all below it stay silent.
+    return float(np.nextafter(scores[allowed], np.inf))
+
+
+def recall_at(true_hits: Sequence[tuple[bool, float]], threshold: float) -> float:
+    """Percent of in-catalog queries whose top-1 is correct and scores at or above ``threshold``."""
+    if not true_hits:
+        return 0.0
+    return 100.0 * sum(1 for correct, score in true_hits if correct and score >= threshold) / len(true_hits)
+
+
+@dataclass
+class QueryOutcome:
+    """One query's results under both protocols."""
+
+    query_id: str
+    original_id: str | None
+    transform: str
+    catalog_ranking: list[tuple[str, float]]
+    seed_rank: int | None
+    has_seed: bool
+    ms: float
+
+
+def summarise(
+    method: str, n_originals: int, outcomes: Sequence[QueryOutcome], build_seconds: float, index_bytes: int
+) -> dict[str, Any]:
+    """The DESIGN.md JSON object from per-query outcomes (percentages 0-100, ms, bytes)."""
+    seed_ranks = [o.seed_rank for o in outcomes if o.has_seed]
+    in_catalog = [o for o in outcomes if o.original_id is not None]
+    catalog_ranks = [rank_of(o.catalog_ranking, o.original_id) for o in in_catalog]
+    by_transform: dict[str, list[int | None]] = defaultdict(list)
+    for outcome, rank in zip(in_catalog, catalog_ranks, strict=True):
+        by_transform[outcome.transform].append(rank)
+    distractors = [
+        o.catalog_ranking[0][1] if o.catalog_ranking else float("-inf")
+        for o in outcomes
+        if o.original_id is None
+    ]
+    true_hits = [
+        (
+            bool(o.catalog_ranking) and o.catalog_ranking[0][0] == o.original_id,
+            o.catalog_ranking[0][1] if o.catalog_ranking else float("-inf"),
+        )
+        for o in in_catalog
+    ]
+    alerting: dict[str, float] = {}
+    thresholds: dict[str, float] = {}
+    for rate, suffix in FALSE_ALARM_BUDGETS:
+        threshold = alert_threshold(distractors, rate)
+        alerting[f"recall_at_fpr_{suffix}"] = round(recall_at(true_hits, threshold), 2)
+        thresholds[f"threshold_{suffix}"] = threshold if math.isfinite(threshold) else None
+    n = max(1, n_originals)
+    return {
+        "method": method,
+        "originals": n_originals,
+        "queries": len(outcomes),
+        "seed": {k: round(v, 2) for k, v in top_k_accuracy(seed_ranks, SEED_KS).items()},
+        "catalog": {
+            **{k: round(v, 2) for k, v in top_k_accuracy(catalog_ranks, CATALOG_KS).items()},
+            "by_transform": {
+                t: round(top_k_accuracy(r, (1,))["top1"], 2) for t, r in sorted(by_transform.items())
+            },
+        },
+        "alerting": {**alerting, **thresholds},
+        "cost": {
+            "ms_per_query": round(float(np.mean([o.ms for o in outcomes])) if outcomes else 0.0, 3),
+            "build_ms_per_original": round(1000.0 * build_seconds / n, 3),
+            "index_bytes_per_original": round(index_bytes / n, 1),
+        },
+    }
+
+
+def single_thread() -> None:
+    """Pin torch, OpenCV and FAISS to one thread: the cost protocol is per CPU thread."""
+    import cv2
+    import torch
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    try:
+        import faiss
+
+        faiss.omp_set_num_threads(1)
+    except ImportError:  # faiss is optional for methods that do not use it
+        pass
+
+
+def run(
+    method: RetrievalMethod,
+    bench: Benchmark,
+    *,
+    k: int = 10,
+    progress: bool = True,
+    on_query: Callable[[QueryOutcome], None] | None = None,
+) -> dict[str, Any]:
+    """Build ``method`` on the benchmark's originals and score every protocol.
+
+    Args:
+        method: the method under test (built here; build time is measured).
+        bench: from :func:`load_benchmark`.
+        k: catalog ranking depth (Top-10 needs 10).
+        progress: show a tqdm bar over the queries.
+        on_query: called with each query's outcome.
+
+    Returns:
+        The DESIGN.md JSON object (``method``, ``originals``, ``queries``, ``seed``, ``catalog``,
+        ``alerting``, ``cost``).
+    """
+    from tqdm import tqdm
+
+    single_thread()
+    originals = {oid: read_image(path) for oid, path in bench.originals.items()}
+    started = time.perf_counter()
+    method.build(originals)
+    build_seconds = time.perf_counter() - started
+    del originals
+    outcomes: list[QueryOutcome] = []
+    for query_id in tqdm(list(bench.queries), desc=f"eval {method.name}", disable=not progress):
+        image = read_image(bench.queries[query_id])
+        original_id, transform = bench.truth[query_id]
+        started = time.perf_counter()
+        ranking = method.rank(image, max(k, 10))
+        ms = 1000.0 * (time.perf_counter() - started)
+        candidates = bench.seed_candidates.get(query_id)
+        seed_rank = None
+        if candidates is not None and original_id is not None:
+            seed_rank = rank_of(method.rank(image, max(SEED_KS), candidates=candidates), original_id)
+        outcome = QueryOutcome(
+            query_id, original_id, transform, ranking, seed_rank, candidates is not None, ms
+        )
+        outcomes.append(outcome)
+        if on_query is not None:
+            on_query(outcome)
+    return summarise(method.name, len(bench.originals), outcomes, build_seconds, method.index_bytes())
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A readable multi-line summary of one :func:`run` result."""
+    seed, catalog, alert, cost = result["seed"], result["catalog"], result["alerting"], result["cost"]
+    lines = [
+        f"method {result['method']}: {result['originals']} originals, {result['queries']} queries",
+        "  seed 1-of-101     Top-1 {top1:6.2f}  Top-5 {top5:6.2f}  Top-10 {top10:6.2f}  Top-20 {top20:6.2f}".format(
+            **seed
+        ),
+        "  whole catalog     Top-1 {top1:6.2f}  Top-5 {top5:6.2f}  Top-10 {top10:6.2f}".format(**catalog),
+    ]
+    for transform, top1 in catalog["by_transform"].items():
+        lines.append(f"    {transform:<14} Top-1 {top1:6.2f}")
+    lines += [
+        f"  alerting          recall {alert['recall_at_fpr_1pct']:6.2f} at <=1% false alarms (threshold {alert['threshold_1pct']}),"
+        f" {alert['recall_at_fpr_0_1pct']:6.2f} at <=0.1% (threshold {alert['threshold_0_1pct']})",
+        f"  cost              {cost['ms_per_query']:.2f} ms/query (1 thread), build {cost['build_ms_per_original']:.2f} ms/original,"
+        f" index {cost['index_bytes_per_original']:.0f} B/original",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""The seed's Siamese network (Koch et al. 2015 twin), with global pooling before the FC.
+
+Twin conv stack on a ``1 x 125 x 105`` grayscale input: conv 64@10x10, max-pool 2, conv 128@7x7,
+max-pool 2, conv 128@4x4, max-pool 2, conv 256@4x4, all ReLU. The seed flattens the last map into
+FC 4096 + sigmoid; we average-pool it globally first (256 values, whatever the map size), so the FC
+has 1 M weights instead of 37 M and the checkpoint stays small (about 4.5 MB in float16). The
+similarity is FC 1 + sigmoid of the L1 distance of the twins' features.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+#: Features per twin after FC + sigmoid (the seed's 4096).
+FEATURE_DIM = 4096
+CHECKPOINT_FORMAT = "copywatch-siamese-1"
+
+
+class SiameseNet(nn.Module):
+    """Koch-style twin network scoring how likely two images show the same original."""
+
+    def __init__(self, feature_dim: int = FEATURE_DIM) -> None:
+        super().__init__()
+        self.feature_dim = feature_dim
+        self.twin = nn.Sequential(
+            nn.Conv2d(1, 64, 10),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 7),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(128, 128, 4),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(128, 256, 4),
+            nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(1),  # global pooling: keeps the FC (and the checkpoint) small
+            nn.Flatten(),
+            nn.Linear(256, feature_dim),
+            nn.Sigmoid(),
+        )
+        self.head = nn.Linear(feature_dim, 1)
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """Twin features of a ``(N, 1, H, W)`` batch: ``(N, feature_dim)`` in (0, 1)."""
+        return self.twin(images)
+
+    def similarity(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        """Similarity in [0, 1] of paired feature rows (``(N, D)`` each, or broadcastable)."""
+        return torch.sigmoid(self.logit(left, right))
+
+    def logit(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        """Pre-sigmoid similarity of paired feature rows (for a numerically stable BCE)."""
+        return self.head(torch.abs(left - right)).squeeze(-1)
+
+    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        """Similarity in [0, 1] of two ``(N, 1, H, W)`` image batches."""
+        return self.similarity(self.embed(left), self.embed(right))
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: SiameseNet,
+    metadata: dict[str, Any] | None = None,
+    *,
+    optimizer: torch.optim.Optimizer | None = None,
+    half: bool = False,
+) -> None:
+    """Write the model (and optionally the optimiser, for resuming) with metadata, atomically.
+
+    Args:
+        path: destination file.
+        model: the network.
+        metadata: JSON-like facts about the run (epochs, seed, metrics, command...).
+        optimizer: include its state so training can resume exactly.
+        half: store weights as float16 (the shipped checkpoint; halves the size).
+    """
+    state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "feature_dim": model.feature_dim,
+        "state_dict": {k: v.detach().cpu() for k, v in state.items()},
+        "metadata": dict(metadata or {}),
+    }
+    if optimizer is not None:
+        payload["optimizer"] = optimizer.state_dict()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(
+    path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[SiameseNet, dict[str, Any], dict[str, Any] | None]:
+    """Load a checkpoint written by :func:`save_checkpoint`.
+
+    Args:
+        path: checkpoint file.
+        device: where to put the model.
+
+    Returns:
+        ``(model in eval mode as float32, metadata, optimizer state or None)``.
+    """
+    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a copywatch Siamese checkpoint (format {payload.get('format')!r})")
+    model = SiameseNet(feature_dim=int(payload["feature_dim"]))
+    model.load_state_dict(
+        {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    )
+    model.to(device).eval()
+    return model, payload.get("metadata", {}), payload.get("optimizer")
+
+
+def default_checkpoint() -> Path:
+    """The checkpoint shipped in the repository (trained on the dev catalog)."""
+    return Path(__file__).resolve().parent / "models" / "siamese.pt"
