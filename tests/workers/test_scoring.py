@@ -1,0 +1,110 @@
+"""The scoring service in-process (no broker): what each kind of image ends as, idempotency,
+poison images, catalog reloads."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+
+from db.models import Detection, DetectionKind, ListingImage
+from detection.catalog import Catalog
+from tests.workers.conftest import World
+from tests.workers.images import draw_original
+from workers.scoring import MatcherCache, claim_images, requeue_stale, score_batch
+
+
+def _detections(world: World) -> list[tuple[int, int | None, str]]:
+    with world.sessions()() as session:
+        rows = session.execute(
+            select(Detection.listing_image_id, Detection.original_id, Detection.kind)
+        ).all()
+    return [(int(i), o, str(k.value if isinstance(k, DetectionKind) else k)) for i, o, k in rows]
+
+
+def test_each_image_ends_scored_or_failed_with_reason_and_rescoring_changes_nothing(world: World) -> None:
+    stolen = {world.add_image("stolen", seed): seed for seed in (2, 5)}
+    corrupt = world.add_image("corrupt", 0)
+    missing = world.add_image("missing", 0)
+    ids = [*stolen, corrupt, missing]
+    matcher = MatcherCache(world.settings.index_dir).get()
+    sessions = world.sessions()
+
+    outcomes = {o.listing_image_id: o for o in score_batch(sessions, matcher, world.settings, ids)}
+
+    statuses = world.statuses(ids)
+    for image_id in stolen:
+        assert statuses[image_id] == ("scored", None)
+        assert outcomes[image_id].status == "scored"
+    assert statuses[corrupt][0] == "failed" and "unreadable image" in statuses[corrupt][1]
+    assert statuses[missing][0] == "failed" and "missing" in statuses[missing][1]
+    found = _detections(world)
+    for image_id, seed in stolen.items():
+        assert (image_id, seed) in {(i, o) for i, o, _ in found}, "a copy is matched to its original"
+    assert not [d for d in found if d[0] in (corrupt, missing)]
+
+    again = score_batch(sessions, matcher, world.settings, ids)
+    assert {o.status for o in again if o.listing_image_id in stolen} == {"skipped"}
+    assert sorted(_detections(world)) == sorted(found)
+
+
+def test_a_poison_image_fails_after_max_attempts_instead_of_looping(world: World) -> None:
+    image_id = world.add_image("stolen", 3)
+    sessions = world.sessions()
+    max_attempts = world.settings.score_max_attempts
+    for attempt in range(1, max_attempts + 1):
+        # Each time: claimed, then its worker "dies" (the row stays scoring) and the lease ends.
+        with sessions() as session, session.begin():
+            assert claim_images(session, [image_id], max_attempts=max_attempts) == [image_id]
+        with sessions() as session, session.begin():
+            assert requeue_stale(session, max_attempts=max_attempts, lease_s=0.0, lost_after_s=None) == (
+                [image_id] if attempt < max_attempts else []
+            )
+    assert world.statuses([image_id])[image_id] == (
+        "failed",
+        f"gave up after {max_attempts} attempts (its worker was lost or it kept failing)",
+    )
+    with sessions() as session, session.begin():
+        assert claim_images(session, [image_id], max_attempts=max_attempts) == []
+
+
+def test_a_fresh_claim_is_not_taken_twice_but_an_expired_one_is(world: World) -> None:
+    image_id = world.add_image("stolen", 4)
+    sessions = world.sessions()
+    with sessions() as session, session.begin():
+        assert claim_images(session, [image_id], max_attempts=5) == [image_id]
+    with sessions() as session, session.begin():
+        assert claim_images(session, [image_id], max_attempts=5, lease_s=3600) == []
+        assert claim_images(session, [image_id], max_attempts=5, lease_s=0.0) == [image_id]
+        attempts = session.execute(
+            select(ListingImage.attempts).where(ListingImage.id == image_id)
+        ).scalar_one()
+    assert attempts == 2
+
+
+def test_matcher_cache_reloads_when_a_new_catalog_version_is_saved(world: World, tmp_path: Path) -> None:
+    cache = MatcherCache(world.settings.index_dir, check_interval_s=0.0)
+    first = cache.get()
+    assert cache.get() is first, "loaded once, not per task"
+    catalog = Catalog.load(world.settings.index_dir)
+    catalog.add("99", draw_original(99))
+    catalog.save(world.settings.index_dir)
+    second = cache.get()
+    assert second is not first and "99" in second.catalog.ids()
+    assert cache.version == catalog.version
+
+
+def test_queued_rows_without_a_message_are_found_by_the_sweep(world: World) -> None:
+    image_id = world.add_image("stolen", 6)
+    sessions = world.sessions()
+    with sessions() as session, session.begin():
+        assert requeue_stale(session, max_attempts=5, lost_after_s=3600) == []
+        session.execute(
+            update(ListingImage).values(updated_at=func.now() - func.make_interval(0, 0, 0, 0, 0, 5))
+        )
+    with sessions() as session, session.begin():
+        assert requeue_stale(session, max_attempts=5, lost_after_s=60) == [image_id]
+    with sessions() as session, session.begin():
+        assert requeue_stale(session, max_attempts=5, lost_after_s=60) == [], "touched: not re-sent at once"
+    shutil.rmtree(world.settings.index_dir)

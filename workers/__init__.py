@@ -1,0 +1,1 @@
+"""Celery workers: scoring listing images, scheduled crawls, alert emails."""

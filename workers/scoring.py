@@ -1,0 +1,541 @@
+"""Scoring listing images: claim the row, match against the catalog, check logos, write detections.
+
+The Celery tasks in :mod:`workers.tasks` are thin wrappers around :func:`score_batch`; the eager
+(embedded) mode, the demo and ``copywatch scan`` use the same code.
+
+Every step is idempotent. A row is *claimed* (``queued`` → ``scoring``, one attempt counted)
+before any work; an image already ``scored`` or ``failed`` is skipped, so a redelivered message
+changes nothing. Detections and ``mark_scored`` are written in one transaction, so an image is
+either fully scored or not at all. A claim is a lease: a row left in ``scoring`` longer than
+``lease_s`` (its worker died) may be claimed again, and after ``score_max_attempts`` claims it
+ends ``failed`` — a poison image never loops forever.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+
+from copywatch.settings import Settings
+from db.models import DetectionKind, ImageStatus, ListingImage, Original
+from db.repository import mark_scored, record_scoring_failure, upsert_detection, utcnow
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from detection.matcher import Match, Matcher
+
+log = logging.getLogger(__name__)
+
+Sessions = Callable[[], Session]
+
+# A worker scores an image in well under a second; a row still ``scoring`` after this long has
+# lost its worker (kill -9, OOM, host gone) and may be claimed again.
+SCORING_LEASE_S = 120.0
+# A queued row older than this while the broker queue is empty lost its message.
+LOST_MESSAGE_AFTER_S = 60.0
+# The seed's centred-logo rule on an image that matched no original: only a confident
+# counterfeit verdict is worth a reviewer's time on its own.
+LOGO_ONLY_MIN_CONFIDENCE = 0.8
+MATCHES_PER_IMAGE = 10
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    """Errors worth a retry: the database or the broker is unreachable for a while."""
+    errors: list[type[BaseException]] = [OperationalError, InterfaceError, ConnectionError, TimeoutError]
+    try:
+        import redis.exceptions
+
+        errors += [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError]
+    except ImportError:  # pragma: no cover - redis is a dependency
+        pass
+    try:
+        import kombu.exceptions
+
+        errors.append(kombu.exceptions.OperationalError)
+    except ImportError:  # pragma: no cover - kombu comes with celery
+        pass
+    return tuple(errors)
+
+
+TRANSIENT_ERRORS = _transient_errors()
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` means "try again later" rather than "this image cannot be scored"."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+@dataclass
+class ScoreOutcome:
+    """What happened to one listing image in one scoring call."""
+
+    listing_image_id: int
+    status: str  # scored | failed | queued (will be retried) | skipped (not ours to score)
+    detections: list[int] = field(default_factory=list)
+    error: str | None = None
+
+
+# --- the matcher, loaded once per process ---------------------------------------------------------
+
+
+def default_device() -> str:
+    """``cuda`` when this process can use a GPU, else ``cpu``."""
+    if not Path("/dev/nvidiactl").exists():
+        return "cpu"  # no NVIDIA driver: do not pay for importing torch to learn that
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class MatcherCache:
+    """The catalog index and its :class:`~detection.matcher.Matcher`, loaded lazily and reloaded
+    between tasks when a new index version is saved to ``index_dir``.
+
+    Args:
+        index_dir: where ``copywatch catalog build`` saves the index.
+        device: ``cuda`` or ``cpu``; None picks :func:`default_device`.
+        check_interval_s: how often to look at the version on disk (it is a small file read).
+    """
+
+    def __init__(self, index_dir: Path, *, device: str | None = None, check_interval_s: float = 2.0) -> None:
+        self.index_dir = Path(index_dir)
+        self.device = device
+        self.check_interval_s = check_interval_s
+        self._matcher: Matcher | None = None
+        self._version: str | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> str | None:
+        return self._version
+
+    def get(self) -> Matcher:
+        """The matcher for the newest saved catalog (loads it on first use or after a change).
+
+        Raises:
+            FileNotFoundError: no catalog index has been built yet.
+        """
+        from detection.catalog import Catalog
+
+        with self._lock:
+            now = time.monotonic()
+            if self._matcher is not None and now - self._checked_at < self.check_interval_s:
+                return self._matcher
+            self._checked_at = now
+            stored = Catalog.stored_version(self.index_dir)
+            if self._matcher is None or (stored is not None and stored != self._version):
+                from detection.matcher import Matcher
+
+                catalog = Catalog.load(self.index_dir)
+                device = self.device or default_device()
+                self._matcher = Matcher(catalog, device=device)
+                self._version = catalog.version
+                log.info("loaded catalog %s (%d originals) on %s", catalog.version, len(catalog), device)
+            return self._matcher
+
+
+# --- claiming rows ------------------------------------------------------------------------------------
+
+
+def claim_images(
+    session: Session,
+    ids: Sequence[int],
+    *,
+    max_attempts: int,
+    lease_s: float = SCORING_LEASE_S,
+    reclaim: bool = False,
+) -> list[int]:
+    """Claim the listed images for scoring; returns the ids now ours.
+
+    Claimable: ``queued`` rows, and ``scoring`` rows whose lease ran out (or any ``scoring`` row
+    when ``reclaim``: a retry of the message that claimed it). Each claim counts an attempt; a row
+    that has used up ``max_attempts`` is set ``failed`` instead. Rows locked by a concurrent
+    claimer are skipped on PostgreSQL (``SKIP LOCKED``).
+    """
+    if not ids:
+        return []
+    expired = ListingImage.status == ImageStatus.SCORING
+    if not reclaim:
+        expired = and_(expired, ListingImage.updated_at < utcnow() - timedelta(seconds=lease_s))
+    query = (
+        select(ListingImage.id, ListingImage.attempts)
+        .where(ListingImage.id.in_(list(ids)), or_(ListingImage.status == ImageStatus.QUEUED, expired))
+        .order_by(ListingImage.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = session.execute(query).all()
+    exhausted = [int(i) for i, attempts in rows if attempts >= max_attempts]
+    claimed = [int(i) for i, attempts in rows if attempts < max_attempts]
+    if exhausted:
+        session.execute(
+            update(ListingImage)
+            .where(ListingImage.id.in_(exhausted))
+            .values(
+                status=ImageStatus.FAILED,
+                error=f"gave up after {max_attempts} attempts (its worker was lost or it kept failing)",
+            )
+        )
+    if claimed:
+        session.execute(
+            update(ListingImage)
+            .where(ListingImage.id.in_(claimed))
+            .values(status=ImageStatus.SCORING, attempts=ListingImage.attempts + 1, updated_at=utcnow())
+        )
+    return claimed
+
+
+def release_claims(sessions: Sessions, ids: Sequence[int]) -> None:
+    """Best effort: put claimed rows back to ``queued`` after a transient error (the attempt
+    stays counted). If the database is the thing that is down, the lease expiry recovers them."""
+    if not ids:
+        return
+    try:
+        with sessions() as session, session.begin():
+            session.execute(
+                update(ListingImage)
+                .where(ListingImage.id.in_(list(ids)), ListingImage.status == ImageStatus.SCORING)
+                .values(status=ImageStatus.QUEUED)
+            )
+    except Exception as exc:  # noqa: BLE001 - the original error is what the caller reports
+        log.warning("could not release %d claimed images (%s); their lease will expire", len(ids), exc)
+
+
+def requeue_stale(
+    session: Session,
+    *,
+    max_attempts: int,
+    lease_s: float = SCORING_LEASE_S,
+    lost_after_s: float | None = LOST_MESSAGE_AFTER_S,
+    limit: int = 10_000,
+) -> list[int]:
+    """Find images whose message was lost and make them ready to be sent again.
+
+    ``scoring`` rows past their lease go back to ``queued`` (or ``failed`` when out of attempts);
+    ``queued`` rows untouched for ``lost_after_s`` (None: do not look) are touched so they are
+    not picked again at once. Returns the ids to send a scoring message for.
+    """
+    now = utcnow()
+    stuck_query = (
+        select(ListingImage.id, ListingImage.attempts)
+        .where(
+            ListingImage.status == ImageStatus.SCORING,
+            ListingImage.updated_at < now - timedelta(seconds=lease_s),
+        )
+        .order_by(ListingImage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stuck_query = stuck_query.with_for_update(skip_locked=True)
+    stuck = session.execute(stuck_query).all()
+    exhausted = [int(i) for i, attempts in stuck if attempts >= max_attempts]
+    again = [int(i) for i, attempts in stuck if attempts < max_attempts]
+    if exhausted:
+        session.execute(
+            update(ListingImage)
+            .where(ListingImage.id.in_(exhausted))
+            .values(
+                status=ImageStatus.FAILED,
+                error=f"gave up after {max_attempts} attempts (its worker was lost or it kept failing)",
+            )
+        )
+    lost: list[int] = []
+    if lost_after_s is not None:
+        lost = [
+            int(i)
+            for i in session.execute(
+                select(ListingImage.id)
+                .where(
+                    ListingImage.status == ImageStatus.QUEUED,
+                    ListingImage.updated_at < now - timedelta(seconds=lost_after_s),
+                )
+                .order_by(ListingImage.id)
+                .limit(limit)
+            ).scalars()
+        ]
+    if again or lost:
+        session.execute(
+            update(ListingImage)
+            .where(ListingImage.id.in_(again + lost))
+            .values(status=ImageStatus.QUEUED, updated_at=now)
+        )
+    return sorted(again + lost)
+
+
+# --- scoring --------------------------------------------------------------------------------------------
+
+
+def _logo_module() -> Any | None:
+    """``detection.logo`` when it is installed (it is optional for the matcher to work)."""
+    try:
+        return importlib.import_module("detection.logo")
+    except ModuleNotFoundError as exc:
+        if exc.name != "detection.logo":
+            raise
+        return None
+
+
+def image_file(settings: Settings, path: str | None) -> Path:
+    """The stored file of a listing image (paths are relative to MEDIA_ROOT unless absolute)."""
+    if not path:
+        raise FileNotFoundError("the image row has no stored file")
+    stored = Path(path)
+    return stored if stored.is_absolute() else settings.media_root / stored
+
+
+def _original_id(match: Match) -> int | None:
+    try:
+        return int(match.original_id)
+    except ValueError:
+        log.warning("catalog id %r is not a database original id; ignored", match.original_id)
+        return None
+
+
+def detections_for(
+    image: np.ndarray,
+    matches: Sequence[Match],
+    logo_references: dict[int, dict[str, Any] | None],
+    settings: Settings,
+) -> list[dict[str, Any]]:
+    """The detection rows one image deserves: each match at or above the review threshold (with
+    the logo verdict when its original has a logo reference), else at most one logo-only hit.
+
+    Returns:
+        Keyword arguments for :func:`db.repository.upsert_detection`, without the image id.
+    """
+    import numpy as np
+
+    logo = _logo_module()
+    found: list[dict[str, Any]] = []
+    for match in matches:
+        if match.score < settings.review_threshold:
+            continue
+        original_id = _original_id(match)
+        if original_id is None:
+            continue
+        verdict = None
+        reference = logo_references.get(original_id)
+        if logo is not None and reference:
+            homography = np.asarray(match.homography, dtype=np.float64) if match.homography else None
+            verdict = logo.check(image, logo.LogoReference.from_dict(reference), homography)
+        components: dict[str, Any] = dict(match.components)
+        if match.transform:
+            components["transform"] = match.transform
+        found.append(
+            {
+                "original_id": original_id,
+                "score": float(min(max(match.score, 0.0), 1.0)),
+                "components": components,
+                "region_query": _polygon(match.region_query),
+                "region_original": _polygon(match.region_original),
+                "logo_verdict": verdict.to_dict() if verdict is not None else None,
+                "kind": DetectionKind.COUNTERFEIT_LOGO
+                if verdict is not None and verdict.suspicious
+                else DetectionKind.STOLEN_IMAGE,
+            }
+        )
+    if not found and logo is not None:
+        verdict = logo.check(image)
+        confidence = float(verdict.confidence)
+        if (
+            verdict.suspicious
+            and confidence >= LOGO_ONLY_MIN_CONFIDENCE
+            and confidence >= settings.review_threshold
+        ):
+            found.append(
+                {
+                    "original_id": None,
+                    "score": min(confidence, 1.0),
+                    "components": {"logo_confidence": confidence},
+                    "region_query": None,
+                    "region_original": None,
+                    "logo_verdict": verdict.to_dict(),
+                    "kind": DetectionKind.COUNTERFEIT_LOGO,
+                }
+            )
+    return found
+
+
+def _polygon(points: Sequence[Sequence[float]] | None) -> list[list[float]] | None:
+    return None if points is None else [[float(x), float(y)] for x, y in points]
+
+
+def score_batch(
+    sessions: Sessions,
+    matcher: Matcher,
+    settings: Settings,
+    listing_image_ids: Sequence[int],
+    *,
+    reclaim: bool = False,
+    lease_s: float = SCORING_LEASE_S,
+) -> list[ScoreOutcome]:
+    """Score listing images end to end: claim, load, match, check logos, write, mark scored.
+
+    Args:
+        sessions: session factory of the database.
+        matcher: the loaded matcher.
+        settings: thresholds, MEDIA_ROOT, max attempts.
+        listing_image_ids: the images; ones already scored, failed or claimed elsewhere are skipped.
+        reclaim: also claim rows in ``scoring`` (this call retries a message that claimed them).
+        lease_s: how long another claimer's ``scoring`` row is left alone.
+
+    Returns:
+        One outcome per requested id.
+
+    Raises:
+        Transient errors (see :func:`is_transient`): the claims are released (best effort) and the
+        caller retries later. Nothing else escapes: per-image errors are recorded on the row.
+    """
+    from detection.imageio import InvalidImageError, load_image
+
+    outcomes = {i: ScoreOutcome(int(i), "skipped") for i in listing_image_ids}
+    with sessions() as session, session.begin():
+        claimed = claim_images(
+            session,
+            list(outcomes),
+            max_attempts=settings.score_max_attempts,
+            lease_s=lease_s,
+            reclaim=reclaim,
+        )
+        paths = dict(
+            session.execute(
+                select(ListingImage.id, ListingImage.path).where(ListingImage.id.in_(claimed))
+            ).all()
+        )
+        gave_up = session.execute(
+            select(ListingImage.id, ListingImage.error).where(
+                ListingImage.id.in_(list(outcomes)), ListingImage.status == ImageStatus.FAILED
+            )
+        ).all()
+    for image_id, error in gave_up:
+        if image_id not in claimed:
+            outcomes[image_id] = ScoreOutcome(image_id, "failed", error=error)
+    if not claimed:
+        return list(outcomes.values())
+
+    try:
+        failures: dict[int, tuple[str, bool]] = {}  # id -> (error, permanent)
+        images: dict[int, np.ndarray] = {}
+        for image_id in claimed:
+            try:
+                images[image_id] = load_image(
+                    image_file(settings, paths.get(image_id)), max_pixels=settings.max_image_pixels
+                )
+            except InvalidImageError as exc:
+                failures[image_id] = (f"unreadable image: {exc}", True)
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+                failures[image_id] = (f"image file missing: {exc}", True)
+            except OSError as exc:
+                failures[image_id] = (f"cannot read image file: {exc}", False)
+
+        found = _match_all(matcher, images, failures)
+        references = _logo_references(sessions, found)
+        rows: dict[int, list[dict[str, Any]]] = {}
+        for image_id, matches in found.items():
+            try:
+                rows[image_id] = detections_for(images[image_id], matches, references, settings)
+            except Exception as exc:  # noqa: BLE001 - a logo-check bug must not lose the image
+                log.exception("logo check failed on listing image %s", image_id)
+                failures[image_id] = (f"logo check failed: {type(exc).__name__}: {exc}", False)
+
+        with sessions() as session, session.begin():
+            for image_id, detections in rows.items():
+                outcome = outcomes[image_id]
+                for detection in detections:
+                    detection_id, _created = upsert_detection(session, listing_image_id=image_id, **detection)
+                    outcome.detections.append(detection_id)
+                mark_scored(session, image_id)
+                outcome.status = "scored"
+            for image_id, (error, permanent) in failures.items():
+                status = record_scoring_failure(
+                    session, image_id, error, permanent=permanent, max_attempts=settings.score_max_attempts
+                )
+                outcomes[image_id] = ScoreOutcome(image_id, str(status.value), error=error)
+    except BaseException as exc:
+        if is_transient(exc) or not isinstance(exc, Exception):
+            for image_id in claimed:
+                outcomes[image_id].status = "queued"
+                outcomes[image_id].detections.clear()
+            release_claims(sessions, claimed)
+        raise
+    return list(outcomes.values())
+
+
+def _match_all(
+    matcher: Matcher, images: dict[int, np.ndarray], failures: dict[int, tuple[str, bool]]
+) -> dict[int, list[Match]]:
+    """Matches per image; one batch call, or one call per image when the batch fails, so a single
+    bad image is recorded as failed instead of failing its neighbours."""
+    ids = list(images)
+    if not ids:
+        return {}
+    try:
+        if len(ids) == 1:
+            return {ids[0]: matcher.match(images[ids[0]], MATCHES_PER_IMAGE)}
+        return dict(zip(ids, matcher.match_batch([images[i] for i in ids], MATCHES_PER_IMAGE), strict=True))
+    except Exception:  # noqa: BLE001 - isolate the image below
+        if len(ids) == 1:
+            log.exception("matcher failed on listing image %s", ids[0])
+    found: dict[int, list[Match]] = {}
+    for image_id in ids:
+        try:
+            found[image_id] = matcher.match(images[image_id], MATCHES_PER_IMAGE)
+        except Exception as exc:  # noqa: BLE001 - recorded on the row, retried up to max attempts
+            if len(ids) > 1:
+                log.exception("matcher failed on listing image %s", image_id)
+            failures[image_id] = (f"matcher failed: {type(exc).__name__}: {exc}", False)
+    return found
+
+
+def _logo_references(sessions: Sessions, found: dict[int, list[Match]]) -> dict[int, dict[str, Any] | None]:
+    wanted = {oid for matches in found.values() for m in matches if (oid := _original_id(m)) is not None}
+    if not wanted:
+        return {}
+    with sessions() as session:
+        rows = session.execute(
+            select(Original.id, Original.logo_reference).where(Original.id.in_(sorted(wanted)))
+        ).all()
+    return {int(i): ref for i, ref in rows}
+
+
+# --- one process's scoring runtime (eager mode, demo, scan) ---------------------------------------------
+
+_runtimes: dict[tuple[str, str], tuple[Sessions, MatcherCache]] = {}
+_runtimes_lock = threading.Lock()
+
+
+def runtime(settings: Settings) -> tuple[Sessions, MatcherCache]:
+    """This process's session factory and matcher cache for ``settings`` (created once)."""
+    from db.engine import make_engine, session_factory
+
+    key = (settings.database_url, str(settings.index_dir))
+    with _runtimes_lock:
+        if key not in _runtimes:
+            _runtimes[key] = (
+                session_factory(make_engine(settings.database_url)),
+                MatcherCache(settings.index_dir),
+            )
+        return _runtimes[key]
+
+
+def score_image(settings: Settings, listing_image_id: int) -> ScoreOutcome:
+    """Score one listing image in this process (the embedded mode's path; workers call the same)."""
+    sessions, matchers = runtime(settings)
+    return score_batch(sessions, matchers.get(), settings, [listing_image_id])[0]
