@@ -48,7 +48,15 @@ def upload() -> Any:
         matcher = state().matcher()
     except MatcherUnavailable as exc:
         return jsonify(error=str(exc)), 503
-    matches = matcher.match(image, k=RESULTS)
+    # The seed's page always lists ten originals. The matcher leaves out originals without geometric
+    # support; naming the whole catalog as candidates brings them back, ranked after, at score 0.
+    catalog = getattr(matcher, "catalog", None)
+    candidates = catalog.ids() if catalog is not None and hasattr(catalog, "ids") else None
+    matches = (
+        matcher.match(image, k=RESULTS, candidates=candidates)
+        if candidates
+        else matcher.match(image, k=RESULTS)
+    )
     ids = [int(m.original_id) for m in matches if str(m.original_id).isdigit()]
     originals = {
         row.id: (row, brand)

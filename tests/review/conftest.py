@@ -190,15 +190,21 @@ def seed(settings: Settings) -> Seeded:
     return Seeded(settings=settings, originals=originals, detection_ids=detection_ids)
 
 
-def make_matcher(originals: dict[int, np.ndarray]) -> Any:
-    """The real matcher over a catalog of the seeded originals (a stand-in until it has landed)."""
-    try:
-        from detection.catalog import Catalog
-        from detection.matcher import Matcher
-    except ImportError:
-        from tests.review.stand_in_matcher import StandInMatcher
+_MATCHERS: dict[tuple[int, ...], Any] = {}
 
-        return StandInMatcher(originals)
+
+def make_matcher(originals: dict[int, np.ndarray]) -> Any:
+    """The real matcher over a catalog of the seeded originals, built once per test session (every
+    fresh database numbers the same synthetic originals the same way)."""
+    key = tuple(originals)
+    if key not in _MATCHERS:
+        _MATCHERS[key] = _build_matcher(originals)
+    return _MATCHERS[key]
+
+
+def _build_matcher(originals: dict[int, np.ndarray]) -> Any:
+    from detection.catalog import Catalog
+    from detection.matcher import Matcher
 
     catalog = Catalog.build((str(oid), image) for oid, image in originals.items())
     return Matcher(catalog, device="cpu")
