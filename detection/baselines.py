@@ -105,6 +105,7 @@ class ORBMethod:
         self.descriptors: list[np.ndarray] = []
         self.owner = np.zeros(0, dtype=np.int32)
         self.index = None
+        self._last: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
 
     def _extract(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image

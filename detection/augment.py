@@ -1,0 +1,266 @@
+"""Edit families a thief applies to a stolen product photo, shared by training and the benchmark.
+
+Each family is ``edit(image, rng, ...) -> image`` on BGR uint8 arrays, drawing its parameters from
+``rng``. Ranges are a little wider than the dev benchmark's (see its README) so that what is
+trained and measured here generalises to stronger edits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import albumentations as A
+import cv2
+import numpy as np
+
+from detection.stolen import stolen_strips
+
+Edit = Callable[..., np.ndarray]
+
+WHITE = (255, 255, 255)
+
+
+def _color(rng: np.random.Generator) -> tuple[int, int, int]:
+    return tuple(int(c) for c in rng.integers(0, 256, 3))
+
+
+def crop_strip(image: np.ndarray, rng: np.random.Generator, index: int | None = None) -> np.ndarray:
+    """A full-width horizontal strip: the seed's strip ``index`` (0-2), else 35-65 % high anywhere."""
+    if index is not None:
+        return stolen_strips(image)[index]
+    h = image.shape[0]
+    height = max(1, int(round(h * rng.uniform(0.35, 0.65))))
+    top = int(rng.integers(0, h - height + 1))
+    return image[top : top + height].copy()
+
+
+def crop_random(
+    image: np.ndarray, rng: np.random.Generator, area: tuple[float, float] = (0.25, 0.75)
+) -> np.ndarray:
+    """A random crop covering ``area`` of the image (fraction), aspect 0.5-2 of the original's."""
+    h, w = image.shape[:2]
+    fraction = rng.uniform(*area)
+    aspect = np.exp(rng.uniform(np.log(0.5), np.log(2.0)))
+    cw = int(np.clip(round(w * np.sqrt(fraction * aspect)), 8, w))
+    ch = int(np.clip(round(h * np.sqrt(fraction / aspect)), 8, h))
+    x = int(rng.integers(0, w - cw + 1))
+    y = int(rng.integers(0, h - ch + 1))
+    return image[y : y + ch, x : x + cw].copy()
+
+
+def hflip(image: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The mirrored image."""
+    return A.HorizontalFlip(p=1.0)(image=image)["image"].copy()
+
+
+def rotate(
+    image: np.ndarray, rng: np.random.Generator, degrees: tuple[float, float] = (3.0, 40.0)
+) -> np.ndarray:
+    """Rotation by 3-40 degrees either way on an expanded canvas filled white, black or a random colour."""
+    angle = float(rng.uniform(*degrees)) * float(rng.choice([-1, 1]))
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
+    matrix[0, 2] += nw / 2 - w / 2
+    matrix[1, 2] += nh / 2 - h / 2
+    fill = [WHITE, (0, 0, 0), _color(rng)][int(rng.integers(0, 3))]
+    return cv2.warpAffine(image, matrix, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=fill)
+
+
+def scale_down(
+    image: np.ndarray, rng: np.random.Generator, factor: tuple[float, float] = (0.2, 0.5)
+) -> np.ndarray:
+    """Downscaled to 20-50 % of each side."""
+    f = float(rng.uniform(*factor))
+    h, w = image.shape[:2]
+    size = (max(8, int(round(w * f))), max(8, int(round(h * f))))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def jpeg(image: np.ndarray, rng: np.random.Generator, quality: tuple[int, int] = (12, 50)) -> np.ndarray:
+    """Re-encoded as JPEG at quality 12-50 (decoded back)."""
+    q = int(rng.integers(quality[0], quality[1] + 1))
+    return A.ImageCompression(quality_range=(q, q), p=1.0)(image=image)["image"]
+
+
+def color(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One colour change: hue shift 20-160, hue inversion, saturation, brightness/contrast or grayscale."""
+    kind = int(rng.integers(0, 5))
+    if kind == 4:
+        return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    if kind == 3:
+        alpha = rng.uniform(0.55, 1.5)  # contrast
+        beta = rng.uniform(-70, 70)  # brightness
+        return cv2.convertScaleAbs(image, alpha=alpha, beta=beta)
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV).astype(np.int32)
+    if kind == 0:  # OpenCV hue is 0-179 (degrees / 2)
+        hsv[..., 0] = (hsv[..., 0] + int(rng.uniform(20, 160) / 2)) % 180
+    elif kind == 1:
+        hsv[..., 0] = (hsv[..., 0] + 90) % 180
+    else:
+        factor = rng.uniform(0.1, 0.5) if rng.random() < 0.5 else rng.uniform(1.6, 2.6)
+        hsv[..., 1] = np.clip(hsv[..., 1] * factor, 0, 255)
+    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
+
+
+def _text(rng: np.random.Generator) -> str:
+    words = ["SALE", "-50%", "NEW", "HOT DEAL", "FREE SHIPPING", "BEST PRICE", "LIMITED"]
+    return str(rng.choice(words))
+
+
+def text_overlay(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A sale banner, price sticker, rotated semi-transparent watermark or URL strip."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    kind = int(rng.integers(0, 4))
+    if kind == 0:  # banner across the top or bottom
+        band = int(h * rng.uniform(0.1, 0.22))
+        y0 = 0 if rng.random() < 0.5 else h - band
+        cv2.rectangle(out, (0, y0), (w, y0 + band), _color(rng), -1)
+        cv2.putText(
+            out, _text(rng), (int(w * 0.05), y0 + int(band * 0.75)), font, band / 40, WHITE, 2, cv2.LINE_AA
+        )
+    elif kind == 1:  # price sticker
+        r = int(min(h, w) * rng.uniform(0.1, 0.2))
+        cx, cy = int(rng.integers(r, w - r + 1)), int(rng.integers(r, h - r + 1))
+        cv2.circle(out, (cx, cy), r, _color(rng), -1)
+        cv2.putText(
+            out,
+            f"${int(rng.integers(5, 99))}",
+            (cx - r // 2, cy + r // 4),
+            font,
+            r / 30,
+            WHITE,
+            2,
+            cv2.LINE_AA,
+        )
+    elif kind == 2:  # diagonal semi-transparent watermark
+        layer = np.zeros_like(out)
+        scale = max(w, h) / 250
+        for row in range(int(rng.integers(1, 4))):
+            y = int(h * (row + 1) / 4)
+            cv2.putText(
+                layer,
+                str(rng.choice(["COPYRIGHT", "shop.example", "WATERMARK"])),
+                (int(w * 0.05), y),
+                font,
+                scale,
+                WHITE,
+                3,
+            )
+        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.uniform(-45, 45)), 1.0)
+        layer = cv2.warpAffine(layer, matrix, (w, h))
+        alpha = rng.uniform(0.3, 0.7)
+        mask = layer.max(axis=2, keepdims=True) > 0
+        tint = np.array(_color(rng), dtype=np.float32)
+        out = np.where(mask, (1 - alpha) * out + alpha * tint, out).astype(np.uint8)
+    else:  # URL strip
+        band = max(12, int(h * rng.uniform(0.06, 0.12)))
+        cv2.rectangle(out, (0, h - band), (w, h), (0, 0, 0), -1)
+        cv2.putText(
+            out, "www.cheap-deals.example", (4, h - band // 4), font, band / 36, WHITE, 1, cv2.LINE_AA
+        )
+    return out
+
+
+def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    scale = min(width / image.shape[1], height / image.shape[0])
+    size = (max(1, int(image.shape[1] * scale)), max(1, int(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def insert(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    others: Sequence[np.ndarray] = (),
+    size: tuple[float, float] = (0.25, 0.65),
+    canvas: tuple[float, float] = (1.5, 3.0),
+) -> np.ndarray:
+    """The image at 25-65 % of a 1.5-3x larger canvas: a colour, another image, or beside another product."""
+    h, w = image.shape[:2]
+    factor = rng.uniform(*canvas)
+    ch, cw = int(h * factor * rng.uniform(0.8, 1.25)), int(w * factor)
+    kind = int(rng.integers(0, 3)) if len(others) else 0
+    if kind == 1:
+        background = cv2.resize(others[int(rng.integers(0, len(others)))], (cw, ch))
+    else:
+        background = np.full((ch, cw, 3), _color(rng), dtype=np.uint8)
+    fraction = rng.uniform(*size)
+    piece = _fit(image, int(cw * fraction), int(ch * fraction))
+    ph, pw = piece.shape[:2]
+    if kind == 2:  # another product takes the other side
+        other = _fit(others[int(rng.integers(0, len(others)))], cw - pw - 4, ch - 4)
+        oh, ow = other.shape[:2]
+        background[(ch - oh) // 2 : (ch - oh) // 2 + oh, cw - ow : cw] = other
+        x = int(rng.integers(0, max(1, cw - pw - ow) + 1))
+    else:
+        x = int(rng.integers(0, cw - pw + 1))
+    y = int(rng.integers(0, ch - ph + 1))
+    background[y : y + ph, x : x + pw] = piece
+    return background
+
+
+def border(
+    image: np.ndarray, rng: np.random.Generator, padding: tuple[float, float] = (0.04, 0.25)
+) -> np.ndarray:
+    """Padding of 4-25 % of the side in a plain colour, sometimes with a second frame."""
+    h, w = image.shape[:2]
+    p = int(max(h, w) * rng.uniform(*padding))
+    out = cv2.copyMakeBorder(image, p, p, p, p, cv2.BORDER_CONSTANT, value=_color(rng))
+    if rng.random() < 0.5:
+        q = max(2, p // 4)
+        out = cv2.copyMakeBorder(out, q, q, q, q, cv2.BORDER_CONSTANT, value=_color(rng))
+    return out
+
+
+def combo(image: np.ndarray, rng: np.random.Generator, others: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """Random crop (30-80 %) + colour change + JPEG 20-60, sometimes mirrored or framed too."""
+    out = crop_random(image, rng, area=(0.3, 0.8))
+    out = color(out, rng)
+    if rng.random() < 0.25:
+        out = hflip(out)
+    if rng.random() < 0.25:
+        out = border(out, rng)
+    return jpeg(out, rng, quality=(20, 60))
+
+
+#: The edit families by name (the benchmark's ``transform`` column).
+EDIT_FAMILIES: dict[str, Edit] = {
+    "crop_strip": crop_strip,
+    "crop_random": crop_random,
+    "hflip": hflip,
+    "rotate": rotate,
+    "scale_down": scale_down,
+    "jpeg": jpeg,
+    "color": color,
+    "text_overlay": text_overlay,
+    "insert": insert,
+    "border": border,
+    "combo": combo,
+}
+_NEEDS_OTHERS = {"insert", "combo"}
+
+
+def apply_edit(
+    name: str, image: np.ndarray, rng: np.random.Generator, others: Sequence[np.ndarray] = ()
+) -> np.ndarray:
+    """Apply the edit family ``name`` (``"none"`` returns a copy).
+
+    Args:
+        name: a key of :data:`EDIT_FAMILIES` or ``"none"``.
+        image: BGR uint8 image.
+        rng: numpy random generator.
+        others: other images, used as backgrounds or neighbours by ``insert``.
+
+    Returns:
+        The edited BGR uint8 image.
+    """
+    if name == "none":
+        return image.copy()
+    if name not in EDIT_FAMILIES:
+        raise ValueError(f"unknown edit family {name!r}; choose from none, {', '.join(EDIT_FAMILIES)}")
+    if name in _NEEDS_OTHERS:
+        return EDIT_FAMILIES[name](image, rng, others=others)
+    return EDIT_FAMILIES[name](image, rng)
