@@ -105,7 +105,7 @@ class ORBMethod:
         self.descriptors: list[np.ndarray] = []
         self.owner = np.zeros(0, dtype=np.int32)
         self.index = None
-        self._last: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
+        self._last: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None = None
 
     def _extract(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
@@ -150,10 +150,16 @@ class ORBMethod:
         _, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
         return int(mask.sum()) if mask is not None else 0
 
+    def _query_features(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # The seed protocol ranks the same query again among its candidates: extract once.
+        if self._last is None or self._last[0] is not query:
+            self._last = (query, self._extract(query))
+        return self._last[1]
+
     def rank(
         self, query: np.ndarray, k: int, candidates: Sequence[str] | None = None
     ) -> list[tuple[str, float]]:
-        q_points, q_desc = self._extract(query)
+        q_points, q_desc = self._query_features(query)
         rows = _restrict(self.ids, candidates)
         votes = np.zeros(len(self.ids), dtype=np.float64)
         if len(q_desc) and len(self.owner):
