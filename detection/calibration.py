@@ -4,14 +4,16 @@ The matcher's raw evidence is the number of geometrically consistent feature mat
 inliers) between a listing image and its best original. Unrelated images also produce a few
 inliers by chance, more so in large catalogs. :class:`Calibration` turns an inlier count into
 
-    score = -log10(FPR(inliers)) / DECADES,   clipped to [0, 1]
+    score = 1 - FPR(inliers) ** (1 / ROOT)        (ROOT = 4)
 
 where FPR(x) is the probability that an image *not* in the catalog reaches x inliers against
-it. So a threshold of 0.5 admits about 1 % of innocent images, 0.75 about 0.1 %, 1.0 about
-0.01 %. The null distribution is measured on the catalog itself when it is built
+it. So a threshold s admits a fraction (1 - s)^4 of innocent images: 0.50 → 6 %, 0.68 → 1 %,
+0.82 → 0.1 %, 0.90 → 0.01 %. The map is strictly increasing and never saturates, so scores
+still rank the strongest evidence. The null distribution is measured on the catalog itself when it is built
 (leave-one-out: query each sampled original and keep the best count among the *other*
-originals), with an exponential tail fitted above its 90th percentile so rare events are
-extrapolated rather than read off a handful of samples. No benchmark data is involved, so the
+originals), with an exponential tail fitted from its 80th and 90th percentiles so rare events
+are extrapolated rather than read off a handful of samples, and so near-duplicate originals
+inside the catalog do not inflate it. No benchmark data is involved, so the
 meaning carries over to any brand's catalog.
 """
 
@@ -23,8 +25,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-DECADES = 4.0
-TAIL_QUANTILE = 0.9
+ROOT = 4.0
+# The tail is fitted between these quantiles: the top of the leave-one-out null holds pairs of
+# *related* originals (colourways, re-drawn variants of one product), which are not chance.
+TAIL_QUANTILE = 0.8
+SCALE_QUANTILE = 0.9
 
 
 @dataclass(frozen=True)
@@ -42,15 +47,16 @@ class Calibration:
         if values.size == 0:
             return cls.default()
         start = float(np.quantile(values, TAIL_QUANTILE))
-        excess = values[values > start] - start
+        spread = float(np.quantile(values, SCALE_QUANTILE)) - start
+        # P(X > q90) / P(X > q80) = 1/2 under an exponential tail, so scale = spread / ln 2.
         # Floor on the scale: a tiny catalog must not claim a razor-thin tail it never observed.
-        scale = max(float(excess.mean()) if excess.size else 0.0, 2.0)
+        scale = max(spread / math.log(2.0), 2.0)
         return cls(tuple(float(v) for v in values), start, scale)
 
     @classmethod
     def default(cls) -> Calibration:
         """A conservative prior for catalogs too small to measure (inliers of chance ≈ 4–8)."""
-        return cls(tuple(float(v) for v in range(0, 9)), 7.0, 3.0)
+        return cls(tuple(float(v) for v in range(0, 9)), 6.0, 3.0)
 
     def false_alarm_rate(self, inliers: float) -> float:
         """Estimated probability that a not-in-catalog image reaches ``inliers``."""
@@ -64,15 +70,14 @@ class Calibration:
 
     def score(self, inliers: float) -> float:
         """Calibrated score in [0, 1]; monotone non-decreasing in ``inliers``."""
-        fpr = max(self.false_alarm_rate(inliers), 1e-300)
-        return float(min(1.0, max(0.0, -math.log10(fpr) / DECADES)))
+        return float(1.0 - self.false_alarm_rate(inliers) ** (1.0 / ROOT))
 
     @staticmethod
     def threshold_for_rate(rate: float) -> float:
-        """The score threshold that corresponds to a false-alarm rate (e.g. 0.001 → 0.75)."""
+        """The score threshold that corresponds to a false-alarm rate (e.g. 0.01 → 0.684)."""
         if not 0 < rate <= 1:
             raise ValueError(f"rate must be in (0, 1], got {rate}")
-        return min(1.0, -math.log10(rate) / DECADES)
+        return 1.0 - rate ** (1.0 / ROOT)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
