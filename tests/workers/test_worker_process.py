@@ -3,6 +3,7 @@ kill -9 in the middle of a batch, Redis restarted, PostgreSQL refusing connectio
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import threading
@@ -189,10 +190,8 @@ class Gate:
             self.listener = None
         with self.lock:
             for link in self.links:
-                try:
+                with contextlib.suppress(OSError):
                     link.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 link.close()
             self.links.clear()
 
@@ -217,10 +216,8 @@ class Gate:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.close()
-                except OSError:
-                    pass
 
 
 def test_postgres_refusing_connections_briefly_loses_nothing(
