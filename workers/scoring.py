@@ -446,7 +446,7 @@ def score_batch(
                 failures[image_id] = (f"cannot read image file: {exc}", False)
 
         found = _match_all(matcher, images, failures)
-        references = _logo_references(sessions, found)
+        references = logo_references(sessions, found)
         rows: dict[int, list[dict[str, Any]]] = {}
         for image_id, matches in found.items():
             try:
@@ -504,7 +504,8 @@ def _match_all(
     return found
 
 
-def _logo_references(sessions: Sessions, found: dict[int, list[Match]]) -> dict[int, dict[str, Any] | None]:
+def logo_references(sessions: Sessions, found: dict[int, list[Match]]) -> dict[int, dict[str, Any] | None]:
+    """The logo reference of every original matched in ``found`` (image id → matches)."""
     wanted = {oid for matches in found.values() for m in matches if (oid := _original_id(m)) is not None}
     if not wanted:
         return {}
