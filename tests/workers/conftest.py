@@ -7,6 +7,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -118,6 +119,12 @@ class World:
                 pending = {i: s for i, s in statuses.items() if s[0] not in {"scored", "failed"}}
                 raise AssertionError(f"not done after {timeout}s: {pending}")
             time.sleep(0.3)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _redis_db_url() -> str:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import Detection
-from tests.workers.conftest import World, build_world, drop_queue_keys
+from tests.workers.conftest import World, build_world, drop_queue_keys, free_port
 from workers.enqueue import enqueue_score_images, producer
 
 
@@ -88,17 +88,11 @@ def test_kill_9_mid_batch_then_a_new_worker_scores_every_image_once(
     _assert_no_duplicates(world)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class PrivateRedis:
     """A throwaway redis-server (no persistence) this test may stop and start."""
 
     def __init__(self, tmp: Path) -> None:
-        self.port, self.tmp, self.proc = _free_port(), tmp, None
+        self.port, self.tmp, self.proc = free_port(), tmp, None
 
     @property
     def url(self) -> str:
@@ -174,7 +168,7 @@ class Gate:
     """A TCP proxy to PostgreSQL that can be closed (connections refused) and opened again."""
 
     def __init__(self, target: tuple[str, int]) -> None:
-        self.target, self.port = target, _free_port()
+        self.target, self.port = target, free_port()
         self.listener: socket.socket | None = None
         self.links: list[socket.socket] = []
         self.lock = threading.Lock()
