@@ -74,6 +74,7 @@ def make_celery(settings: Settings) -> Celery:
         # celery-redbeat: the beat schedule lives in Redis, entries synced from the database.
         redbeat_redis_url=settings.redis_url or None,
         redbeat_key_prefix="copywatch:redbeat:",
+        redbeat_redis_options={"health_check_interval": 30},
         beat_scheduler="redbeat.RedBeatScheduler",
         beat_max_loop_interval=5,
     )

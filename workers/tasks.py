@@ -123,15 +123,21 @@ def _crawl_in_progress(sessions: Sessions, marketplace_id: int) -> bool:
 
 @app.task(name="workers.crawl_marketplace", bind=True)
 def crawl_marketplace(self: Task, marketplace_id: int) -> dict[str, Any]:
-    """Crawl one marketplace unless a crawl of it is already running.
+    """Crawl one marketplace unless a crawl of it is already running."""
+    return crawl_if_idle(settings_of(self.app), _sessions(), int(marketplace_id))
 
-    Two guards: a Redis lock (two beat ticks or a manual run racing) and the ``crawl_runs`` table
-    (a crawl started by hand with ``copywatch crawl``).
+
+def crawl_if_idle(settings: Settings, sessions: Sessions, marketplace_id: int) -> dict[str, Any]:
+    """Run ``crawler.run.crawl`` for the marketplace unless it is unknown, disabled or busy.
+
+    Two guards: a Redis lock (two beat ticks, or beat and a manual task, racing) and the
+    ``crawl_runs`` table (a crawl started by hand with ``copywatch crawl``).
+
+    Returns:
+        ``{"marketplace_id": id, "skipped": why}`` or ``{"marketplace_id": id, "result": ...}``.
     """
-    settings = settings_of(self.app)
-    sessions = _sessions()
     with sessions() as session:
-        marketplace = session.get(Marketplace, int(marketplace_id))
+        marketplace = session.get(Marketplace, marketplace_id)
         if marketplace is None or not marketplace.enabled:
             return {"marketplace_id": marketplace_id, "skipped": "unknown or disabled marketplace"}
         name = marketplace.name
@@ -144,7 +150,7 @@ def crawl_marketplace(self: Task, marketplace_id: int) -> dict[str, Any]:
         if not lock.acquire(blocking=False):
             return {"marketplace_id": marketplace_id, "skipped": "a crawl is already running"}
     try:
-        if _crawl_in_progress(sessions, int(marketplace_id)):
+        if _crawl_in_progress(sessions, marketplace_id):
             return {"marketplace_id": marketplace_id, "skipped": "a crawl is already running"}
         from crawler.run import crawl  # lazy: workers that only score never load Scrapy
 
