@@ -65,7 +65,7 @@ def decode_image(
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         if isinstance(exc, UnidentifiedImageError):
             raise InvalidImageError(f"not an image (starts with {_describe_head(data)})") from None
-        raise InvalidImageError(f"decompression bomb refused: {exc}") from None
+        raise InvalidImageError(f"too many pixels (decompression bomb refused): {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InvalidImageError(f"corrupt or truncated image: {exc}") from None
     return _to_bgr(image)

@@ -1,0 +1,127 @@
+"""The matcher finds the right original under edits and localises the copied part."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from detection.catalog import Catalog
+from detection.matcher import Matcher
+from tests.detection.drawing import insert_into_canvas, product_image
+
+CATALOG_SIZE = 24
+
+
+@pytest.fixture(scope="module")
+def originals() -> dict[str, np.ndarray]:
+    return {f"sku-{i}": product_image(i) for i in range(CATALOG_SIZE)}
+
+
+@pytest.fixture(scope="module")
+def matcher(originals: dict[str, np.ndarray]) -> Matcher:
+    return Matcher(Catalog.build(originals.items()))
+
+
+def _polygon_iou(a: list[tuple[float, float]], b: np.ndarray, shape: tuple[int, int]) -> float:
+    mask_a = np.zeros(shape, np.uint8)
+    mask_b = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask_a, [np.round(np.array(a)).astype(np.int32)], 1)
+    cv2.fillPoly(mask_b, [np.round(b).astype(np.int32)], 1)
+    return float((mask_a & mask_b).sum() / max((mask_a | mask_b).sum(), 1))
+
+
+def _rotate_hue(image: np.ndarray, degrees_half: int) -> np.ndarray:
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    hsv[..., 0] = ((hsv[..., 0].astype(np.int32) + degrees_half) % 180).astype(np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+
+
+EDITS = {
+    "seed-crop-middle": lambda im: im[im.shape[0] // 4 : im.shape[0] // 4 + im.shape[0] // 2],
+    "mirrored": lambda im: cv2.flip(im, 1),
+    "rotated-20": lambda im: cv2.warpAffine(
+        im,
+        cv2.getRotationMatrix2D((im.shape[1] / 2, im.shape[0] / 2), 20, 1.0),
+        (im.shape[1], im.shape[0]),
+        borderValue=(255, 255, 255),
+    ),
+    "scaled-down": lambda im: cv2.resize(im, None, fx=0.35, fy=0.35, interpolation=cv2.INTER_AREA),
+    "hue-rotated": lambda im: _rotate_hue(im, 90),
+    "heavy-jpeg": lambda im: cv2.imdecode(cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 20])[1], 1),
+    "bordered": lambda im: cv2.copyMakeBorder(im, 60, 60, 60, 60, cv2.BORDER_CONSTANT, value=(30, 90, 200)),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_edited_copy_returns_its_original(
+    matcher: Matcher, originals: dict[str, np.ndarray], edit: str
+) -> None:
+    for sku in ("sku-3", "sku-17"):
+        query = np.ascontiguousarray(EDITS[edit](originals[sku]))
+        matches = matcher.match(query, k=3)
+        assert matches and matches[0].original_id == sku, (edit, sku, [m.original_id for m in matches])
+        # Clearly above any unrelated original (the rest of the ranking is chance).
+        others = [m.score for m in matches[1:]]
+        assert matches[0].score > max(others, default=0.0) + 0.2
+        assert (matches[0].transform == "mirrored") == (edit == "mirrored")
+
+
+def test_inserted_copy_is_found_and_localised(matcher: Matcher, originals: dict[str, np.ndarray]) -> None:
+    original = originals["sku-5"]
+    canvas, (x, y) = insert_into_canvas(cv2.resize(original, None, fx=0.6, fy=0.6), seed=5, factor=2.2)
+    matches = matcher.match(canvas, k=1)
+    assert matches[0].original_id == "sku-5"
+    h, w = (int(round(s * 0.6)) for s in original.shape[:2])
+    truth = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
+    assert _polygon_iou(matches[0].region_query, truth, canvas.shape[:2]) > 0.8
+    region = np.array(matches[0].region_original)
+    assert region[:, 0].max() - region[:, 0].min() > 0.9 * original.shape[1]  # the whole original was copied
+
+
+def test_crop_region_in_the_original_covers_the_cropped_rows(
+    matcher: Matcher, originals: dict[str, np.ndarray]
+) -> None:
+    original = originals["sku-9"]
+    height = original.shape[0]
+    crop = original[height // 2 :]
+    match = matcher.match(np.ascontiguousarray(crop), k=1)[0]
+    truth = np.array(
+        [[0, height // 2], [original.shape[1], height // 2], [original.shape[1], height], [0, height]]
+    )
+    assert match.original_id == "sku-9"
+    assert _polygon_iou(match.region_original, truth.astype(np.float64), original.shape[:2]) > 0.85
+    homography = np.array(match.homography)
+    mapped = cv2.perspectiveTransform(np.array([[[10.0, height / 2 + 10]]]), homography)[0, 0]
+    assert np.allclose(mapped, [10, 10], atol=4)  # original pixels -> query pixels
+
+
+def test_unrelated_image_scores_low(matcher: Matcher) -> None:
+    stranger = product_image(999)
+    matches = matcher.match(stranger, k=1)
+    assert not matches or matches[0].score < 0.6
+
+
+def test_candidates_restrict_and_complete_the_ranking(
+    matcher: Matcher, originals: dict[str, np.ndarray]
+) -> None:
+    candidates = ["sku-1", "sku-2", "sku-4"]
+    query = originals["sku-4"][100:300]
+    ranked = matcher.match(np.ascontiguousarray(query), k=10, candidates=candidates)
+    assert [m.original_id for m in ranked][0] == "sku-4"
+    assert sorted(m.original_id for m in ranked) == candidates
+
+
+def test_batch_matches_like_single(matcher: Matcher, originals: dict[str, np.ndarray]) -> None:
+    images = [originals["sku-0"], cv2.flip(originals["sku-1"], 1)]
+    batch = matcher.match_batch(images, k=1)
+    assert [b[0].original_id for b in batch] == ["sku-0", "sku-1"]
+
+
+def test_empty_image_is_refused(matcher: Matcher) -> None:
+    with pytest.raises(ValueError, match="empty image"):
+        matcher.match(np.zeros((0, 0, 3), np.uint8))
+
+
+def test_blank_image_matches_nothing(matcher: Matcher) -> None:
+    assert matcher.match(np.full((300, 300, 3), 255, np.uint8)) == []
