@@ -95,13 +95,15 @@ def _silhouette(kind: str, rng: np.random.Generator) -> np.ndarray:
         cv2.rectangle(mask, pt(-32, -h - 40), pt(32, -h * 0.55), 255, -1)
         cv2.rectangle(mask, pt(-40, -h - 75), pt(40, -h - 35), 255, -1)
     elif kind == "sneaker":
-        poly = [(-250, 90), (-245, 10), (-190, -60), (-90, -90), (-20, -150), (60, -160), (110, -80),
-                (200, -40), (255, 20), (255, 90)]  # fmt: skip
-        jitter = rng.uniform(-12, 12, (len(poly), 2))
-        cv2.fillPoly(
-            mask, [np.array([pt(x + a, y + b) for (x, y), (a, b) in zip(poly, jitter, strict=True)])], 255
-        )
-        cv2.rectangle(mask, pt(-255, 90), pt(258, 130), 255, -1)
+        upper = [(-250, 90), (-245, 10), (-190, -60), (-90, -90), (-20, -150), (60, -160), (110, -80),
+                 (200, -40), (255, 20), (255, 90)]  # fmt: skip
+        jitter = rng.uniform(-12, 12, (len(upper), 2))
+        # A rocker sole (curved, not a straight bar) so no long straight edge runs along the bottom.
+        sole = [(x, 95 + 40 * np.sin(np.pi * (x + 255) / 515)) for x in np.linspace(258, -255, 12)]
+        outline = [pt(x + a, y + b) for (x, y), (a, b) in zip(upper, jitter, strict=True)] + [
+            pt(x, y) for x, y in sole
+        ]
+        cv2.fillPoly(mask, [np.array(outline)], 255)
     elif kind == "bag":
         top_w, bottom_w, h = rng.uniform(150, 190), rng.uniform(210, 250), rng.uniform(190, 230)
         poly = [pt(-top_w, -h * 0.4), pt(top_w, -h * 0.4), pt(bottom_w, h), pt(-bottom_w, h)]
@@ -123,7 +125,12 @@ def _silhouette(kind: str, rng: np.random.Generator) -> np.ndarray:
         cv2.fillPoly(mask, [np.array([pt(x, y) for x, y in poly])], 255)
     else:
         raise ValueError(f"unknown product kind {kind!r}; expected one of {PRODUCT_KINDS}")
-    return mask
+    # Stretch and shear each product its own way: two products of one kind must not be one
+    # similarity transform apart, or their outlines alone would verify as a copy.
+    sx, sy, shear = rng.uniform(0.8, 1.15), rng.uniform(0.8, 1.15), rng.uniform(-0.15, 0.15)
+    warp = np.array([[sx, shear, 0.0], [0.0, sy, 0.0]], np.float32)
+    warp[:, 2] = np.array([cx, cy], np.float32) - warp[:, :2] @ np.array([cx, cy], np.float32)
+    return cv2.warpAffine(mask, warp, (SIZE, SIZE), flags=cv2.INTER_NEAREST)
 
 
 def _texture(pattern: str, palette: list[tuple[int, int, int]], rng: np.random.Generator) -> np.ndarray:
@@ -175,7 +182,26 @@ def _texture(pattern: str, palette: list[tuple[int, int, int]], rng: np.random.G
             cv2.line(img, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), colour, int(rng.integers(3, 9)))
     else:
         raise ValueError(f"unknown pattern {pattern!r}; expected one of {PATTERNS}")
+    _speckle(img, colours, rng)
     return img
+
+
+def _speckle(img: np.ndarray, colours: list[np.ndarray], rng: np.random.Generator) -> None:
+    """Scatter small flecks over the print, as in woven or printed fabric.
+
+    Random flecks give each product its own constellation of corners: a copy keeps them and
+    verifies, another product's never line up with them, and they outrank the generic corners
+    (straight edges, lines of text) that any two products share.
+    """
+    inks = [*colours, np.array([245, 245, 245], np.float32), np.array([25, 25, 25], np.float32)]
+    for _ in range(int(rng.integers(220, 320))):
+        p = (int(rng.integers(0, SIZE)), int(rng.integers(0, SIZE)))
+        colour = tuple(float(c) for c in inks[int(rng.integers(len(inks)))])
+        if rng.random() < 0.6:
+            cv2.circle(img, p, int(rng.integers(2, 6)), colour, -1, cv2.LINE_AA)
+        else:
+            q = (p[0] + int(rng.integers(-9, 10)), p[1] + int(rng.integers(-9, 10)))
+            cv2.line(img, p, q, colour, int(rng.integers(2, 4)), cv2.LINE_AA)
 
 
 def _print_text(
@@ -265,19 +291,17 @@ def render_product(spec: ProductSpec, *, logo_offset: float = 0.0) -> ProductPho
     img[edge] *= 0.55
     canvas = np.clip(img, 0, 255).astype(np.uint8)  # OpenCV 5 draws text on 8-bit images only
 
-    # The printed name and reference are made per product, and the label sized to them, so two
-    # products never share their largest print (identical text would be a genuine local match).
+    # A small printed name, made per product and in a tone close to the print under it: bold
+    # black-on-white text lines up with any other line of text (collinear corners verify under
+    # almost any transform), so large high-contrast labels would make every product look alike.
     word = _random_letters(rng, int(rng.integers(4, 7)))
     label_y = int(y + h * 0.12) if spec.logo_shape else int(y + h * rng.uniform(0.4, 0.6))
-    scale = float(rng.uniform(0.8, 1.5))
-    font = _FONTS[int(rng.integers(len(_FONTS)))]
-    (tw, th), _ = cv2.getTextSize(word, font, scale, 2)
-    half_w, half_h = tw // 2 + int(rng.integers(10, 30)), th // 2 + int(rng.integers(8, 16))
     cx = x + w // 2
-    cv2.rectangle(
-        canvas, (cx - half_w, label_y - half_h), (cx + half_w, label_y + half_h), (250, 250, 250), -1
-    )
-    _print_text(canvas, word, (cx, label_y), scale, palette[1], 2, font)
+    under = canvas[max(0, label_y - 12) : label_y + 12, max(0, cx - 40) : cx + 40].reshape(-1, 3).mean(axis=0)
+    tone = under + (22 if under.mean() < 128 else -22)
+    colour = tuple(int(np.clip(c, 0, 255)) for c in tone)
+    font = _FONTS[int(rng.integers(len(_FONTS)))]
+    _print_text(canvas, word, (cx, label_y), float(rng.uniform(0.6, 0.9)), colour, 1, font)
 
     logo_box = None
     if spec.logo_shape is not None:

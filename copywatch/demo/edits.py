@@ -1,6 +1,6 @@
 """How the demo's dishonest sellers alter the brand's photos before listing them.
 
-These are the edits the issue names (the seed's crop, colour changes, collages, text overlays,
+These are the edits the issue names (the seed's half-height strip, colour changes, collages, text overlays,
 mirroring). They are deterministic given the generator, and small on purpose: the demo shows
 the pipeline, and ``detection.augment`` is what the benchmarks draw their harder edits from.
 """
@@ -12,24 +12,22 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-STOLEN_EDITS = ("crop", "colour", "collage", "text_overlay", "mirrored")
+STOLEN_EDITS = ("crop_strip", "colour", "collage", "text_overlay", "mirrored")
 
 
-def crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Keep a 65–80 % window of the photo (the seed's crop), rescaled to a listing size."""
+def crop_strip(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The seed's crop: the full width and half the height, from the top, middle or bottom."""
     h, w = image.shape[:2]
-    frac = rng.uniform(0.65, 0.8)
-    ch, cw = int(h * frac), int(w * frac)
-    y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-    out = image[y : y + ch, x : x + cw]
-    side = int(rng.integers(480, 720))
-    return cv2.resize(out, (side, int(side * ch / cw)), interpolation=cv2.INTER_AREA)
+    start = (0, h // 4, h // 2)[int(rng.integers(0, 3))]
+    out = image[start : start + h // 2]
+    side = int(rng.integers(560, 720))
+    return cv2.resize(out, (side, side * out.shape[0] // w), interpolation=cv2.INTER_AREA)
 
 
 def colour(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Shift hue, change saturation, brightness and contrast — a 'new colourway' of the same photo."""
     hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV).astype(np.int32)
-    hsv[..., 0] = (hsv[..., 0] + int(rng.integers(15, 45)) * int(rng.choice([-1, 1]))) % 180
+    hsv[..., 0] = (hsv[..., 0] + int(rng.integers(8, 22)) * int(rng.choice([-1, 1]))) % 180
     hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.7, 1.3), 0, 255)
     out = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR).astype(np.float32)
     out = (out - 128) * rng.uniform(0.85, 1.15) + 128 + rng.uniform(-20, 20)
@@ -37,14 +35,19 @@ def colour(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def collage(image: np.ndarray, rng: np.random.Generator, others: Sequence[np.ndarray]) -> np.ndarray:
-    """A 2x2 'bundle' picture: the stolen photo in one cell, the seller's other products in the rest."""
-    cell = 400
-    tiles = [cv2.resize(o, (cell, cell), interpolation=cv2.INTER_AREA) for o in others[:3]]
-    tiles.insert(int(rng.integers(0, 4)), cv2.resize(image, (cell, cell), interpolation=cv2.INTER_AREA))
-    canvas = np.full((2 * cell + 30, 2 * cell + 30, 3), 255, np.uint8)
-    for i, tile in enumerate(tiles):
-        y, x = 10 + (i // 2) * (cell + 10), 10 + (i % 2) * (cell + 10)
-        canvas[y : y + cell, x : x + cell] = tile
+    """A 'bundle' picture: the stolen photo large on one side, two of the seller's other products
+    stacked small on the other."""
+    big, small, gap = 600, 295, 10
+    canvas = np.full((big + 2 * gap, big + small + 3 * gap, 3), 255, np.uint8)
+    left = bool(rng.integers(0, 2))
+    x_big = gap if left else small + 2 * gap
+    x_small = big + 2 * gap if left else gap
+    canvas[gap : gap + big, x_big : x_big + big] = cv2.resize(image, (big, big), interpolation=cv2.INTER_AREA)
+    for i, other in enumerate(others[:2]):
+        y = gap + i * (small + gap)
+        canvas[y : y + small, x_small : x_small + small] = cv2.resize(
+            other, (small, small), interpolation=cv2.INTER_AREA
+        )
     return canvas
 
 
@@ -53,14 +56,14 @@ def text_overlay(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = image.copy()
     h, w = out.shape[:2]
     colour = tuple(int(c) for c in rng.integers(0, 200, 3))
-    cv2.rectangle(out, (0, h - 70), (w, h), colour, -1)
-    cv2.putText(out, f"ONLY {int(rng.integers(9, 60))}.99 EUR", (20, h - 22), cv2.FONT_HERSHEY_DUPLEX, 1.3,
+    cv2.rectangle(out, (0, h - 56), (w, h), colour, -1)
+    cv2.putText(out, f"ONLY {int(rng.integers(9, 60))}.99 EUR", (20, h - 18), cv2.FONT_HERSHEY_DUPLEX, 1.0,
                 (255, 255, 255), 2, cv2.LINE_AA)  # fmt: skip
-    cv2.putText(out, "SALE", (int(w * 0.62), 80), cv2.FONT_HERSHEY_TRIPLEX, 2.0, (0, 0, 230), 4, cv2.LINE_AA)
+    cv2.putText(out, "SALE", (int(w * 0.66), 60), cv2.FONT_HERSHEY_TRIPLEX, 1.5, (0, 0, 230), 3, cv2.LINE_AA)
     mark = out.copy()
-    cv2.putText(mark, "bestdeals-shop", (int(w * 0.1), h // 2), cv2.FONT_HERSHEY_SIMPLEX, 1.6,
-                (255, 255, 255), 3, cv2.LINE_AA)  # fmt: skip
-    return cv2.addWeighted(mark, 0.45, out, 0.55, 0)
+    cv2.putText(mark, "bestdeals-shop", (int(w * 0.1), h // 2), cv2.FONT_HERSHEY_SIMPLEX, 1.4,
+                (255, 255, 255), 2, cv2.LINE_AA)  # fmt: skip
+    return cv2.addWeighted(mark, 0.35, out, 0.65, 0)
 
 
 def mirrored(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -73,13 +76,13 @@ def apply_edit(
     name: str, image: np.ndarray, rng: np.random.Generator, others: Sequence[np.ndarray] = ()
 ) -> np.ndarray:
     """Apply the stolen-photo edit ``name`` (one of :data:`STOLEN_EDITS`)."""
-    if name == "crop":
-        return crop(image, rng)
+    if name == "crop_strip":
+        return crop_strip(image, rng)
     if name == "colour":
         return colour(image, rng)
     if name == "collage":
-        if len(others) < 3:
-            raise ValueError("a collage needs three other photos")
+        if len(others) < 2:
+            raise ValueError("a collage needs two other photos")
         return collage(image, rng, others)
     if name == "text_overlay":
         return text_overlay(image, rng)

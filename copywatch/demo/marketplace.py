@@ -145,8 +145,8 @@ def build_marketplace(
 
     plain = [s for s in catalog.specs if s.logo_shape is None]
     logo = [s for s in catalog.specs if s.logo_shape is not None]
-    innocent_specs = product_specs(n_innocent, seed=seed * 1000 + 1, prefix="shop", logo_every=5)
-    # A third of the innocent products copy an original's type, print and logo shape (look-alikes).
+    innocent_specs = product_specs(n_innocent, seed=seed * 1000 + 1, prefix="shop")
+    # A third of the innocent products copy an original's product type and print (look-alikes).
     for i in range(0, n_innocent, 3):
         model = catalog.specs[int(rng.integers(len(catalog.specs)))]
         innocent_specs[i] = ProductSpec(
@@ -154,7 +154,6 @@ def build_marketplace(
             kind=model.kind,
             seed=innocent_specs[i].seed,
             pattern=model.pattern,
-            logo_shape=model.logo_shape,
             mark=innocent_specs[i].mark,
         )
     innocent_photos = [render_product(s).image for s in innocent_specs]
@@ -189,7 +188,7 @@ def build_marketplace(
     for i in range(n_stolen):
         edit = STOLEN_EDITS[i % len(STOLEN_EDITS)]
         spec = plain[int(rng.integers(len(plain)))]
-        others = [innocent_photos[int(k)] for k in rng.choice(n_innocent, 3, replace=False)]
+        others = [innocent_photos[int(k)] for k in rng.choice(n_innocent, 2, replace=False)]
         images = [apply_edit(edit, originals[spec.sku], rng, others)]
         if rng.random() < 0.5:  # a second, innocent gallery photo: the thief's own detail shot
             images.append(_detail_shot(innocent_photos[int(rng.integers(n_innocent))], rng))

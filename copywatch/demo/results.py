@@ -56,14 +56,26 @@ class DemoOutcome:
     images: int
     images_failed: int
     hits: list[Hit]
+    alert_threshold: float = 0.8
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
-    def _flagged(self) -> dict[str, list[Hit]]:
+    def _flagged(self, *, queued: bool = False) -> dict[str, list[Hit]]:
+        """Hits per listing path: those at or above the alert threshold, or (``queued``) all of them.
+
+        A listing counts as flagged when a detection reaches ALERT_THRESHOLD — what would be
+        mailed to the brand. Everything from REVIEW_THRESHOLD up waits in the review queue; by
+        the calibration's definition that admits about 6 % of unrelated images, on purpose.
+        """
         by_path: dict[str, list[Hit]] = defaultdict(list)
         for hit in self.hits:
-            by_path[hit.listing_path].append(hit)
+            if queued or hit.score >= self.alert_threshold:
+                by_path[hit.listing_path].append(hit)
         return by_path
+
+    def queued(self, listing: DemoListing) -> bool:
+        """The listing has a detection in the review queue (any score)."""
+        return bool(self._flagged(queued=True).get(listing.path))
 
     def found(self, listing: DemoListing) -> bool:
         hits = self._flagged().get(listing.path, [])
@@ -97,18 +109,21 @@ class DemoOutcome:
 
     def table(self) -> str:
         """The human summary: hits by edit type, logo verdicts, time taken."""
-        rows = [("edit", "planted", "found", "best score")]
+        rows = [("edit", "listings", "flagged", "in review queue", "best score")]
         groups: dict[str, list[DemoListing]] = defaultdict(list)
         for listing in self.shop.listings:
             groups[listing.edit or "innocent"].append(listing)
-        flagged = self._flagged()
+        queue = self._flagged(queued=True)
         for edit in sorted(groups, key=lambda e: (e == "innocent", e)):
             members = groups[edit]
-            scores = [h.score for x in members for h in flagged.get(x.path, [])]
+            scores = [h.score for x in members for h in queue.get(x.path, [])]
             found = sum(self.found(x) for x in members)
+            queued = sum(self.queued(x) for x in members)
             label = "innocent (false hits)" if edit == "innocent" else edit
-            rows.append((label, str(len(members)), str(found), f"{max(scores):.2f}" if scores else "-"))
-        width = [max(len(r[i]) for r in rows) for i in range(4)]
+            rows.append(
+                (label, str(len(members)), str(found), str(queued), f"{max(scores):.2f}" if scores else "-")
+            )
+        width = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = [
             "  ".join(
                 c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, width, strict=True))
@@ -117,6 +132,7 @@ class DemoOutcome:
         ]
         lines.insert(1, "-" * len(lines[0]))
         verdicts = Counter(h.logo_verdict or "no logo check" for h in self.hits if h.truth == "counterfeit")
+        lines.append(f"flagged = a detection at or above the alert threshold ({self.alert_threshold:.2f})")
         lines.append("")
         lines.append(
             "logo verdicts on counterfeit listings: "
@@ -135,7 +151,9 @@ class DemoOutcome:
         return "\n".join(lines)
 
 
-def collect_outcome(session: Session, shop: DemoShop, marketplace_id: int, media_root: Path) -> DemoOutcome:
+def collect_outcome(
+    session: Session, shop: DemoShop, marketplace_id: int, media_root: Path, alert_threshold: float = 0.8
+) -> DemoOutcome:
     """Read the demo marketplace's listings, images and detections back from the database."""
     truth = {x.path: x for x in shop.listings}
     listings = session.execute(
@@ -185,6 +203,7 @@ def collect_outcome(session: Session, shop: DemoShop, marketplace_id: int, media
         images=len(images),
         images_failed=sum(1 for s in images if s == ImageStatus.FAILED),
         hits=hits,
+        alert_threshold=alert_threshold,
     )
 
 
@@ -234,7 +253,7 @@ code {{ background: #f3f5f9; padding: .1rem .3rem; border-radius: 3px; }}
 <b>{brand}</b>'s {originals} originals and compared the hits with what it had planted.</p>
 <div class="figures">{figures}</div>
 <h2>Hits by edit</h2>
-<table><tr><th>edit</th><th>planted</th><th>found</th></tr>{by_edit}</table>
+<table><tr><th>edit</th><th>listings</th><th>flagged (score &ge; {alert:.2f})</th><th>in review queue</th></tr>{by_edit}</table>
 <h2>Every hit, beside its original</h2>
 <table><tr><th>listing photo</th><th>original</th><th>details</th></tr>{rows}</table>
 {missed}
@@ -256,13 +275,19 @@ def write_report(outcome: DemoOutcome, path: Path, *, brand: str, originals: int
     for listing in outcome.shop.listings:
         groups[listing.edit or "innocent"].append(listing)
     by_edit = "".join(
-        f"<tr><td>{html.escape(edit)}</td><td class=num>{len(m)}</td><td class=num>{sum(outcome.found(x) for x in m)}</td></tr>"
+        f"<tr><td>{html.escape(edit)}</td><td class=num>{len(m)}</td><td class=num>{sum(outcome.found(x) for x in m)}</td>"
+        f"<td class=num>{sum(outcome.queued(x) for x in m)}</td></tr>"
         for edit, m in sorted(groups.items(), key=lambda kv: (kv[0] == "innocent", kv[0]))
     )
     rows = []
     for hit in outcome.hits:
+        alert = hit.score >= outcome.alert_threshold
         if hit.truth == "innocent":
-            tag = '<span class="tag bad">false hit: innocent listing</span>'
+            tag = (
+                '<span class="tag bad">false hit: innocent listing</span>'
+                if alert
+                else '<span class="tag logo">innocent listing, review queue only (below the alert threshold)</span>'
+            )
         elif hit.correct:
             tag = f'<span class="tag ok">planted: {html.escape(hit.edit or "")}</span>'
         else:
@@ -297,6 +322,7 @@ def write_report(outcome: DemoOutcome, path: Path, *, brand: str, originals: int
             by_edit=by_edit,
             rows="".join(rows) or "<tr><td colspan=3>no hits</td></tr>",
             missed=missed_html,
+            alert=outcome.alert_threshold,
             review_url=html.escape(review_url),
         )
     )

@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,7 +92,7 @@ def demo_settings(settings: Settings, options: DemoOptions) -> Settings:
                 "--distributed needs DATABASE_URL (PostgreSQL) and REDIS_URL set, and `copywatch worker` "
                 "processes running against them"
             )
-        changes: dict[str, object] = {}
+        changes: dict[str, object] = {"scoring_queue": options.queue} if options.queue else {}
     else:
         # Embedded: tasks run in-process even when REDIS_URL happens to be set.
         changes = {"redis_url": ""}
@@ -134,15 +135,25 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
         server = DemoMarketplace(shop)
         with server.serving() as base_url:
             marketplace_id = _register_marketplace(sessions, base_url)
-            with steps.step("crawl", f"crawling the demo marketplace at {base_url}"):
+            crawl_text = f"crawling the demo marketplace at {base_url}" + (
+                ", workers scoring as images arrive"
+                if options.distributed
+                else ", scoring each image as it arrives"
+            )
+            with (
+                steps.step("crawl", crawl_text),
+                _ScoringProgress(sessions, marketplace_id, options.json_only),
+            ):
                 crawl_demo(settings, marketplace_id)
-            with steps.step("score", "scoring every image"):
+            with steps.step("score", "scoring what is left"):
                 if options.distributed:
                     wait_for_workers(sessions, marketplace_id, options, steps)
                 else:
                     score_in_process(settings, sessions, marketplace_id, options)
             with sessions() as session:
-                outcome = collect_outcome(session, shop, marketplace_id, settings.media_root)
+                outcome = collect_outcome(
+                    session, shop, marketplace_id, settings.media_root, settings.alert_threshold
+                )
             outcome.seconds = time.perf_counter() - started
             outcome.timings = dict(steps.timings)
             report = write_report(
@@ -218,12 +229,64 @@ def _queued_ids(sessions: Callable, marketplace_id: int) -> list[int]:
 def score_in_process(
     settings: Settings, sessions: Callable, marketplace_id: int, options: DemoOptions
 ) -> None:
-    """Score the images still queued, in this process, with the workers' own scoring code."""
-    from workers.scoring import score_image
+    """Score the images still queued, in this process, with the workers' own scoring code.
+
+    In the embedded mode the crawler's enqueue step already scores each image as it is stored;
+    this catches any left ``queued`` (e.g. an enqueue that failed), in batches as a worker would.
+    """
+    from workers.scoring import runtime, score_batch
 
     pending = _queued_ids(sessions, marketplace_id)
-    for image_id in tqdm(pending, desc="scoring", unit="img", disable=options.json_only, file=sys.stderr):
-        score_image(settings, image_id)
+    if not pending:
+        return
+    worker_sessions, matchers = runtime(settings)
+    with tqdm(
+        total=len(pending), desc="scoring", unit="img", disable=options.json_only, file=sys.stderr
+    ) as bar:
+        for start in range(0, len(pending), 16):
+            chunk = pending[start : start + 16]
+            score_batch(worker_sessions, matchers.get(), settings, chunk)
+            bar.update(len(chunk))
+
+
+class _ScoringProgress:
+    """A progress bar of the demo crawl's images scored so far, fed by polling the database
+    (scoring happens inside the crawl in the embedded mode, in other processes when distributed)."""
+
+    def __init__(self, sessions: Callable, marketplace_id: int, quiet: bool, interval_s: float = 0.5) -> None:
+        self.sessions, self.marketplace_id, self.quiet, self.interval_s = (
+            sessions,
+            marketplace_id,
+            quiet,
+            interval_s,
+        )
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _ScoringProgress:
+        if not self.quiet:
+            self._thread = threading.Thread(target=self._run, name="demo-progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        with tqdm(total=0, desc="images scored", unit="img", file=sys.stderr) as bar:
+            while True:
+                stopping = self._stop.wait(self.interval_s)
+                try:
+                    counts = _image_counts(self.sessions, self.marketplace_id)
+                except Exception:  # noqa: BLE001 - a busy SQLite file must not kill the progress bar
+                    continue
+                bar.total = sum(counts.values())
+                bar.n = counts.get("scored", 0) + counts.get("failed", 0)
+                bar.refresh()
+                if stopping:
+                    return
 
 
 def wait_for_workers(sessions: Callable, marketplace_id: int, options: DemoOptions, steps: _Steps) -> None:
