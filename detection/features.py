@@ -7,6 +7,7 @@ index under 10 KB per original.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -15,7 +16,7 @@ import numpy as np
 # Images are brought to this longest side before extraction: small thumbnails are upscaled so
 # they still yield keypoints, huge photos are downscaled so the cost is bounded.
 WORKING_SIDE = 480
-ORIGINAL_FEATURES = 256
+ORIGINAL_FEATURES = 224
 QUERY_FEATURES = 400
 
 
@@ -50,13 +51,38 @@ def _normalised(gray: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.resize(gray, size, interpolation=interpolation), scale
 
 
+GRID = 4  # keypoints are spread over a GRID x GRID layout so every part of an image is indexed
+
+
+def spread_keypoints(
+    keypoints: Sequence[cv2.KeyPoint], width: int, height: int, count: int
+) -> list[cv2.KeyPoint]:
+    """Keep ``count`` keypoints, at most an equal share per grid cell (strongest first), then the
+    strongest of the rest: a crop of any part of the image still finds indexed features."""
+    if len(keypoints) <= count:
+        return list(keypoints)
+    by_strength = sorted(keypoints, key=lambda kp: -kp.response)
+    quota = max(1, count // (GRID * GRID))
+    taken = np.zeros((GRID, GRID), np.int32)
+    chosen, rest = [], []
+    for kp in by_strength:
+        cx = min(GRID - 1, int(kp.pt[0] * GRID / width))
+        cy = min(GRID - 1, int(kp.pt[1] * GRID / height))
+        if taken[cy, cx] < quota:
+            taken[cy, cx] += 1
+            chosen.append(kp)
+        else:
+            rest.append(kp)
+    return chosen + rest[: count - len(chosen)]
+
+
 class FeatureExtractor:
     """ORB extraction with fixed parameters; one instance per thread (OpenCV objects are not shared)."""
 
     def __init__(self, n_features: int) -> None:
         self.n_features = n_features
         self._orb = cv2.ORB_create(
-            nfeatures=n_features, scaleFactor=1.2, nlevels=8, edgeThreshold=15, fastThreshold=10
+            nfeatures=n_features * 3, scaleFactor=1.2, nlevels=8, edgeThreshold=15, fastThreshold=10
         )
 
     def extract(self, image: np.ndarray) -> Features:
@@ -64,7 +90,9 @@ class FeatureExtractor:
         gray = to_gray(image)
         height, width = gray.shape[:2]
         work, scale = _normalised(gray)
-        keypoints, descriptors = self._orb.detectAndCompute(work, None)
+        keypoints = self._orb.detect(work, None)
+        keypoints = spread_keypoints(keypoints, work.shape[1], work.shape[0], self.n_features)
+        keypoints, descriptors = self._orb.compute(work, keypoints)
         if descriptors is None or not keypoints:
             return Features(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), width, height)
         points = np.array([kp.pt for kp in keypoints], dtype=np.float32) / scale
