@@ -53,14 +53,17 @@ def test_a_worker_scores_queued_images_and_records_bad_files(world: World, start
     ids = [corrupt, *stolen, missing, other]
 
     assert enqueue_score_images(world.settings, ids) == len(ids)
-    statuses = world.wait_done(ids)
+    batch = [world.add_image("stolen", seed) for seed in (3, 8)] + [world.add_image("corrupt", 1)]
+    producer(world.settings).send_task("workers.score_images", args=[batch], queue=world.queue)
+    statuses = world.wait_done(ids + batch)
 
     assert statuses[corrupt][0] == "failed"
     assert statuses[corrupt][1].startswith("unreadable image")
     assert statuses[missing][0] == "failed" and statuses[missing][1].startswith("image file missing")
-    assert all(statuses[i] == ("scored", None) for i in [*stolen, other])
+    assert all(statuses[i] == ("scored", None) for i in [*stolen, other, *batch[:2]])
+    assert statuses[batch[2]][0] == "failed", "one bad image in a batch fails alone"
     pairs = set(_detection_pairs(world))
-    assert {(i, s) for i, s in stolen.items()} <= pairs
+    assert {(i, s) for i, s in stolen.items()} | {(batch[0], 3), (batch[1], 8)} <= pairs
     _assert_no_duplicates(world)
 
 
