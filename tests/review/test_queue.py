@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from db.engine import make_engine, session_factory
 from db.models import Detection, DetectionStatus
-from db.repository import upsert_detection, upsert_listing, upsert_listing_image
-from review.queue import PAGE_SIZE
+from db.repository import QueueFilters, review_queue, upsert_detection, upsert_listing, upsert_listing_image
+from review.queue import PAGE_SIZE, queue_count
 from tests.review.conftest import Seeded, login
 
 
@@ -55,6 +56,26 @@ def test_keyset_pages_cover_the_queue_once_in_score_order(client, seeded: Seeded
     keys = list(zip(scores, seen, strict=True))
     assert keys == sorted(keys, key=lambda k: (-k[0], -k[1]))
     assert f">{total:,}<".encode() in client.get("/queue").data
+
+
+def test_queue_count_agrees_with_the_queue_and_stops_at_the_cap(seeded: Seeded) -> None:
+    _add_many(seeded, 30)
+    engine = make_engine(seeded.settings.database_url)
+    with session_factory(engine)() as s:
+        combos = [
+            QueueFilters(),
+            QueueFilters(status=None),
+            QueueFilters(brand_id=1),
+            QueueFilters(marketplace_id=2, min_score=0.6),
+            QueueFilters(brand_id=2, marketplace_id=1, max_score=0.9, since=datetime(2000, 1, 1)),
+            QueueFilters(status=DetectionStatus.CONFIRMED),
+            QueueFilters(until=datetime(2000, 1, 1)),
+        ]
+        for filters in combos:
+            expected = len(review_queue(s, filters, limit=10_000))
+            assert queue_count(s, filters) == expected, filters
+        assert queue_count(s, QueueFilters(), cap=5) == 6
+    engine.dispose()
 
 
 def test_filters_narrow_the_queue(client, seeded: Seeded) -> None:
