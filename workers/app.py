@@ -73,7 +73,10 @@ def make_celery(settings: Settings) -> Celery:
         enable_utc=True,
         # celery-redbeat: the beat schedule lives in Redis, entries synced from the database.
         redbeat_redis_url=settings.redis_url or None,
-        redbeat_key_prefix="copywatch:redbeat:",
+        # A deployment with its own scoring queue (sharing one Redis) gets its own schedule too.
+        redbeat_key_prefix="copywatch:redbeat:"
+        if scoring_queue == "score"
+        else f"copywatch:{scoring_queue}:redbeat:",
         redbeat_redis_options={"health_check_interval": 30},
         beat_scheduler="redbeat.RedBeatScheduler",
         beat_max_loop_interval=5,

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 from celery import Celery
 
 from db.repository import start_crawl_run, upsert_marketplace
-from tests.workers.conftest import World
+from tests.workers.conftest import ROOT, World
 from workers.app import make_celery
 from workers.schedule import ScheduleError, parse_cron, static_entries, sync_schedule
 from workers.tasks import crawl_if_idle
@@ -81,3 +87,35 @@ def test_a_crawl_is_not_started_twice(world: World) -> None:
         == "a crawl is already running"
     )
     assert crawl_if_idle(world.settings, sessions, 10_000)["skipped"] == "unknown or disabled marketplace"
+
+
+def test_copywatch_beat_puts_the_schedule_in_redis(world: World, tmp_path: Path) -> None:
+    sessions = world.sessions()
+    with sessions() as session, session.begin():
+        marketplace_id = upsert_marketplace(session, "nightly", ["https://a.test/"], schedule="0 2 * * *")
+    prefix = make_celery(world.settings).conf.redbeat_key_prefix
+    client = redis.Redis.from_url(world.redis_db_url)
+    log = open(tmp_path / "beat.log", "w")  # noqa: SIM115
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "copywatch", "beat", "--loglevel", "DEBUG"],
+        env={**os.environ, **world.env, "PYTHONPATH": str(ROOT)}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wanted = {
+            f"{prefix}send-alerts",
+            f"{prefix}enqueue-pending",
+            f"{prefix}crawl-marketplace-{marketplace_id}",
+        }
+        deadline = time.monotonic() + 60
+        while not wanted <= {k.decode() for k in client.scan_iter(match=prefix + "*")}:
+            assert beat.poll() is None, (tmp_path / "beat.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, (tmp_path / "beat.log").read_text()[-2000:]
+            time.sleep(0.2)
+    finally:
+        os.killpg(beat.pid, signal.SIGTERM)
+        beat.wait(30)
+        log.close()
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
