@@ -1,11 +1,39 @@
-"""``copywatch crawl``: crawl a marketplace or URL into the database and queue."""
+"""``copywatch crawl``: crawl a marketplace (by name) or a shop URL into the database and queue."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 
-from copywatch.commands.pending import register_pending
+from copywatch.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    register_pending(subparsers, "crawl", "crawl a marketplace or URL into the database and queue", issue=5)
+    parser = subparsers.add_parser("crawl", help="crawl a marketplace or URL into the database and queue")
+    parser.add_argument("target", metavar="MARKETPLACE_OR_URL")
+    parser.add_argument("--limit", type=int, help="stop after this many listings")
+    parser.add_argument(
+        "--distributed", action="store_true", help="share the crawl through Redis (scrapy-redis)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from crawler.run import crawl
+
+    try:
+        summary = crawl(settings, args.target, limit=args.limit, distributed=args.distributed)
+    except LookupError as exc:
+        print(f"copywatch crawl: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({k: v for k, v in summary.__dict__.items() if k != "stats"}))
+    else:
+        print(
+            f"crawl #{summary.run_id} {summary.status}: {summary.pages} pages, {summary.listings} listings, "
+            f"{summary.images_stored} new images, {summary.images_failed} failed images"
+            + (f" — {summary.error}" if summary.error else "")
+        )
+    return 0 if summary.status == "finished" else 1

@@ -1,11 +1,64 @@
-"""``copywatch marketplace``: register a marketplace and its crawl schedule."""
+"""``copywatch marketplace``: register marketplaces and their crawl schedules."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from urllib.parse import urlparse
 
-from copywatch.commands.pending import register_pending
+from sqlalchemy import select
+
+from copywatch.settings import Settings
+from db.engine import make_engine, session_factory
+from db.models import Marketplace
+from db.repository import upsert_marketplace
+
+
+def _cron(text: str) -> str:
+    if len(text.split()) != 5:
+        raise argparse.ArgumentTypeError(f"--schedule takes a 5-field cron expression, got {text!r}")
+    return text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    register_pending(subparsers, "marketplace", "register a marketplace and its crawl schedule", issue=5)
+    parser = subparsers.add_parser("marketplace", help="register a marketplace and its crawl schedule")
+    actions = parser.add_subparsers(dest="marketplace_action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add or update a marketplace")
+    add.add_argument("name")
+    add.add_argument("urls", nargs="+", metavar="URL", help="start URL(s)")
+    add.add_argument("--schedule", type=_cron, help='cron expression, e.g. "0 */6 * * *"')
+    add.add_argument("--spider", default="product")
+    add.add_argument("--disabled", action="store_true")
+    actions.add_parser("list", help="list marketplaces")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as session, session.begin():
+            if args.marketplace_action == "add":
+                bad = [u for u in args.urls if urlparse(u).scheme not in {"http", "https"}]
+                if bad:
+                    print(f"copywatch marketplace: not an http(s) URL: {bad[0]}", file=sys.stderr)
+                    return 2
+                marketplace_id = upsert_marketplace(
+                    session,
+                    args.name,
+                    args.urls,
+                    spider=args.spider,
+                    schedule=args.schedule,
+                    enabled=not args.disabled,
+                )
+                print(
+                    f"marketplace #{marketplace_id} {args.name}: {', '.join(args.urls)} schedule={args.schedule or 'manual'}"
+                )
+            else:
+                for m in session.execute(select(Marketplace).order_by(Marketplace.id)).scalars():
+                    state = "enabled" if m.enabled else "disabled"
+                    print(
+                        f"{m.id:>4}  {m.name:<24} {state:<8} {m.schedule or 'manual':<16} {' '.join(m.start_urls)}"
+                    )
+    finally:
+        engine.dispose()
+    return 0

@@ -1,0 +1,225 @@
+"""Recognise a product page and read its listing data: structured data first, HTML second.
+
+Structured data (schema.org ``Product`` in JSON-LD, microdata or RDFa; OpenGraph
+``og:type=product``) is read with extruct. Images come from the structured data and from the
+page's gallery markup: full-size links (``data-large_image``, ``data-zoom-image``, ``href`` to
+an image file), the widest ``srcset`` candidate, lazy-loading attributes — never a thumbnail
+when the full image is named.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import extruct
+from parsel import Selector
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".avif")
+_GALLERY_HINT = re.compile(
+    r"gallery|product[-_ ]?(image|photo|media)|woocommerce-product-gallery|zoom|slide", re.I
+)
+_FULL_SIZE_ATTRS = (
+    "data-large_image",
+    "data-zoom-image",
+    "data-full",
+    "data-fullsize",
+    "data-original",
+    "data-src-large",
+)
+_LAZY_ATTRS = ("data-src", "data-lazy-src", "data-original-src", "data-srcset", "data-lazy-srcset")
+_THUMB_HINT = re.compile(
+    r"([?&](w|width|size)=\d{1,3}\b)|[-_](thumb|thumbnail|small|\d{2,3}x\d{2,3})(?=\.)", re.I
+)
+
+
+@dataclass
+class ProductData:
+    title: str | None = None
+    price: Any = None
+    currency: str | None = None
+    seller: str | None = None
+    canonical_url: str | None = None
+    images: list[str] = field(default_factory=list)
+    source: str = ""
+
+
+def _types(node: dict[str, Any]) -> set[str]:
+    kind = node.get("@type") or node.get("type") or []
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {str(k).rsplit("/", 1)[-1] for k in kinds}
+
+
+def _walk(node: Any) -> list[dict[str, Any]]:
+    """Every dict in a JSON-LD / microdata tree (``@graph``, lists, nested items)."""
+    found: list[dict[str, Any]] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            found.append(current)
+            stack.extend(v for v in current.values() if isinstance(v, dict | list))
+        elif isinstance(current, list):
+            stack.extend(current)
+    return found
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _image_urls(value: Any) -> list[str]:
+    urls: list[str] = []
+    for entry in value if isinstance(value, list) else [value]:
+        if isinstance(entry, str):
+            urls.append(entry)
+        elif isinstance(entry, dict):
+            url = entry.get("contentUrl") or entry.get("url") or entry.get("@id")
+            urls.extend(_image_urls(url) if url else [])
+    return urls
+
+
+def _name(value: Any) -> str | None:
+    value = _first(value)
+    if isinstance(value, dict):
+        return _name(value.get("name"))
+    return str(value) if value else None
+
+
+def _from_schema_product(node: dict[str, Any]) -> ProductData:
+    data = ProductData(title=_name(node.get("name")), images=_image_urls(node.get("image")))
+    offers = node.get("offers")
+    for offer in offers if isinstance(offers, list) else [offers]:
+        if not isinstance(offer, dict):
+            continue
+        price = offer.get("price", offer.get("lowPrice"))
+        spec = offer.get("priceSpecification")
+        if price is None and isinstance(spec, dict):
+            price = spec.get("price")
+        if price is not None and data.price is None:
+            data.price = _first(price)
+            data.currency = _first(offer.get("priceCurrency")) or (spec or {}).get("priceCurrency")
+        seller = offer.get("seller") or offer.get("offeredBy")
+        if seller and data.seller is None:
+            data.seller = _name(seller)
+    data.seller = data.seller or _name(node.get("seller"))
+    url = _first(node.get("url"))
+    data.canonical_url = url if isinstance(url, str) else None
+    return data
+
+
+def _from_opengraph(og: dict[str, Any]) -> ProductData | None:
+    # extruct's uniform output moves og:type to @type.
+    kind = str(_first(og.get("og:type") or og.get("@type")) or "").lower()
+    if "product" not in kind:
+        return None
+    return ProductData(
+        title=_first(og.get("og:title")),
+        price=_first(og.get("product:price:amount") or og.get("og:price:amount")),
+        currency=_first(og.get("product:price:currency") or og.get("og:price:currency")),
+        canonical_url=_first(og.get("og:url")),
+        images=_image_urls(og.get("og:image:secure_url") or og.get("og:image") or []),
+        source="opengraph",
+    )
+
+
+def _structured(html: str, url: str) -> ProductData | None:
+    try:
+        data = extruct.extract(
+            html,
+            base_url=url,
+            syntaxes=["json-ld", "microdata", "opengraph", "rdfa"],
+            uniform=True,
+            errors="ignore",
+        )
+    except Exception as exc:  # noqa: BLE001 - a malformed page must not stop the crawl
+        log.debug("structured data unreadable on %s: %s", url, exc)
+        return None
+    for syntax in ("json-ld", "microdata", "rdfa"):
+        for node in _walk(data.get(syntax, [])):
+            if "Product" in _types(node) or "ProductGroup" in _types(node):
+                product = _from_schema_product(node)
+                product.source = syntax
+                if product.title or product.images:
+                    og = next((o for o in data.get("opengraph", []) if isinstance(o, dict)), {})
+                    if not product.images:
+                        product.images = _image_urls(og.get("og:image") or [])
+                    return product
+    for og in data.get("opengraph", []):
+        if isinstance(og, dict) and (product := _from_opengraph(og)):
+            return product
+    return None
+
+
+def _widest(srcset: str) -> str | None:
+    best, best_width = None, -1.0
+    for part in srcset.split(","):
+        pieces = part.strip().split()
+        if not pieces:
+            continue
+        width = 0.0
+        if len(pieces) > 1 and pieces[1][-1:] in {"w", "x"}:
+            try:
+                width = float(pieces[1][:-1])
+            except ValueError:
+                width = 0.0
+        if width > best_width:
+            best, best_width = pieces[0], width
+    return best
+
+
+def gallery_images(selector: Selector) -> list[str]:
+    """Full-size image URLs from a product page's gallery markup (HTML fallback)."""
+    urls: list[str] = []
+    containers = [
+        el
+        for el in selector.xpath("//*[@class or @id]")
+        if _GALLERY_HINT.search(" ".join(el.xpath("@class|@id").getall()))
+    ] or [selector]
+    for container in containers:
+        for link in container.xpath(".//a[@href]"):
+            href = link.attrib.get("href", "")
+            if href.lower().split("?")[0].endswith(IMAGE_EXTENSIONS):
+                urls.append(href)
+        for img in container.xpath(".//img"):
+            attrs = img.attrib
+            full = next((attrs[a] for a in _FULL_SIZE_ATTRS if attrs.get(a)), None)
+            if full:
+                urls.append(full)
+                continue
+            srcset = attrs.get("data-srcset") or attrs.get("srcset") or attrs.get("data-lazy-srcset")
+            if srcset and (widest := _widest(srcset)):
+                urls.append(widest)
+                continue
+            lazy = next((attrs[a] for a in _LAZY_ATTRS if attrs.get(a) and "srcset" not in a), None)
+            src = lazy or attrs.get("src")
+            if src and not src.startswith("data:"):
+                urls.append(src)
+    return urls
+
+
+def prefer_full_size(urls: list[str]) -> list[str]:
+    """Drop a thumbnail when the same image is also named at full size (``?w=400``, ``-150x150.jpg``)."""
+    full = [u for u in urls if not _THUMB_HINT.search(u)]
+    stems = {_THUMB_HINT.sub("", u.split("?")[0]) for u in full}
+    return [u for u in urls if not _THUMB_HINT.search(u) or _THUMB_HINT.sub("", u.split("?")[0]) not in stems]
+
+
+def extract_product(html: str, url: str) -> ProductData | None:
+    """The listing data of a product page, or None when the page is not a product page."""
+    product = _structured(html, url)
+    if product is None:
+        return None
+    selector = Selector(text=html)
+    canonical = selector.xpath("//link[@rel='canonical']/@href").get()
+    product.canonical_url = canonical or product.canonical_url
+    if len(product.images) <= 1:
+        product.images = product.images + gallery_images(selector)
+    product.images = prefer_full_size(product.images)
+    return product

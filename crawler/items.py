@@ -1,0 +1,117 @@
+"""The item a spider yields: one product listing with its image URLs."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urldefrag, urljoin
+
+import scrapy
+from itemloaders.processors import Identity, MapCompose, TakeFirst
+from scrapy.loader import ItemLoader
+
+CURRENCY_SYMBOLS = {
+    "$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "¥": "JPY",
+    "₹": "INR",
+    "₩": "KRW",
+    "zł": "PLN",
+    "kr": "SEK",
+}
+_NUMBER = re.compile(r"\d[\d.,\s\u00a0']*")
+
+
+class ListingItem(scrapy.Item):
+    url = scrapy.Field()
+    title = scrapy.Field()
+    price = scrapy.Field()
+    currency = scrapy.Field()
+    seller = scrapy.Field()
+    image_urls = scrapy.Field()
+    images = scrapy.Field()  # filled by the media pipeline: one result per URL
+
+
+def parse_price(text: object) -> Decimal | None:
+    """A price from the common formats: ``19.99``, ``1,299.00``, ``1.299,00 €``, ``$ 5``, ``12,5``."""
+    if text is None:
+        return None
+    if isinstance(text, int | float | Decimal):
+        return Decimal(str(text)) if text >= 0 else None
+    match = _NUMBER.search(str(text))
+    if not match:
+        return None
+    number = re.sub(r"[\s\u00a0']", "", match.group(0)).rstrip(".,")
+    if "," in number and "." in number:
+        # The right-most separator is the decimal one.
+        if number.rfind(",") > number.rfind("."):
+            number = number.replace(".", "").replace(",", ".")
+        else:
+            number = number.replace(",", "")
+    elif "," in number:
+        whole, _, fraction = number.rpartition(",")
+        number = (
+            number.replace(",", "")
+            if len(fraction) == 3 and whole
+            else whole.replace(",", "") + "." + fraction
+        )
+    try:
+        value = Decimal(number)
+    except InvalidOperation:
+        return None
+    return value.quantize(Decimal("0.01"))
+
+
+def parse_currency(text: object) -> str | None:
+    if not text:
+        return None
+    value = str(text).strip()
+    if re.fullmatch(r"[A-Za-z]{3}", value):
+        return value.upper()
+    for symbol, code in CURRENCY_SYMBOLS.items():
+        if symbol in value:
+            return code
+    found = re.search(r"\b([A-Z]{3})\b", value)
+    return found.group(1) if found else None
+
+
+def clean_text(value: object) -> str | None:
+    text = " ".join(str(value).split()) if value is not None else ""
+    return text or None
+
+
+def absolute_url(base: str):  # noqa: ANN201 - returns a processor
+    def make(url: object) -> str | None:
+        if not url or not isinstance(url, str):
+            return None
+        url = url.strip()
+        if url.startswith("data:"):
+            return None
+        return urldefrag(urljoin(base, url))[0]
+
+    return make
+
+
+def unique(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return [v for v in values if v and not (v in seen or seen.add(v))]
+
+
+class ListingLoader(ItemLoader):
+    default_item_class = ListingItem
+    default_output_processor = TakeFirst()
+    title_in = MapCompose(clean_text)
+    seller_in = MapCompose(clean_text)
+    price_in = MapCompose(parse_price)
+    currency_in = MapCompose(parse_currency)
+    image_urls_out = Identity()
+
+    def add_images(self, urls: list[str], base: str) -> None:
+        make = absolute_url(base)
+        self.add_value("image_urls", [u for u in (make(x) for x in urls) if u])
+
+    def load_item(self) -> ListingItem:
+        item = super().load_item()
+        item["image_urls"] = unique(item.get("image_urls", []))
+        return item

@@ -1,0 +1,206 @@
+"""Item pipelines, one job each, ordered in ``ITEM_PIPELINES``:
+
+1. :class:`ListingImagesPipeline` — Scrapy's media machinery downloads every image URL once;
+   each body is validated (magic bytes, declared pixels before decoding, minimum size) and
+   stored *as served*, content-addressed by SHA-256, so one image under many URLs is stored
+   once. Failures become a reason string, never an exception that loses the item.
+2. :class:`PersistListingPipeline` — upserts the listing and its images in one transaction,
+   records failed images with their reason, and only after the commit queues new images for
+   scoring.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from typing import Any
+
+from itemadapter import ItemAdapter
+from PIL import Image, UnidentifiedImageError
+from scrapy.pipelines.files import FileException, FilesPipeline
+from twisted.python.failure import Failure
+
+from copywatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MIN_SIDE = 64
+_MAGIC = {
+    b"\xff\xd8\xff": ".jpg",
+    b"\x89PNG\r\n\x1a\n": ".png",
+    b"GIF87a": ".gif",
+    b"GIF89a": ".gif",
+    b"BM": ".bmp",
+    b"II*\x00": ".tif",
+    b"MM\x00*": ".tif",
+}
+
+
+def sniff_extension(body: bytes) -> str | None:
+    """The image type from the first bytes (never from the URL or the Content-Type header)."""
+    if body[:4] == b"RIFF" and body[8:12] == b"WEBP":
+        return ".webp"
+    for magic, extension in _MAGIC.items():
+        if body.startswith(magic):
+            return extension
+    return None
+
+
+def validate_image(body: bytes, *, max_bytes: int, max_pixels: int) -> tuple[str, int, int]:
+    """Check a downloaded body is an image we can score; returns (extension, width, height).
+
+    Raises:
+        FileException: with the reason (empty, not an image, too big, too small, corrupt).
+    """
+    if not body:
+        raise FileException("empty body")
+    if len(body) > max_bytes:
+        raise FileException(f"too large: {len(body)} bytes > {max_bytes}")
+    extension = sniff_extension(body)
+    if extension is None:
+        raise FileException(f"not an image (starts with {body[:8]!r})")
+    try:
+        with Image.open(io.BytesIO(body)) as image:
+            width, height = image.size  # from the header: nothing decoded yet
+            if width * height > max_pixels:
+                raise FileException(f"too many pixels: {width}x{height} > {max_pixels}")
+            if width < MIN_SIDE or height < MIN_SIDE:
+                raise FileException(f"too small: {width}x{height} < {MIN_SIDE}x{MIN_SIDE}")
+            image.load()  # decodes: catches truncated and corrupt files
+    except FileException:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise FileException(f"too many pixels: {exc}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise FileException(f"corrupt image: {exc}") from None
+    return extension, width, height
+
+
+class ListingImagesPipeline(FilesPipeline):
+    """Download, validate and store listing images (content-addressed)."""
+
+    DEFAULT_FILES_URLS_FIELD = "image_urls"
+    DEFAULT_FILES_RESULT_FIELD = "images"
+
+    def __init__(self, store_uri: str, download_func: None = None, *, crawler: Any) -> None:
+        super().__init__(store_uri, download_func, crawler=crawler)
+        self.max_bytes = crawler.settings.getint("DOWNLOAD_MAXSIZE") or 20 * 1024 * 1024
+        self.max_pixels = crawler.settings.getint("COPYWATCH_MAX_IMAGE_PIXELS", 40_000_000)
+
+    def get_media_requests(self, item: Any, info: Any) -> list[Any]:
+        from scrapy import Request
+
+        return [
+            Request(url, meta={"handle_httpstatus_all": True})
+            for url in ItemAdapter(item).get("image_urls", [])
+        ]
+
+    def media_to_download(self, request: Any, info: Any, *, item: Any = None) -> None:
+        return None  # content-addressed: the path is only known from the bytes, so always fetch
+
+    def media_downloaded(self, response: Any, request: Any, info: Any, *, item: Any = None) -> dict[str, Any]:
+        if 300 <= response.status < 400:
+            raise FileException(f"HTTP {response.status}: redirect loop or too many redirects")
+        if response.status != 200:
+            raise FileException(f"HTTP {response.status}")
+        body = response.body
+        extension, width, height = validate_image(body, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
+        checksum = hashlib.sha256(body).hexdigest()
+        path = f"{checksum[:2]}/{checksum}{extension}"
+        self.store.persist_file(path, io.BytesIO(body), info, meta={"width": width, "height": height})
+        return {"url": request.url, "path": path, "checksum": checksum, "width": width, "height": height}
+
+    def media_failed(self, failure: Failure, request: Any, info: Any) -> Failure:
+        return failure
+
+    def item_completed(self, results: list[tuple[bool, Any]], item: Any, info: Any) -> Any:
+        adapter = ItemAdapter(item)
+        outcome = []
+        for url, (ok, value) in zip(adapter.get("image_urls", []), results, strict=False):
+            if ok:
+                outcome.append({"ok": True, **value})
+            else:
+                outcome.append({"ok": False, "url": url, "error": _reason(value)})
+        adapter["images"] = outcome
+        return item
+
+
+def _reason(failure: Any) -> str:
+    exc = getattr(failure, "value", failure)
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if not isinstance(exc, FileException) else text
+
+
+class PersistListingPipeline:
+    """Upsert the listing and its images, then queue new images for scoring after the commit."""
+
+    def __init__(self, settings: Settings, marketplace_id: int, files_store: str) -> None:
+        from db.engine import make_engine, session_factory
+
+        self.settings = settings
+        self.marketplace_id = marketplace_id
+        self.files_store = files_store
+        self.engine = make_engine(settings.database_url)
+        self.sessions = session_factory(self.engine)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> PersistListingPipeline:
+        settings = crawler.settings.get("COPYWATCH_SETTINGS") or Settings.from_env()
+        marketplace_id = crawler.settings.getint("COPYWATCH_MARKETPLACE_ID")
+        pipeline = cls(settings, marketplace_id, crawler.settings.get("FILES_STORE"))
+        pipeline.stats = crawler.stats
+        return pipeline
+
+    def close_spider(self, spider: Any = None) -> None:
+        self.engine.dispose()
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        from db.repository import record_download_failure, upsert_listing, upsert_listing_image
+
+        adapter = ItemAdapter(item)
+        new_ids: list[int] = []
+        with self.sessions() as session, session.begin():
+            listing_id = upsert_listing(
+                session,
+                marketplace_id=self.marketplace_id,
+                url=adapter["url"],
+                title=adapter.get("title"),
+                price=adapter.get("price"),
+                currency=adapter.get("currency"),
+                seller=adapter.get("seller"),
+            )
+            for result in adapter.get("images", []):
+                if result["ok"]:
+                    image_id, is_new = upsert_listing_image(
+                        session,
+                        listing_id=listing_id,
+                        url=result["url"],
+                        sha256=result["checksum"],
+                        path=f"listings/{result['path']}",
+                        width=result["width"],
+                        height=result["height"],
+                    )
+                    if is_new:
+                        new_ids.append(image_id)
+                    self.stats.inc_value("copywatch/images/stored" if is_new else "copywatch/images/known")
+                else:
+                    record_download_failure(
+                        session, listing_id=listing_id, url=result["url"], error=result["error"]
+                    )
+                    self.stats.inc_value("copywatch/images/failed")
+        self.stats.inc_value("copywatch/listings")
+        if new_ids:
+            self._enqueue(new_ids)
+        return item
+
+    def _enqueue(self, ids: list[int]) -> None:
+        """Queue after the commit; if that fails the rows stay ``queued`` for the periodic sweep."""
+        try:
+            from workers.enqueue import enqueue_score_images
+
+            enqueue_score_images(self.settings, ids)
+            self.stats.inc_value("copywatch/images/queued", len(ids))
+        except Exception as exc:  # noqa: BLE001 - the rows are durable; the sweep re-queues them
+            log.warning("could not queue %d images for scoring (they stay queued): %s", len(ids), exc)
+            self.stats.inc_value("copywatch/images/enqueue_failed", len(ids))

@@ -1,0 +1,211 @@
+"""Run a crawl: ``crawl(settings, marketplace_or_url)`` from the CLI, a Celery task or the demo.
+
+Scrapy's Twisted reactor cannot be restarted inside one process, so each crawl runs in a child
+process (``python -m crawler.run``). The parent writes the ``crawl_runs`` row first and marks it
+failed if the child dies; the child records Scrapy's stats and the outcome when it finishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import select
+
+from copywatch.settings import Settings
+from db.engine import make_engine, session_factory
+from db.models import CrawlRun, Marketplace
+from db.repository import finish_crawl_run, start_crawl_run, upsert_marketplace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CrawlSummary:
+    run_id: int
+    marketplace_id: int
+    status: str
+    listings: int
+    images_stored: int
+    images_failed: int
+    pages: int
+    error: str | None
+    stats: dict[str, Any]
+
+
+def _settings_to_json(settings: Settings) -> str:
+    return json.dumps(
+        {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(settings).items()}
+    )
+
+
+def _settings_from_json(text: str) -> Settings:
+    data = json.loads(text)
+    for name in ("data_dir", "media_root"):
+        data[name] = Path(data[name])
+    return Settings(**data)
+
+
+def resolve_marketplace(settings: Settings, marketplace_or_url: str) -> int:
+    """The marketplace by name, or (for a URL) one named after its host, created if new."""
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as session, session.begin():
+            found = session.execute(
+                select(Marketplace.id).where(Marketplace.name == marketplace_or_url)
+            ).scalar_one_or_none()
+            if found is not None:
+                return int(found)
+            parsed = urlparse(marketplace_or_url)
+            if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+                raise LookupError(
+                    f"no marketplace named {marketplace_or_url!r}; add it with `copywatch marketplace add` or give a URL"
+                )
+            return upsert_marketplace(session, parsed.netloc, [marketplace_or_url])
+    finally:
+        engine.dispose()
+
+
+def crawl(
+    settings: Settings,
+    marketplace_or_url: str,
+    limit: int | None = None,
+    distributed: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> CrawlSummary:
+    """Crawl one marketplace into the database and the scoring queue; returns what it did."""
+    marketplace_id = resolve_marketplace(settings, marketplace_or_url)
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    with sessions() as session, session.begin():
+        run_id = start_crawl_run(session, marketplace_id)
+    command = [
+        sys.executable,
+        "-m",
+        "crawler.run",
+        "--run-id",
+        str(run_id),
+        "--marketplace-id",
+        str(marketplace_id),
+    ]
+    if limit:
+        command += ["--limit", str(limit)]
+    if distributed:
+        command.append("--distributed")
+    env = dict(os.environ, COPYWATCH_SETTINGS_JSON=_settings_to_json(settings))
+    env["COPYWATCH_SCRAPY_OVERRIDES"] = json.dumps(overrides or {})
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        log.error("crawl process failed:\n%s", result.stderr[-4000:])
+    log.debug("crawl output:\n%s", result.stderr[-8000:])
+    with sessions() as session, session.begin():
+        run = session.get(CrawlRun, run_id)
+        if run.finished_at is None:  # the child died before it could record the outcome
+            tail = result.stderr.strip().splitlines()[-1:] or ["no output"]
+            finish_crawl_run(
+                session, run_id, stats={}, error=f"crawl process exited {result.returncode}: {tail[0]}"
+            )
+        session.flush()
+        session.refresh(run)
+        summary = _summary(run)
+    engine.dispose()
+    return summary
+
+
+def _summary(run: CrawlRun) -> CrawlSummary:
+    stats = run.stats or {}
+    return CrawlSummary(
+        run_id=run.id,
+        marketplace_id=run.marketplace_id,
+        status=str(getattr(run.status, "value", run.status)),
+        listings=int(stats.get("copywatch/listings", 0)),
+        images_stored=int(stats.get("copywatch/images/stored", 0)),
+        images_failed=int(stats.get("copywatch/images/failed", 0)),
+        pages=int(stats.get("copywatch/pages", 0)),
+        error=run.error,
+        stats=stats,
+    )
+
+
+def _json_safe(stats: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (v if isinstance(v, int | float | str | bool) or v is None else str(v)) for k, v in stats.items()
+    }
+
+
+def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed: bool) -> int:
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.settings import scrapy_settings
+    from crawler.spiders.product import ProductSpider
+
+    settings = _settings_from_json(os.environ["COPYWATCH_SETTINGS_JSON"])
+    overrides = json.loads(os.environ.get("COPYWATCH_SCRAPY_OVERRIDES") or "{}")
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        marketplace = session.get(Marketplace, marketplace_id)
+        start_urls = list(marketplace.start_urls)
+        per_site = dict(marketplace.settings or {}).get("scrapy", {})
+    values = scrapy_settings(settings, **per_site, **overrides)
+    values.update(
+        COPYWATCH_SETTINGS=settings,
+        COPYWATCH_MARKETPLACE_ID=marketplace_id,
+        COPYWATCH_MAX_IMAGE_PIXELS=settings.max_image_pixels,
+    )
+    if limit:
+        values["CLOSESPIDER_ITEMCOUNT"] = limit
+    if distributed:
+        if settings.eager:
+            raise SystemExit("--distributed needs REDIS_URL")
+        values.update(
+            SCHEDULER="scrapy_redis.scheduler.Scheduler",
+            DUPEFILTER_CLASS="scrapy_redis.dupefilter.RFPDupeFilter",
+            SCHEDULER_PERSIST=True,
+            REDIS_URL=settings.redis_url,
+        )
+    process = CrawlerProcess(values, install_root_handler=True)
+    crawler = process.create_crawler(ProductSpider)
+    error: str | None = None
+    failures: list[str] = []
+    try:
+        deferred = process.crawl(crawler, start_urls=start_urls, marketplace_id=marketplace_id)
+        deferred.addErrback(lambda failure: failures.append(f"{failure.type.__name__}: {failure.value}"))
+        process.start()
+    except Exception as exc:  # noqa: BLE001 - recorded on the crawl_runs row
+        failures.append(f"{type(exc).__name__}: {exc}")
+    stats = _json_safe(crawler.stats.get_stats() if crawler.stats else {})
+    reason = stats.get("finish_reason")
+    if failures:
+        error = failures[0]
+    elif reason is None:
+        error = "the crawl did not start (see the crawler log)"
+    elif reason not in {"finished", "closespider_itemcount", "closespider_pagecount"}:
+        error = f"crawl ended: {reason}"
+    with sessions() as session, session.begin():
+        finish_crawl_run(session, run_id, stats=stats, error=error)
+    engine.dispose()
+    return 0 if error is None else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run-id", type=int, required=True)
+    parser.add_argument("--marketplace-id", type=int, required=True)
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--distributed", action="store_true")
+    args = parser.parse_args(argv)
+    return _run_child(args.run_id, args.marketplace_id, args.limit, args.distributed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

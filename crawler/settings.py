@@ -1,0 +1,63 @@
+"""Scrapy settings for Copywatch crawls, built from :class:`copywatch.settings.Settings`.
+
+Politeness is the default: robots.txt obeyed, AutoThrottle on, a few requests per domain at a
+time, a user agent that says who crawls and how to reach them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from copywatch.settings import Settings
+
+
+def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "BOT_NAME": "copywatch",
+        "SPIDER_MODULES": ["crawler.spiders"],
+        # Who we are: site owners can reach us.
+        "USER_AGENT": settings.crawl_user_agent,
+        # Politeness: robots.txt, per-domain concurrency, adaptive delay.
+        "ROBOTSTXT_OBEY": settings.crawl_obey_robots,
+        "CONCURRENT_REQUESTS": 16,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": settings.crawl_concurrency_per_domain,
+        "DOWNLOAD_DELAY": settings.crawl_delay_s,
+        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "AUTOTHROTTLE_ENABLED": settings.crawl_delay_s > 0,
+        "AUTOTHROTTLE_START_DELAY": max(settings.crawl_delay_s, 0.1),
+        "AUTOTHROTTLE_MAX_DELAY": 30.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
+        # Transient failures are retried with Scrapy's retry middleware (5xx, timeouts).
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": 2,
+        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+        "DOWNLOAD_TIMEOUT": 30,
+        # Nothing bigger than an image we would accept; decompression bombs are refused later.
+        "DOWNLOAD_MAXSIZE": settings.max_image_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "REDIRECT_MAX_TIMES": 5,
+        "DEPTH_LIMIT": 12,
+        "DEPTH_PRIORITY": 1,  # breadth-first: categories before deep pagination
+        "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
+        "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
+        # Stop runaway crawls.
+        "CLOSESPIDER_PAGECOUNT": 0,
+        "CLOSESPIDER_ITEMCOUNT": 0,
+        "CLOSESPIDER_TIMEOUT": 6 * 3600,
+        "CLOSESPIDER_ERRORCOUNT": 0,
+        # Optional HTTP cache for development (COPYWATCH_HTTPCACHE=1 through overrides).
+        "HTTPCACHE_ENABLED": False,
+        # The media pipeline keeps the served bytes, content-addressed under MEDIA_ROOT/listings.
+        "FILES_STORE": str(settings.media_root / "listings"),
+        "MEDIA_ALLOW_REDIRECTS": True,
+        "ITEM_PIPELINES": {
+            "crawler.pipelines.ListingImagesPipeline": 300,
+            "crawler.pipelines.PersistListingPipeline": 400,
+        },
+        "LOG_LEVEL": "INFO",
+        "TELNETCONSOLE_ENABLED": False,
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    }
+    values.update(overrides)
+    return values

@@ -1,0 +1,1 @@
+"""Spiders: the generic product spider (with sitemap and shop-platform JSON discovery)."""
