@@ -8,6 +8,7 @@ werkzeug's salted scrypt hashes.
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 import time
 from collections import defaultdict, deque
@@ -121,6 +122,11 @@ class LoginThrottle:
 # --- guards ------------------------------------------------------------------------------------------
 
 
+def _password_stamp(user: User) -> str:
+    """A fingerprint of the password hash kept in the session: a new password ends old sessions."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never an absolute or protocol-relative URL (open redirect)."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
@@ -140,7 +146,7 @@ def install_guard(app: Flask) -> None:
         user_id = session.get("user_id")
         if user_id is not None:
             user = db().get(User, user_id)
-            if user is not None and user.active:
+            if user is not None and user.active and session.get("pw") == _password_stamp(user):
                 g.user = user
             else:
                 session.clear()
@@ -199,6 +205,7 @@ def login() -> Any:
             # A fresh session on login, so a session planted before login is worthless.
             session.clear()
             session["user_id"] = user.id
+            session["pw"] = _password_stamp(user)
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
     elif g.get("user") is not None:

@@ -155,3 +155,17 @@ def test_file_picker_and_upload_button(page, live_server: str, seeded: Seeded, t
     assert page.locator("#results li.result").count() == at_100
     if at_100 == 0:
         assert "No original at or above 100%" in page.inner_text("#results-empty")
+
+
+def test_admin_adds_a_reviewer_in_the_browser(page, live_server: str, seeded: Seeded) -> None:
+    page.goto(live_server + "/admin/users")
+    page.fill("input[name=email]", seeded.admin_email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/admin/users$"))
+    page.fill("form.stack input[name=email]", "new.reviewer@example.com")
+    page.fill("form.stack input[name=password]", "a good long password")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    assert "new.reviewer@example.com" in page.inner_text("table.table")
+    screenshot(page, "07-users")

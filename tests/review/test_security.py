@@ -245,3 +245,24 @@ def test_image_formats_outside_the_list_are_refused(client, seeded: Seeded) -> N
     Image.new("RGB", (64, 64), "red").save(buffer, format="ICO")
     response = _upload(client, token, buffer.getvalue(), "icon.ico")
     assert response.status_code == 400 and "image" in response.get_json()["error"].lower()
+
+
+def test_deactivation_or_a_new_password_ends_existing_sessions(client, seeded: Seeded) -> None:
+    from werkzeug.security import generate_password_hash
+
+    from db.engine import make_engine, session_factory
+    from db.models import User
+
+    login(client, seeded.reviewer_email)
+    assert client.get("/queue").status_code == 200
+    engine = make_engine(seeded.settings.database_url)
+    with session_factory(engine)() as s, s.begin():
+        s.query(User).filter_by(email=seeded.reviewer_email).one().password_hash = generate_password_hash(
+            "new-pass-123"
+        )
+    assert client.get("/queue").status_code == 302
+    login(client, seeded.reviewer_email, "new-pass-123")
+    with session_factory(engine)() as s, s.begin():
+        s.query(User).filter_by(email=seeded.reviewer_email).one().active = False
+    engine.dispose()
+    assert client.get("/queue").status_code == 302
