@@ -194,14 +194,13 @@ def _speckle(img: np.ndarray, colours: list[np.ndarray], rng: np.random.Generato
     (straight edges, lines of text) that any two products share.
     """
     inks = [*colours, np.array([245, 245, 245], np.float32), np.array([25, 25, 25], np.float32)]
-    for _ in range(int(rng.integers(220, 320))):
-        p = (int(rng.integers(0, SIZE)), int(rng.integers(0, SIZE)))
+    for _ in range(int(rng.integers(140, 200))):
+        # Random little polygons: unlike round dots, each fleck's corners have their own angles,
+        # so their descriptors differ and chance correspondences between products stay rare.
+        centre = rng.integers(0, SIZE, 2)
+        corners = centre + rng.integers(-9, 10, (int(rng.integers(3, 5)), 2))
         colour = tuple(float(c) for c in inks[int(rng.integers(len(inks)))])
-        if rng.random() < 0.6:
-            cv2.circle(img, p, int(rng.integers(2, 6)), colour, -1, cv2.LINE_AA)
-        else:
-            q = (p[0] + int(rng.integers(-9, 10)), p[1] + int(rng.integers(-9, 10)))
-            cv2.line(img, p, q, colour, int(rng.integers(2, 4)), cv2.LINE_AA)
+        cv2.fillPoly(img, [corners.astype(np.int32)], colour, cv2.LINE_AA)
 
 
 def _print_text(

@@ -10,6 +10,7 @@ detections with the ground truth it planted and reports.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import secrets
@@ -144,7 +145,12 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
                 steps.step("crawl", crawl_text),
                 _ScoringProgress(sessions, marketplace_id, options.json_only),
             ):
-                crawl_demo(settings, marketplace_id)
+                summary = crawl_demo(settings, marketplace_id)
+            error = getattr(summary, "error", None)
+            if error:
+                steps.say(f"  the crawl reported: {error}")
+            if not _image_counts(sessions, marketplace_id):
+                raise DemoError(f"the crawl stored no listing images ({error or 'no error recorded'})")
             with steps.step("score", "scoring what is left"):
                 if options.distributed:
                     wait_for_workers(sessions, marketplace_id, options, steps)
@@ -182,6 +188,9 @@ def register_catalog(settings: Settings, catalog: DemoCatalog) -> list[int]:
     from copywatch.catalog_store import register_logo, register_originals
 
     ids = register_originals(settings, catalog.brand, catalog.paths)
+    if importlib.util.find_spec("detection.logo") is None:
+        log.warning("detection.logo is not installed: no logo references, no counterfeit check")
+        return ids
     for spec, original_id in zip(catalog.specs, ids, strict=True):
         box = catalog.logo_boxes.get(spec.sku)
         if box is not None and register_logo(settings, original_id, box) is None:
