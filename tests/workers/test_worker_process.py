@@ -183,6 +183,9 @@ class Gate:
     def close(self) -> None:
         """Refuse new connections and cut the live ones (as a database restart does)."""
         if self.listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone leaves it accepting.
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)
             self.listener.close()
             self.listener = None
         with self.lock:
@@ -233,10 +236,13 @@ def test_postgres_refusing_connections_briefly_loses_nothing(
     try:
         worker = start_worker(worker_env, world.queue)
         ids = [world.add_image("stolen", seed) for seed in range(1, 9)]
-        enqueue_score_images(world.settings, ids[:4])
-        time.sleep(1.0)
-        gate.close()
-        enqueue_score_images(world.settings, ids[4:])
+        enqueue_score_images(world.settings, ids[:2])
+        deadline = time.monotonic() + 60
+        while "scored" not in {s for s, _ in world.statuses(ids[:2]).values()}:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        gate.close()  # mid-run: live connections cut, new ones refused
+        enqueue_score_images(world.settings, ids[2:])
         time.sleep(3)
         gate.open()
         final = world.wait_done(ids, timeout=120)
