@@ -228,6 +228,20 @@ def _choices(session: Session) -> dict[str, list[tuple[int, str]]]:
     }
 
 
+@bp.app_template_filter("component")
+def format_component(value: Any, name: str = "") -> str:
+    """A score component for people: counts as integers, flags as yes/no, rates as %, the rest to 3 places."""
+    if isinstance(value, bool) or name in {"mirrored"}:
+        return "yes" if value else "no"
+    if not isinstance(value, int | float):
+        return str(value)
+    if name.endswith("_rate"):
+        return f"{value * 100:.2f} %"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:.3f}"
+
+
 # --- views ---------------------------------------------------------------------------------------------
 
 

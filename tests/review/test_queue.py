@@ -106,6 +106,9 @@ def test_detail_shows_the_evidence(client, seeded: Seeded) -> None:
     assert "Cheap trail jacket 0" in html and "seller0" in html and "19.99 EUR" in html
     assert 'href="http://a.invalid/item/0"' in html and 'rel="noopener noreferrer nofollow"' in html
     assert "95.0%" in html and "inlier ratio" in html and "Shifted".lower() in html.lower()
+    # Components read as people say them: counts whole, ratios to three places.
+    assert '<th>inliers</th><td class="num">80</td>' in html
+    assert '<th>inlier ratio</th><td class="num">0.700</td>' in html
     assert client.get("/detections/999999").status_code == 404
     logo_only = client.get(f"/detections/{seeded.detection_ids[-1]}").get_data(as_text=True)
     assert "A logo-only detection" in logo_only and "no logo where the brand puts it" in logo_only
