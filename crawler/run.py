@@ -191,6 +191,11 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
         error = "the crawl did not start (see the crawler log)"
     elif reason not in {"finished", "closespider_itemcount", "closespider_pagecount"}:
         error = f"crawl ended: {reason}"
+    elif not stats.get("copywatch/pages") and not stats.get("item_scraped_count"):
+        causes = sorted(
+            k.rsplit("/", 1)[-1] for k in stats if k.startswith("downloader/exception_type_count/")
+        )
+        error = "no page could be fetched" + (f" ({', '.join(causes)})" if causes else "")
     with sessions() as session, session.begin():
         finish_crawl_run(session, run_id, stats=stats, error=error)
     engine.dispose()

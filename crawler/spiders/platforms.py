@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urljoin
 
 import scrapy
 from scrapy.http import Response
@@ -83,7 +84,7 @@ def _item(product: dict[str, Any], kind: str, root: str) -> ListingItem | None:
     else:
         if not product.get("permalink"):
             return None
-        loader.add_value("url", product["permalink"])
+        loader.add_value("url", urljoin(root + "/", product["permalink"]))
         loader.add_value("title", product.get("name"))
         prices = product.get("prices") or {}
         if prices.get("price") is not None:

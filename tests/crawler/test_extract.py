@@ -1,0 +1,76 @@
+"""Product recognition and listing fields from page snippets (no network)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from crawler.extract import extract_product, prefer_full_size
+from crawler.items import parse_currency, parse_price
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("19.99", "19.99"),
+        ("$1,299.00", "1299.00"),
+        ("1.299,00 €", "1299.00"),
+        ("12,5", "12.50"),
+        ("EUR 5", "5.00"),
+        ("1 299,90 zł", "1299.90"),
+        (42, "42.00"),
+    ],
+)
+def test_prices_in_common_formats(text: object, value: str) -> None:
+    assert parse_price(text) == Decimal(value)
+
+
+def test_unparseable_price_is_none() -> None:
+    assert parse_price("call us") is None
+    assert parse_price(None) is None
+
+
+@pytest.mark.parametrize(("text", "code"), [("usd", "USD"), ("€", "EUR"), ("£ 5", "GBP"), ("", None)])
+def test_currency_codes(text: str, code: str | None) -> None:
+    assert parse_currency(text) == code
+
+
+def test_jsonld_graph_with_image_objects_and_aggregate_offer() -> None:
+    html = """<script type="application/ld+json">{"@context": "https://schema.org", "@graph": [
+      {"@type": "WebPage", "name": "x"},
+      {"@type": ["Product"], "name": "Boot", "image": [{"@type": "ImageObject", "contentUrl": "/i/1.jpg"}, "/i/2.jpg"],
+       "offers": {"@type": "AggregateOffer", "lowPrice": "30", "priceCurrency": "EUR",
+                  "seller": {"name": "Shoe Shop"}}}]}</script>"""
+    product = extract_product(html, "http://shop.test/p/boot")
+    assert product is not None
+    assert (product.title, product.price, product.currency, product.seller) == (
+        "Boot",
+        "30",
+        "EUR",
+        "Shoe Shop",
+    )
+    assert product.images == ["/i/1.jpg", "/i/2.jpg"]
+
+
+def test_page_without_product_data_is_not_a_listing() -> None:
+    assert (
+        extract_product("<html><body><img src='/banner.jpg'><a href='/p/1'>x</a></body></html>", "http://s/")
+        is None
+    )
+
+
+def test_lazy_gallery_gives_full_size_images() -> None:
+    html = """<script type="application/ld+json">{"@type": "Product", "name": "Lamp", "image": "/i/main.jpg"}</script>
+    <div class="woocommerce-product-gallery">
+      <img src="data:image/gif;base64,AAAA" data-srcset="/i/a-300.jpg 300w, /i/a.jpg 1600w">
+      <img src="/i/b-150x150.jpg" data-large_image="/i/b.jpg">
+      <a href="/i/c.jpg"><img src="/i/c-150x150.jpg"></a>
+    </div>"""
+    product = extract_product(html, "http://s/p/lamp")
+    assert sorted(product.images) == ["/i/a.jpg", "/i/b.jpg", "/i/c.jpg", "/i/main.jpg"]
+
+
+def test_thumbnails_are_dropped_only_when_the_full_image_is_named() -> None:
+    urls = ["http://s/a.jpg", "http://s/a-150x150.jpg", "http://s/b.jpg?w=300"]
+    assert prefer_full_size(urls) == ["http://s/a.jpg", "http://s/b.jpg?w=300"]
