@@ -18,6 +18,15 @@ from copywatch.demo.marketplace import DemoListing, DemoShop
 from db.models import Detection, DetectionKind, ImageStatus, Listing, ListingImage, Original
 
 SUSPICIOUS_VERDICTS = {"shifted", "missing", "shape_differs"}
+EDIT_LABELS = {
+    "crop_strip": "stolen: cropped strip (the seed's crop)",
+    "colour": "stolen: colours changed",
+    "collage": "stolen: inside a collage",
+    "text_overlay": "stolen: text and banner overlaid",
+    "mirrored": "stolen: mirrored",
+    "logo_left": "counterfeit: logo moved left",
+    "logo_right": "counterfeit: logo moved right",
+}
 
 
 @dataclass
@@ -289,7 +298,8 @@ def write_report(outcome: DemoOutcome, path: Path, *, brand: str, originals: int
                 else '<span class="tag logo">innocent listing, review queue only (below the alert threshold)</span>'
             )
         elif hit.correct:
-            tag = f'<span class="tag ok">planted: {html.escape(hit.edit or "")}</span>'
+            label = EDIT_LABELS.get(hit.edit or "", hit.edit or "")
+            tag = f'<span class="tag ok">planted, {html.escape(label)}</span>'
         else:
             tag = f'<span class="tag bad">wrong original (expected {html.escape(hit.expected_sku or "?")})</span>'
         logo = ""

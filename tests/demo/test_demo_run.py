@@ -38,7 +38,11 @@ class DemoRun:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DATA_DIR", "MEDIA_ROOT"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DATA_DIR", "MEDIA_ROOT"}
+    }
     env.update(extra)
     return env
 
@@ -85,7 +89,10 @@ def test_embedded_figures_match_the_planted_truth(embedded: DemoRun) -> None:
         "listings", "images", "planted", "found", "false_hits", "counterfeits_planted", "counterfeits_found", "seconds",
     }  # fmt: skip
     assert line["listings"] == len(shop.listings) == LISTINGS
-    assert line["images"] == sum(len(x.images) for x in shop.listings)
+    # Every photo named in structured data is crawled; a lazy gallery's extra photos (data-src only)
+    # may or may not be, depending on the spider's gallery fallback.
+    named = sum(1 if x.style == "lazy" else len(x.images) for x in shop.listings)
+    assert named <= line["images"] <= sum(len(x.images) for x in shop.listings)
     assert line["planted"] == len(planted)
     assert line["counterfeits_planted"] == sum(x.truth == "counterfeit" for x in shop.listings)
     # The line is what the database holds, recounted here independently of the demo's own tally.
@@ -119,9 +126,21 @@ def workers(tmp_path: Path, make_pg_database: Callable[[], str]) -> Iterator[tup
     subprocess.run([sys.executable, "-m", "copywatch", "db", "upgrade"], env=env, check=True, timeout=120)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "copywatch", "worker", "--concurrency", "1", "--queue", queue,
-             "--hostname", f"demo{i}-{queue}@%h"],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"worker{i}.log", "w"),  # noqa: SIM115
+            [
+                sys.executable,
+                "-m",
+                "copywatch",
+                "worker",
+                "--concurrency",
+                "1",
+                "--queue",
+                queue,
+                "--hostname",
+                f"demo{i}-{queue}@%h",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp_path / f"worker{i}.log", "w"),  # noqa: SIM115
             start_new_session=True,
         )  # fmt: skip
         for i in range(2)
@@ -150,9 +169,13 @@ def _drop_queue(queue: str) -> None:
         client.delete(*keys)
 
 
-def test_distributed_run_finds_the_same_detections(embedded: DemoRun, workers: tuple[dict[str, str], Path]) -> None:
+def test_distributed_run_finds_the_same_detections(
+    embedded: DemoRun, workers: tuple[dict[str, str], Path]
+) -> None:
     env, data_dir = workers
-    line = _run_demo(data_dir, env, "--distributed", "--worker-timeout", "240", "--queue", env["SCORING_QUEUE"])
+    line = _run_demo(
+        data_dir, env, "--distributed", "--worker-timeout", "240", "--queue", env["SCORING_QUEUE"]
+    )
     outcome = _outcome(env["DATABASE_URL"], data_dir)
     assert outcome.detection_pairs() == embedded.outcome.detection_pairs()
     assert {k: v for k, v in line.items() if k != "seconds"} == {
