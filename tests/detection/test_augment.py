@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+
+from detection.augment import (
+    EDIT_FAMILIES,
+    apply_edit,
+    border,
+    crop_random,
+    crop_strip,
+    hflip,
+    insert,
+    jpeg,
+    rotate,
+    scale_down,
+)
+from detection.stolen import stolen_strips
+from tests.detection._synthetic import product_photo
+
+IMAGE = product_photo(1)
+OTHERS = [product_photo(2), product_photo(3)]
+
+
+def test_every_dev_family_is_there():
+    expected = {"crop_strip", "crop_random", "hflip", "rotate", "scale_down", "jpeg", "color"}
+    expected |= {"text_overlay", "insert", "border", "combo"}
+    assert set(EDIT_FAMILIES) == expected
+
+
+@pytest.mark.parametrize("name", [*EDIT_FAMILIES, "none"])
+def test_edits_give_bgr_uint8_images_reproducibly(name):
+    first = apply_edit(name, IMAGE, np.random.default_rng(5), others=OTHERS)
+    again = apply_edit(name, IMAGE, np.random.default_rng(5), others=OTHERS)
+    assert first.dtype == np.uint8 and first.ndim == 3 and first.shape[2] == 3 and min(first.shape[:2]) >= 8
+    assert np.array_equal(first, again)
+    if name not in ("none", "scale_down", "crop_strip", "crop_random", "hflip"):
+        assert first.shape != IMAGE.shape or not np.array_equal(first, IMAGE)
+
+
+def test_unknown_family_is_refused():
+    with pytest.raises(ValueError, match="unknown edit family"):
+        apply_edit("sepia", IMAGE, np.random.default_rng(0))
+
+
+def test_seed_strip_and_random_strip_geometry():
+    for index, strip in enumerate(stolen_strips(IMAGE)):
+        assert np.array_equal(crop_strip(IMAGE, np.random.default_rng(0), index=index), strip)
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        strip = crop_strip(IMAGE, rng)
+        assert strip.shape[1] == IMAGE.shape[1] and 0.3 <= strip.shape[0] / IMAGE.shape[0] <= 0.7
+
+
+def test_random_crop_covers_a_quarter_to_three_quarters():
+    rng = np.random.default_rng(2)
+    area = IMAGE.shape[0] * IMAGE.shape[1]
+    fractions = [np.prod(crop_random(IMAGE, rng).shape[:2]) / area for _ in range(50)]
+    assert min(fractions) > 0.1 and max(fractions) <= 0.8
+
+
+def test_geometry_of_flip_scale_rotate_border_insert():
+    rng = np.random.default_rng(3)
+    assert np.array_equal(hflip(IMAGE), IMAGE[:, ::-1])
+    small = scale_down(IMAGE, rng)
+    assert 0.18 <= small.shape[1] / IMAGE.shape[1] <= 0.52
+    turned = rotate(IMAGE, rng)
+    assert turned.shape[0] > IMAGE.shape[0] and turned.shape[1] > IMAGE.shape[1]
+    framed = border(IMAGE, rng)
+    assert framed.shape[0] > IMAGE.shape[0] and framed.shape[1] > IMAGE.shape[1]
+    placed = insert(IMAGE, rng, others=OTHERS)
+    assert placed.shape[0] * placed.shape[1] > 2 * IMAGE.shape[0] * IMAGE.shape[1]
+
+
+def test_jpeg_degrades_but_keeps_the_picture():
+    out = jpeg(IMAGE, np.random.default_rng(4))
+    diff = np.abs(out.astype(int) - IMAGE.astype(int))
+    assert out.shape == IMAGE.shape and diff.mean() > 0.1 and diff.mean() < 20

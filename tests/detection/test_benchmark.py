@@ -1,0 +1,87 @@
+import csv
+
+import cv2
+import pytest
+
+from detection.benchmark import QUERY_FAMILIES, make_benchmark
+from detection.evaluate import load_benchmark
+from tests.detection._synthetic import write_photos
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    write_photos(root / "photos", 12)
+    counts = make_benchmark(
+        root / "photos", root / "bench", seed=3, strip_originals=4, per_family=1, distractors_per_family=1
+    )
+    return root / "bench", counts
+
+
+def _rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_counts_and_layout(bench):
+    root, counts = bench
+    assert counts == {
+        "originals": 10,
+        "queries": 4 * 3 + len(QUERY_FAMILIES) + len(QUERY_FAMILIES) + 2,
+        "distractors": 12,
+    }
+    assert len(list((root / "originals").iterdir())) == 10
+    assert len(list((root / "queries").iterdir())) == counts["queries"]
+
+
+def test_truth_refers_to_catalog_originals_and_distractors_are_held_back(bench):
+    root, _ = bench
+    catalog = {p.stem for p in (root / "originals").iterdir()}
+    rows = _rows(root / "truth.csv")
+    in_catalog = [r for r in rows if r["original_id"]]
+    assert all(r["original_id"] in catalog for r in in_catalog)
+    assert {r["transform"] for r in in_catalog} == {"crop_strip", *QUERY_FAMILIES}
+    assert {r["transform"] for r in rows if not r["original_id"]} == {*QUERY_FAMILIES, "none", "crop_strip1"}
+    # Query ids do not reveal the original.
+    assert all(r["query_id"].startswith("q") and r["original_id"] not in r["query_id"] for r in in_catalog)
+
+
+def test_strip_queries_are_the_seed_strips_with_candidates(bench):
+    root, _ = bench
+    truth = {r["query_id"]: r for r in _rows(root / "truth.csv")}
+    seed = _rows(root / "seed_candidates.csv")
+    strips = [q for q, r in truth.items() if r["transform"] == "crop_strip"]
+    assert sorted(r["query_id"] for r in seed) == sorted(strips)
+    for row in seed:
+        candidates = row["candidates"].split()
+        assert len(candidates) == len(set(candidates)) == 10  # the whole catalog when it has < 101
+        assert truth[row["query_id"]]["original_id"] in candidates
+        query = cv2.imread(str(root / "queries" / f"{row['query_id']}.jpg"))
+        original = cv2.imread(str(root / "originals" / f"{truth[row['query_id']]['original_id']}.jpg"))
+        assert query.shape[1] == original.shape[1] and query.shape[0] == original.shape[0] // 2
+
+
+def test_reproducible_and_refuses_a_non_empty_folder(bench, tmp_path):
+    root, _ = bench
+    write_photos(tmp_path / "photos", 12)
+    make_benchmark(
+        tmp_path / "photos",
+        tmp_path / "again",
+        seed=3,
+        strip_originals=4,
+        per_family=1,
+        distractors_per_family=1,
+    )
+    assert (tmp_path / "again" / "truth.csv").read_text() == (root / "truth.csv").read_text()
+    with pytest.raises(FileExistsError):
+        make_benchmark(tmp_path / "photos", tmp_path / "again")
+
+
+def test_load_benchmark_reads_it_back_and_limits(bench):
+    root, counts = bench
+    loaded = load_benchmark(root)
+    assert len(loaded.originals) == 10 and len(loaded.queries) == counts["queries"]
+    assert sum(1 for o, _ in loaded.truth.values() if o is None) == 12
+    limited = load_benchmark(root, limit=5)
+    assert len(limited.queries) == len(limited.truth) == 5
+    assert set(limited.seed_candidates) <= set(limited.queries)

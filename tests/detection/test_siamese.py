@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from detection.siamese import SiameseNet, load_checkpoint, save_checkpoint
+from detection.train import TrainConfig, split_originals, train
+from tests.detection._synthetic import product_photo
+
+
+def test_similarity_is_a_symmetric_probability():
+    torch.manual_seed(0)
+    model = SiameseNet().eval()
+    a, b = torch.randn(3, 1, 125, 105), torch.randn(3, 1, 125, 105)
+    with torch.no_grad():
+        ab, ba = model(a, b), model(b, a)
+    assert ab.shape == (3,)
+    assert torch.all((ab > 0) & (ab < 1))
+    assert torch.allclose(ab, ba)
+
+
+def test_global_pooling_keeps_the_shipped_checkpoint_small(tmp_path):
+    model = SiameseNet()
+    save_checkpoint(tmp_path / "m.pt", model, half=True)
+    assert (tmp_path / "m.pt").stat().st_size < 6_000_000  # the seed's flatten would need ~150 MB
+
+
+def test_save_load_round_trip_keeps_outputs_and_metadata(tmp_path):
+    torch.manual_seed(1)
+    model = SiameseNet().eval()
+    x, y = torch.randn(2, 1, 125, 105), torch.randn(2, 1, 125, 105)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-4)
+    save_checkpoint(tmp_path / "full.pt", model, {"epochs": 3}, optimizer=optimizer)
+    save_checkpoint(tmp_path / "half.pt", model, {"epochs": 3}, half=True)
+    full, meta, opt_state = load_checkpoint(tmp_path / "full.pt")
+    half, _, no_state = load_checkpoint(tmp_path / "half.pt")
+    with torch.no_grad():
+        assert torch.equal(model(x, y), full(x, y))
+        assert torch.allclose(model(x, y), half(x, y), atol=1e-2)
+    assert meta == {"epochs": 3} and opt_state is not None and no_state is None
+
+
+def test_foreign_file_is_refused(tmp_path):
+    torch.save({"format": "something-else"}, tmp_path / "x.pt")
+    with pytest.raises(ValueError, match="not a copywatch Siamese checkpoint"):
+        load_checkpoint(tmp_path / "x.pt")
+
+
+def test_split_is_85_15_seeded_and_disjoint():
+    ids = [f"o{i:03d}" for i in range(100)]
+    train_ids, test_ids = split_originals(ids, 0.15, seed=0)
+    assert len(test_ids) == 15 and len(train_ids) == 85 and not set(train_ids) & set(test_ids)
+    assert split_originals(ids, 0.15, seed=0) == (train_ids, test_ids)
+    assert split_originals(ids, 0.15, seed=1) != (train_ids, test_ids)
+
+
+@pytest.fixture(scope="module")
+def originals():
+    return {f"o{i}": product_photo(i, 120, 150) for i in range(8)}
+
+
+def test_short_training_run_lowers_the_loss_and_resumes_identically(originals, tmp_path):
+    config = TrainConfig(epochs=3, batch_size=24, lr=1e-3, seed=0, device="cpu")
+    full = train(originals, tmp_path / "full.pt", config, progress=False)
+    losses = [h.train_loss for h in full.history]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    assert len(full.train_ids) == 6 and len(full.test_ids) == 2
+
+    # Stop after 1 epoch, resume to 3: the same losses as the uninterrupted run (up to float noise).
+    short = TrainConfig(epochs=1, batch_size=24, lr=1e-3, seed=0, device="cpu")
+    train(originals, tmp_path / "part.pt", short, progress=False)
+    resumed = train(originals, tmp_path / "part.pt", config, resume=tmp_path / "part.pt", progress=False)
+    assert [h.epoch for h in resumed.history] == [1, 2, 3]
+    assert np.allclose([h.train_loss for h in resumed.history], losses, rtol=1e-3)
+    model, meta, _ = load_checkpoint(tmp_path / "part.pt")
+    assert meta["epochs_done"] == 3 and meta["train_ids"] == full.train_ids
