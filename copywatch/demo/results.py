@@ -95,6 +95,13 @@ class DemoOutcome:
     def counterfeit_found(self, listing: DemoListing) -> bool:
         return any(h.correct and h.counterfeit for h in self._flagged().get(listing.path, []))
 
+    def _verdict(self, listing: DemoListing) -> str:
+        """The logo verdict on a planted listing's match with its own original."""
+        hits = [h for h in self._flagged().get(listing.path, []) if h.correct]
+        if not hits:
+            return "not found"
+        return max(hits, key=lambda h: h.score).logo_verdict or "no logo check"
+
     def summary(self) -> dict[str, float | int]:
         """The one-line figures: planted = stolen + counterfeit listings; found = planted listings
         flagged with the original they copy; false_hits = innocent listings flagged at all."""
@@ -140,17 +147,19 @@ class DemoOutcome:
             for r in rows
         ]
         lines.insert(1, "-" * len(lines[0]))
-        verdicts = Counter(h.logo_verdict or "no logo check" for h in self.hits if h.truth == "counterfeit")
+        verdicts = Counter(self._verdict(x) for x in self.shop.listings if x.truth == "counterfeit")
         lines.append(f"flagged = a detection at or above the alert threshold ({self.alert_threshold:.2f})")
         lines.append("")
         lines.append(
             "logo verdicts on counterfeit listings: "
-            + (", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())) or "none")
+            + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items()))
         )
-        genuine = Counter(h.logo_verdict for h in self.hits if h.truth == "stolen" and h.logo_verdict)
-        if genuine:
+        stolen = Counter(self._verdict(x) for x in self.shop.listings if x.truth == "stolen")
+        stolen.pop("no logo check", None)
+        stolen.pop("not found", None)
+        if stolen:
             lines.append(
-                "logo verdicts on stolen photos: " + ", ".join(f"{k} {v}" for k, v in sorted(genuine.items()))
+                "logo verdicts on stolen photos: " + ", ".join(f"{k} {v}" for k, v in sorted(stolen.items()))
             )
         s = self.summary()
         lines.append(

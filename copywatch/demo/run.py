@@ -10,7 +10,6 @@ detections with the ground truth it planted and reports.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import secrets
@@ -188,8 +187,10 @@ def register_catalog(settings: Settings, catalog: DemoCatalog) -> list[int]:
     from copywatch.catalog_store import register_logo, register_originals
 
     ids = register_originals(settings, catalog.brand, catalog.paths)
-    if importlib.util.find_spec("detection.logo") is None:
-        log.warning("detection.logo is not installed: no logo references, no counterfeit check")
+    try:
+        from detection.logo import reference_from_original  # noqa: F401 - only checking it is there
+    except ImportError:
+        log.warning("detection.logo is not available: no logo references, no counterfeit check")
         return ids
     for spec, original_id in zip(catalog.specs, ids, strict=True):
         box = catalog.logo_boxes.get(spec.sku)
