@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, send_file
+from flask import Blueprint, abort, request, send_file
 
 from db.models import ListingImage, Original
 from review.state import db, state
@@ -64,10 +66,43 @@ def image_size(
         return None
 
 
+THUMB_SIDE = 160
+
+
+def thumbnail(path: Path) -> Path:
+    """A small JPEG of a stored image for the queue's rows, made once and kept under DATA_DIR/thumbs.
+
+    Stored images are named by their content hash, so the name keys the cache and a thumbnail
+    never goes stale.
+    """
+    from PIL import Image
+
+    cache = state().settings.data_dir / "thumbs" / f"{path.stem}-{THUMB_SIDE}.jpg"
+    if cache.is_file():
+        return cache
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(path) as img:
+        img.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))  # JPEG: decode at reduced size
+        img.thumbnail((THUMB_SIDE, THUMB_SIDE))
+        if img.mode in {"RGBA", "LA", "P"}:
+            img = img.convert("RGBA")
+            background = Image.new("RGB", img.size, "white")
+            background.paste(img, mask=img.split()[-1])
+            img = background
+        tmp = cache.with_suffix(f".{os.getpid()}.part")
+        img.convert("RGB").save(tmp, "JPEG", quality=82)
+    tmp.replace(cache)
+    return cache
+
+
 def _send(relative_or_absolute: str | None) -> Any:
     path = stored_path(relative_or_absolute)
     if path is None:
         abort(404, "The image file is missing.")
+    if request.args.get("size") == "thumb":
+        # An image Pillow cannot shrink is sent as stored; the browser shows what it can.
+        with contextlib.suppress(OSError):
+            path = thumbnail(path)
     mimetype = sniff_mimetype(path)
     if mimetype is None:
         abort(404, "The stored file is not an image type the browser can show.")

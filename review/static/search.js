@@ -58,7 +58,7 @@
       const img = document.createElement("img");
       img.alt = "";
       img.loading = "lazy";
-      if (r.image_url) img.src = r.image_url;
+      if (r.image_url) img.src = r.image_url + "?size=thumb";
       const text = document.createElement("div");
       const name = document.createElement("div");
       name.className = "name";

@@ -214,6 +214,11 @@ def test_media_is_served_by_id_only(client, seeded: Seeded) -> None:
     original_id = next(iter(seeded.originals))
     image = client.get(f"/media/original/{original_id}")
     assert image.status_code == 200 and image.mimetype == "image/png"
+    thumb = client.get(f"/media/original/{original_id}?size=thumb")
+    assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
+    from PIL import Image
+
+    assert max(Image.open(io.BytesIO(thumb.data)).size) <= 160
     assert client.get("/media/original/999999").status_code == 404
     assert client.get("/media/original/..%2F..%2Fetc%2Fpasswd").status_code == 404
     assert client.get("/media/../copywatch.db").status_code == 404
