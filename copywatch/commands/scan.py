@@ -49,7 +49,7 @@ def _images(settings: Settings, target: str) -> list[tuple[str, Any]]:
 def scan(settings: Settings, target: str, k: int = 10) -> list[dict[str, Any]]:
     """Score each image ``target`` names. Returns one dict per image: its matches (best first) and
     the detections the workers would store for it."""
-    from workers.scoring import logo_references, detections_for, runtime
+    from workers.scoring import detections_for, logo_references, runtime
 
     sessions, matchers = runtime(settings)
     matcher = matchers.get()

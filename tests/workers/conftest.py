@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import email
 import os
 import random
 import shutil
@@ -14,11 +15,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
 
 import cv2
 import pytest
 import redis
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from copywatch.settings import Settings
@@ -227,3 +231,29 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     yield start
     for worker in started:
         worker.stop()
+
+
+class Inbox:
+    """aiosmtpd handler keeping every accepted message; ``delay_s`` holds each DATA a while, so
+    two senders really overlap."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.messages: list[EmailMessage] = []
+        self.delay_s = delay_s
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        import asyncio
+
+        await asyncio.sleep(self.delay_s)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox(delay_s=0.5)
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()

@@ -3,48 +3,18 @@ nothing marked alerted when the server is unreachable."""
 
 from __future__ import annotations
 
-import email
 import threading
 import time
-from collections.abc import Iterator
 from email.message import EmailMessage
-from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from db.models import Detection
 from db.repository import upsert_detection
-from tests.workers.conftest import ALERT_TO, BRAND, World, free_port
+from tests.workers.conftest import ALERT_TO, BRAND, Inbox, World, free_port
 from workers.mail import send_alerts
 from workers.scoring import MatcherCache, score_batch
-
-
-class Inbox:
-    """aiosmtpd handler keeping every accepted message; ``delay_s`` holds each DATA a while, so
-    two senders really overlap."""
-
-    def __init__(self, delay_s: float = 0.0) -> None:
-        self.messages: list[EmailMessage] = []
-        self.delay_s = delay_s
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
-        import asyncio
-
-        await asyncio.sleep(self.delay_s)
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))  # type: ignore[attr-defined]
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox(delay_s=0.5)
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 def _scored_world(world: World) -> tuple[list[int], int]:
