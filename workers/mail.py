@@ -254,6 +254,9 @@ def send_alerts(settings: Settings, sessions: Sessions) -> dict[str, int]:
     Raises:
         smtplib.SMTPException, OSError: a digest could not be sent (earlier brands' stay sent).
     """
+    if not settings.smtp_host:
+        log.warning("SMTP_HOST is not set: alert digests are not sent (detections stay unalerted)")
+        return {"digests": 0, "detections": 0, "skipped_brands": 0}
     threshold = settings.alert_threshold
     with sessions() as session:
         brand_ids = _brands_with_candidates(session, threshold)
