@@ -1,0 +1,73 @@
+"""Step 4 of the seed: the product's extent and the logo band.
+
+The seed's equation 11 puts the band at ``[H/3, 2H/3]`` of the object's height ``H`` but omits
+``y_min``, which only holds when the object starts at the top row. Here the band is offset:
+``[y_min + H/3, y_min + 2H/3]`` with ``H = y_max - y_min``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Extent:
+    x0: int
+    y0: int
+    x1: int  # exclusive
+    y1: int  # exclusive
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def centre_x(self) -> float:
+        return (self.x0 + self.x1) / 2.0
+
+
+def foreground(image: np.ndarray) -> np.ndarray:
+    """The product: pixels that differ from the background colour sampled on the image border."""
+    blurred = cv2.GaussianBlur(image, (5, 5), 0).astype(np.int16)
+    border = np.concatenate([blurred[:4].reshape(-1, 3), blurred[-4:].reshape(-1, 3),
+                             blurred[:, :4].reshape(-1, 3), blurred[:, -4:].reshape(-1, 3)])  # fmt: skip
+    background = np.median(border, axis=0)
+    distance = np.abs(blurred - background).sum(axis=2)
+    mask = (distance > 40).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 1:
+        return np.zeros(mask.shape, bool)
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    filled = (labels == largest).astype(np.uint8)
+    contours, _ = cv2.findContours(filled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)  # holes (the logo) belong to the product
+    return filled.astype(bool)
+
+
+def object_extent(mask: np.ndarray) -> Extent | None:
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return None
+    return Extent(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+
+
+def logo_band(extent: Extent) -> tuple[int, int]:
+    """Rows ``[y_min + H/3, y_min + 2H/3)`` (see the module note on the seed's equation 11)."""
+    return extent.y0 + extent.height // 3, extent.y0 + (2 * extent.height) // 3
+
+
+def band_extent(mask: np.ndarray, band: tuple[int, int]) -> Extent | None:
+    """The product's horizontal extent at the band's height (sleeves or handles above do not count)."""
+    rows = mask[band[0] : band[1]]
+    columns = np.nonzero(rows.mean(axis=0) > 0.5)[0]
+    if columns.size == 0:
+        return None
+    return Extent(int(columns.min()), band[0], int(columns.max()) + 1, band[1])

@@ -1,0 +1,137 @@
+"""The verdict on a listing image: is the logo where the brand puts it?
+
+- With a reference and the matcher's homography (original → listing), the listing is warped into
+  the original's frame and the logo template is searched along the band's height: found at its
+  registered place → genuine; found elsewhere → shifted (class and offset); something else
+  there → shape_differs; nothing → missing.
+- With a reference but no homography, the seed's object-extent method measures the listing and
+  compares its offset and shape with the reference.
+- Without a reference, the seed's rule: a genuine logo is centred (CM).
+Degenerate inputs (blank image, no product, no logo edges) give ``undetermined``, never an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+from detection.logo.locate import locate
+from detection.logo.position import BIN, classify_offset
+from detection.logo.reference import LogoReference
+
+MATCH_FOUND = 0.55  # normalised correlation of the template where it is found
+
+
+@dataclass
+class LogoVerdict:
+    verdict: str  # genuine | shifted | missing | shape_differs | undetermined
+    position: str | None
+    offset: float | None
+    shape: str | None
+    confidence: float
+    reason: str
+
+    @property
+    def suspicious(self) -> bool:
+        return self.verdict in {"shifted", "missing", "shape_differs"}
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["suspicious"] = self.suspicious
+        return data
+
+
+def _undetermined(reason: str) -> LogoVerdict:
+    return LogoVerdict("undetermined", None, None, None, 0.0, reason)
+
+
+def check(
+    image: np.ndarray, reference: LogoReference | None = None, homography: np.ndarray | None = None
+) -> LogoVerdict:
+    """Judge the logo placement of ``image`` (BGR). See the module docstring for the three modes."""
+    if image is None or image.size == 0 or min(image.shape[:2]) < 16:
+        return _undetermined("image too small or empty")
+    if image.ndim == 3 and float(image.std()) < 2.0:
+        return _undetermined("blank image")
+    try:
+        if reference is not None and homography is not None:
+            return _check_aligned(image, reference, np.asarray(homography, dtype=np.float64))
+        return _check_by_extent(image, reference)
+    except (cv2.error, ValueError, np.linalg.LinAlgError) as exc:
+        return _undetermined(f"could not measure the logo: {exc}")
+
+
+def _check_by_extent(image: np.ndarray, reference: LogoReference | None) -> LogoVerdict:
+    located = locate(image)
+    if located is None:
+        if reference is not None:
+            return _undetermined("no product or no logo edges in the band")
+        return _undetermined("no product or no logo edges in the band")
+    if located.confidence < 0.25:
+        return _undetermined("the band has no dominant mark (texture or seams only)")
+    expected = reference.offset if reference is not None else 0.0
+    shifted = abs(located.offset - expected) >= BIN / 2
+    shape_differs = (
+        reference is not None and reference.shape and located.shape and located.shape != reference.shape
+    )
+    if shifted:
+        verdict = "shifted"
+        reason = (
+            f"logo at {located.position} (offset {located.offset:+.3f}), expected {classify_offset(expected)}"
+        )
+    elif shape_differs:
+        verdict = "shape_differs"
+        reason = f"logo shape {located.shape}, registered {reference.shape}"
+    else:
+        verdict = "genuine"
+        reason = f"logo at {located.position} as expected"
+    margin = min(1.0, abs(abs(located.offset - expected) - BIN / 2) / (BIN / 2))
+    confidence = located.confidence * (0.5 + 0.5 * margin)
+    return LogoVerdict(verdict, located.position, located.offset, located.shape, round(confidence, 3), reason)
+
+
+def _check_aligned(image: np.ndarray, reference: LogoReference, homography: np.ndarray) -> LogoVerdict:
+    width, height = reference.image_size
+    warped = cv2.warpPerspective(
+        image, np.linalg.inv(homography), (width, height), borderValue=(255, 255, 255)
+    )
+    gray = cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY) if warped.ndim == 3 else warped
+    x, y, w, h = reference.box
+    scale = reference.template.shape[1] / max(w, 1)
+    search = gray[max(0, y - h // 2) : min(height, y + h + h // 2)]
+    if scale < 1.0:
+        search = cv2.resize(search, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    template = reference.template
+    if search.shape[0] < template.shape[0] or search.shape[1] < template.shape[1] or template.size < 4:
+        return _check_by_extent(warped, reference)
+    scores = cv2.matchTemplate(search, template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (bx, _) = cv2.minMaxLoc(scores)
+    x0, _, x1, _ = reference.extent
+    product_width = max(x1 - x0, 1)
+    if best < MATCH_FOUND:
+        here = gray[y : y + h, x : x + w]
+        busy = float(here.std()) > 12.0 if here.size else False
+        verdict = "shape_differs" if busy else "missing"
+        reason = f"the registered logo is not found (best match {best:.2f}); " + (
+            "another mark sits in its place" if busy else "its place is plain"
+        )
+        return LogoVerdict(verdict, None, None, None, round(min(1.0, 1.0 - best), 3), reason)
+    found_centre = bx / scale + w / 2.0
+    offset = (found_centre - (x0 + x1) / 2.0) / product_width
+    position = classify_offset(offset)
+    moved = abs(offset - reference.offset) >= BIN / 2
+    if moved:
+        reason = f"logo moved to {position} (offset {offset:+.3f}), registered at {reference.position}"
+        return LogoVerdict(
+            "shifted", position, round(offset, 4), reference.shape, round(float(best), 3), reason
+        )
+    return LogoVerdict(
+        "genuine",
+        position,
+        round(offset, 4),
+        reference.shape,
+        round(float(best), 3),
+        f"logo at its registered place ({position})",
+    )

@@ -1,0 +1,124 @@
+"""The seed's method end to end: find the logo in the product's band and measure it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from detection.logo.band import Extent, band_extent, foreground, logo_band, object_extent
+from detection.logo.chaincode import prune_spurs, thin, trace
+from detection.logo.edges import auto_thresholds, edge_mask, sobel_strength, start_points, to_gray
+from detection.logo.fourier import complexity, perimeter
+from detection.logo.position import classify_offset, edge_histogram, logo_span
+from detection.logo.shape import classify_shape, shape_features
+
+MIN_PRODUCT_WIDTH = 24
+
+
+@dataclass
+class Located:
+    """Where the logo sits on the product, in the image's pixels."""
+
+    box: tuple[int, int, int, int]  # x, y, w, h
+    extent: Extent  # the product at the band's height
+    band: tuple[int, int]
+    offset: float
+    position: str
+    shape: str | None
+    confidence: float
+    features: dict[str, float] = field(default_factory=dict)
+
+
+def contour_features(
+    edges: np.ndarray, t0_points: list[tuple[int, int]], max_traces: int = 12
+) -> dict[str, float]:
+    """The seed's Table 2: among traced closed contours, the least complexity and greatest perimeter."""
+    skeleton = prune_spurs(thin(edges), length=3)
+    seen = np.zeros_like(skeleton)
+    complexities, perimeters = [], []
+    for x, y in t0_points:
+        if len(complexities) >= max_traces:
+            break
+        if not skeleton[y, x] or seen[y, x]:
+            continue
+        chain = trace(skeleton, (x, y), max_steps=4000)
+        points = chain.points()
+        seen[points[:, 1], points[:, 0]] = True
+        if chain.closed and len(chain.codes) >= 8:
+            complexities.append(complexity(points))
+            perimeters.append(perimeter(chain))
+    if not complexities:
+        return {"closed_contours": 0.0}
+    return {
+        "closed_contours": float(len(complexities)),
+        "least_complexity": float(min(complexities)),
+        "greatest_perimeter": float(max(perimeters)),
+    }
+
+
+def locate(image: np.ndarray) -> Located | None:
+    """Find the logo with the seed's method; None when there is no product or no logo to measure."""
+    gray = to_gray(image)
+    colour = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    mask = foreground(colour)
+    extent = object_extent(mask)
+    if extent is None or extent.height < 12:
+        return None
+    band = logo_band(extent)
+    at_band = band_extent(mask, band)
+    if at_band is None or at_band.width < MIN_PRODUCT_WIDTH:
+        return None
+    strength = sobel_strength(gray)
+    inside = cv2.erode(
+        mask.astype(np.uint8), np.ones((7, 7), np.uint8), iterations=max(1, at_band.width // 120)
+    )
+    t_s, t_0 = auto_thresholds(strength[inside > 0])
+    edges = edge_mask(strength, t_s) & (inside > 0)
+    histogram = edge_histogram(edges, band, at_band.x0, at_band.x1)
+    span = logo_span(histogram)
+    if span is None:
+        return None
+    x0, x1 = at_band.x0 + span[0], at_band.x0 + span[1]
+    band_height = band[1] - band[0]
+    rows = np.nonzero(
+        edges[max(0, band[0] - band_height // 2) : band[1] + band_height // 2, x0:x1].any(axis=1)
+    )[0]
+    if rows.size == 0:
+        return None
+    y0 = max(0, band[0] - band_height // 2) + int(rows.min())
+    y1 = max(0, band[0] - band_height // 2) + int(rows.max()) + 1
+    box = (x0, y0, x1 - x0, y1 - y0)
+    logo_mask = _logo_mask(colour, mask, box, band)
+    features = shape_features(logo_mask)
+    box_edges = edges[y0:y1, x0:x1]
+    starts = [(x, y) for x, y in start_points(strength[y0:y1, x0:x1], t_0) if box_edges[y, x]]
+    features.update(contour_features(box_edges, starts))
+    offset = ((x0 + x1) / 2.0 - at_band.centre_x) / at_band.width
+    at_edge = x0 <= at_band.x0 + 1 or x1 >= at_band.x1 - 1
+    confidence = float(min(1.0, span[2] * 1.25)) * (0.5 if at_edge else 1.0)
+    return Located(
+        box,
+        at_band,
+        band,
+        float(offset),
+        classify_offset(offset),
+        classify_shape(features),
+        confidence,
+        features,
+    )
+
+
+def _logo_mask(
+    image: np.ndarray, product: np.ndarray, box: tuple[int, int, int, int], band: tuple[int, int]
+) -> np.ndarray:
+    """Pixels of the logo box that differ from the product's own colour at the band."""
+    x, y, w, h = box
+    strip = image[band[0] : band[1]]
+    strip_mask = product[band[0] : band[1]].copy()
+    strip_mask[:, x : x + w] = False
+    body = strip[strip_mask] if strip_mask.any() else image[product]
+    reference = np.median(body.reshape(-1, 3), axis=0) if body.size else np.array([255.0, 255.0, 255.0])
+    crop = image[y : y + h, x : x + w].astype(np.int16)
+    return np.abs(crop - reference).sum(axis=2) > 60
