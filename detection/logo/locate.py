@@ -81,15 +81,11 @@ def locate(image: np.ndarray) -> Located | None:
     if span is None:
         return None
     x0, x1 = at_band.x0 + span[0], at_band.x0 + span[1]
-    band_height = band[1] - band[0]
-    rows = np.nonzero(
-        edges[max(0, band[0] - band_height // 2) : band[1] + band_height // 2, x0:x1].any(axis=1)
-    )[0]
-    if rows.size == 0:
+    box = _logo_box(colour, mask, (x0, x1), band)
+    if box is None:
         return None
-    y0 = max(0, band[0] - band_height // 2) + int(rows.min())
-    y1 = max(0, band[0] - band_height // 2) + int(rows.max()) + 1
-    box = (x0, y0, x1 - x0, y1 - y0)
+    x0, y0, bw, bh = box
+    x1, y1 = x0 + bw, y0 + bh
     logo_mask = _logo_mask(colour, mask, box, band)
     features = shape_features(logo_mask)
     box_edges = edges[y0:y1, x0:x1]
@@ -110,10 +106,39 @@ def locate(image: np.ndarray) -> Located | None:
     )
 
 
-def _logo_mask(
+def _logo_box(
+    image: np.ndarray, product: np.ndarray, span: tuple[int, int], band: tuple[int, int]
+) -> tuple[int, int, int, int] | None:
+    """The logo's box: ink (pixels unlike the product's colour) around the edge-histogram span."""
+    band_height = band[1] - band[0]
+    pad = max(4, (span[1] - span[0]) // 3)
+    x0, x1 = max(0, span[0] - pad), min(image.shape[1], span[1] + pad)
+    y0, y1 = max(0, band[0] - band_height // 2), min(image.shape[0], band[1] + band_height // 2)
+    # Inside the product, away from its outline's anti-aliasing.
+    inner = cv2.erode(product[y0:y1, x0:x1].astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    ink = _ink(image, product, (x0, y0, x1 - x0, y1 - y0), band) & inner
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    keep = []
+    centre_lo, centre_hi = span[0] - x0, span[1] - x0
+    for label in range(1, count):
+        left, top, width, height, area = stats[label]
+        if area < 6 or left + width < centre_lo or left > centre_hi:
+            continue
+        if top + height < band[0] - y0 or top > band[1] - y0:
+            continue  # does not reach the band
+        keep.append((left, top, left + width, top + height))
+    if not keep:
+        return None
+    left = min(k[0] for k in keep) + x0
+    top = min(k[1] for k in keep) + y0
+    right = max(k[2] for k in keep) + x0
+    bottom = max(k[3] for k in keep) + y0
+    return left, top, right - left, bottom - top
+
+
+def _ink(
     image: np.ndarray, product: np.ndarray, box: tuple[int, int, int, int], band: tuple[int, int]
 ) -> np.ndarray:
-    """Pixels of the logo box that differ from the product's own colour at the band."""
     x, y, w, h = box
     strip = image[band[0] : band[1]]
     strip_mask = product[band[0] : band[1]].copy()
@@ -122,3 +147,10 @@ def _logo_mask(
     reference = np.median(body.reshape(-1, 3), axis=0) if body.size else np.array([255.0, 255.0, 255.0])
     crop = image[y : y + h, x : x + w].astype(np.int16)
     return np.abs(crop - reference).sum(axis=2) > 60
+
+
+def _logo_mask(
+    image: np.ndarray, product: np.ndarray, box: tuple[int, int, int, int], band: tuple[int, int]
+) -> np.ndarray:
+    """Pixels of the logo box that differ from the product's own colour at the band."""
+    return _ink(image, product, box, band)

@@ -16,41 +16,38 @@ SHAPES = ("triangular", "long_narrow_text", "rectangular_text", "square")
 
 
 def shape_features(mask: np.ndarray) -> dict[str, float]:
-    """Aspect ratio, fill ratio, component and vertex counts and Fourier complexity of a logo mask."""
+    """Aspect ratio, ink density, parts, hull vertices, solidity and Fourier complexity of a logo mask."""
     ys, xs = np.nonzero(mask)
     if ys.size == 0:
         return {}
     h, w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
     blob = mask.astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(blob, connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(blob, connectivity=8)
     parts = int(sum(1 for s in stats[1:] if s[cv2.CC_STAT_AREA] >= max(4, 0.002 * h * w)))
-    hull_mask = cv2.dilate(blob, np.ones((3, 3), np.uint8))
-    contours, _ = cv2.findContours(hull_mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    largest = max(contours, key=cv2.contourArea)
-    approx = cv2.approxPolyDP(largest, 0.05 * cv2.arcLength(largest, True), True)
-    filled = cv2.contourArea(largest) / float(h * w)
+    points = np.column_stack([xs, ys]).astype(np.int32)
+    hull = cv2.convexHull(points)
+    hull_area = max(cv2.contourArea(hull), 1.0)
+    approx = cv2.approxPolyDP(hull, 0.06 * cv2.arcLength(hull, True), True)
     return {
         "aspect": float(w / h),
-        "fill": float(filled),
+        "ink": float(ys.size / float(h * w)),
+        "solidity": float(ys.size / hull_area),
         "parts": float(parts),
         "vertices": float(len(approx)),
-        "complexity": complexity(largest.reshape(-1, 2)),
+        "complexity": complexity(hull.reshape(-1, 2)),
     }
 
 
 def classify_shape(features: dict[str, float]) -> str | None:
-    if not features:
+    if "aspect" not in features:
         return None
-    aspect, fill, parts, vertices = (
-        features["aspect"],
-        features["fill"],
-        features["parts"],
-        features["vertices"],
-    )
-    if parts >= 3:
-        return "long_narrow_text" if aspect >= 3.2 else "rectangular_text"
-    if vertices == 3 or fill < 0.62:
+    aspect, solidity, vertices = features["aspect"], features["solidity"], features["vertices"]
+    text_kind = "long_narrow_text" if aspect >= 3.2 else "rectangular_text"
+    if solidity < 0.8 or features["parts"] >= 3:
+        return text_kind  # letters: many parts, lots of gaps inside the hull
+    # A solid mark: a triangle fills about half its box, a square nearly all of it.
+    if vertices <= 3 or features["ink"] < 0.72:
         return "triangular"
-    if 0.75 <= aspect <= 1.33:
+    if 0.7 <= aspect <= 1.4:
         return "square"
-    return "long_narrow_text" if aspect >= 3.2 else "rectangular_text"
+    return text_kind
