@@ -20,6 +20,8 @@ SIZE = 640
 PRODUCT_KINDS = ("bottle", "sneaker", "bag", "mug", "box", "shirt")
 PATTERNS = ("stripes", "checks", "dots", "waves", "blobs", "confetti")
 LOGO_SHAPES = ("triangular", "long_narrow_text", "rectangular_text", "square")
+# Logos go on wide products: on a slim bottle a logo is a few pixels and its position moot.
+LOGO_KINDS = ("box", "bag", "mug", "shirt", "sneaker")
 BRAND_NAME = "Norda Outfitters"
 _FONTS = (
     cv2.FONT_HERSHEY_DUPLEX,
@@ -334,7 +336,9 @@ def product_specs(
         specs.append(
             ProductSpec(
                 sku=f"{prefix}-{i:03d}",
-                kind=PRODUCT_KINDS[i % len(PRODUCT_KINDS)],
+                kind=LOGO_KINDS[(i // max(logo_every, 1)) % len(LOGO_KINDS)]
+                if logo
+                else PRODUCT_KINDS[i % len(PRODUCT_KINDS)],
                 seed=int(rng.integers(1 << 31)),
                 pattern=PATTERNS[int(rng.integers(len(PATTERNS)))],
                 logo_shape=logo,
