@@ -125,10 +125,10 @@ def draw_product_with_logo(
         logo_width = (
             int(product_width * rng.uniform(0.1, 0.16))
             if shape in {"triangular", "square"}
-            else int(product_width * rng.uniform(0.14, 0.2))
+            else int(product_width * rng.uniform(0.16, 0.22) * (1.25 if shape == "long_narrow_text" else 1.0))
         )
         # Keep the whole logo on the product: outer bins are bounded by the product's edge.
-        limit = 0.5 - (logo_width / product_width) / 2 - 0.02
+        limit = 0.5 - (logo_width / product_width) / 2
         low, high = max(low, -limit), min(high, limit)
         offset = float(rng.uniform(low + 0.15 * (high - low), high - 0.15 * (high - low)))
         centre = (

@@ -43,6 +43,8 @@ def classify_shape(features: dict[str, float]) -> str | None:
         return None
     aspect, solidity, vertices = features["aspect"], features["solidity"], features["vertices"]
     text_kind = "long_narrow_text" if aspect >= 3.2 else "rectangular_text"
+    if aspect >= 3.2:
+        return text_kind  # no triangle or square is that elongated, however blurred its letters
     if solidity < 0.8 or features["parts"] >= 3:
         return text_kind  # letters: many parts, lots of gaps inside the hull
     # A solid mark: a triangle fills about half its box, a square nearly all of it.
