@@ -1,11 +1,43 @@
-"""``copywatch eval-logo``: evaluate the logo-position check on a logo benchmark."""
+"""``copywatch eval-logo``: measure the logo-position check on a logo benchmark (DESIGN.md format)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
-from copywatch.commands.pending import register_pending
+from copywatch.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    register_pending(subparsers, "eval-logo", "evaluate the logo-position check on a logo benchmark", issue=4)
+    parser = subparsers.add_parser("eval-logo", help="evaluate the logo-position check on a logo benchmark")
+    parser.add_argument("--bench", required=True, type=Path, help="LOGOBENCH folder (images/, truth.csv)")
+    parser.add_argument("--limit", type=int, help="only the first N images")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object (last line)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from detection.logo.bench import evaluate_logo_benchmark
+    from detection.logo.position import POSITIONS
+
+    if not (args.bench / "truth.csv").exists():
+        print(f"copywatch eval-logo: no truth.csv in {args.bench}")
+        return 2
+    report = evaluate_logo_benchmark(args.bench, limit=args.limit)
+    print(
+        f"images {report['images']}  position accuracy {report['position_accuracy']:.1f} %  "
+        f"shape accuracy {report['shape_accuracy']:.1f} %"
+    )
+    print(
+        f"counterfeit recall {report['counterfeit_recall']:.1f} %  false alarms on genuine "
+        f"{report['false_alarm_rate']:.1f} %  {report['ms_per_image']:.1f} ms/image (1 thread)"
+    )
+    columns = [*POSITIONS, "none"]
+    print("truth\\found " + " ".join(f"{c:>5}" for c in columns))
+    for truth in POSITIONS:
+        counts = report["confusion"].get(truth, {})
+        print(f"{truth:>11} " + " ".join(f"{counts.get(c, 0):>5}" for c in columns))
+    if args.json:
+        print(json.dumps(report))
+    return 0
