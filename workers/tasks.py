@@ -19,7 +19,7 @@ from sqlalchemy import select
 from copywatch.settings import Settings
 from db.models import CrawlRun, CrawlStatus, Marketplace
 from db.repository import utcnow
-from workers.app import ALERTS_QUEUE, app, settings_of
+from workers.app import app, settings_of
 from workers.scoring import (
     LOST_MESSAGE_AFTER_S,
     SCORING_LEASE_S,
@@ -213,7 +213,6 @@ def sync_schedule(self: Task) -> dict[str, int]:
 
 
 __all__ = [
-    "ALERTS_QUEUE",
     "ScoringTask",
     "crawl_marketplace",
     "enqueue_pending",
