@@ -36,6 +36,9 @@ FORMAT_VERSION = 1
 DESCRIPTOR_BITS = 256
 IVF_FROM = 60_000  # descriptors; below this an exact search is as fast
 CALIBRATION_SAMPLES = 200
+MAX_LISTS = 4096
+TRAIN_PER_LIST = 40
+NPROBE = 8
 
 
 class Catalog:
@@ -65,6 +68,10 @@ class Catalog:
 
     def ids(self) -> list[str]:
         return list(self._ids)
+
+    def id_at(self, position: int) -> str:
+        """The id of the original at ``position`` (no copy of the id list)."""
+        return self._ids[position]
 
     def __contains__(self, original_id: object) -> bool:
         return original_id in self._id_set
@@ -119,6 +126,41 @@ class Catalog:
             self.index.add(descriptors)
         self.version = uuid.uuid4().hex
 
+    def with_extra_features(
+        self, extra: Iterable[tuple[str, np.ndarray, np.ndarray, tuple[int, int]]]
+    ) -> Catalog:
+        """A copy of this catalog plus originals given as ready-made features (for scale benchmarks).
+
+        Args:
+            extra: ``(original_id, descriptors uint8 (n, 32), points float (n, 2) in the working
+                frame, (width, height))`` per extra original.
+
+        Returns:
+            A new catalog (same calibration) whose index type suits its total size.
+        """
+        catalog = Catalog()
+        catalog._ids = list(self._ids)
+        catalog._id_set = set(self._ids)
+        catalog.sizes = list(self.sizes)
+        catalog.scales = list(self.scales)
+        catalog.offsets = list(self.offsets)
+        catalog.calibration = self.calibration
+        codes = [np.concatenate([self.descriptors_of(i) for i in range(len(self))])] if len(self) else []
+        points = [self.points]
+        for original_id, descriptors, at, (width, height) in extra:
+            if original_id in catalog._id_set:
+                raise ValueError(f"original {original_id!r} is already in the catalog")
+            catalog._ids.append(original_id)
+            catalog._id_set.add(original_id)
+            catalog.sizes.append((int(width), int(height)))
+            catalog.scales.append(WORKING_SIDE / max(width, height))
+            catalog.offsets.append(catalog.offsets[-1] + len(descriptors))
+            codes.append(np.asarray(descriptors, np.uint8))
+            points.append(np.asarray(at, np.float16))
+        catalog.points = np.concatenate(points)
+        catalog.index = _make_index(np.concatenate(codes) if codes else np.zeros((0, 32), np.uint8))
+        return catalog
+
     def recalibrate(self, progress: bool = False, samples: int = CALIBRATION_SAMPLES, seed: int = 0) -> None:
         """Measure the null distribution of inliers by leave-one-out queries of sampled originals."""
         from detection.matcher import Matcher  # the matcher needs a catalog; imported late on purpose
@@ -171,6 +213,9 @@ class Catalog:
             np.save(staging / "points.npy", self.points)
             np.save(staging / "offsets.npy", np.asarray(self.offsets, dtype=np.int64))
             np.save(staging / "scales.npy", np.asarray(self.scales, dtype=np.float32))
+            if isinstance(self.index, faiss.IndexBinaryIVF):
+                # The direct map (8 B a descriptor) only serves calibration; a worker never needs it.
+                self.index.set_direct_map_type(faiss.DirectMap.NoMap)
             faiss.write_index_binary(self.index, str(staging / "features.faiss"))
             meta = {
                 "format": FORMAT_VERSION,
@@ -232,12 +277,15 @@ def _make_index(descriptors: np.ndarray) -> faiss.IndexBinary:
     if count < IVF_FROM:
         index = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
     else:
-        lists = int(min(65536, max(64, 4 * np.sqrt(count))))
+        # About sqrt(n) lists keeps a probe's cost at ~sqrt(n); capped so that training (k-means on
+        # a sample of TRAIN_PER_LIST codes per list) stays a matter of seconds to a minute.
+        lists = int(min(MAX_LISTS, max(64, 4 * np.sqrt(count))))
         index = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(DESCRIPTOR_BITS), DESCRIPTOR_BITS, lists)
+        index.cp.niter = 10
         rng = np.random.default_rng(0)
-        sample = descriptors[rng.choice(count, size=min(count, lists * 64), replace=False)]
-        index.train(sample)
-        index.nprobe = 8
+        sample = descriptors[rng.choice(count, size=min(count, lists * TRAIN_PER_LIST), replace=False)]
+        index.train(np.ascontiguousarray(sample))
+        index.nprobe = NPROBE
     if count:
         index.add(np.ascontiguousarray(descriptors))
     return index

@@ -30,6 +30,7 @@ SHORTLIST = 6  # originals verified per orientation
 MIN_VOTES = 4
 RANSAC_PIXELS = 5.0  # reprojection tolerance in the 480-px working frame
 MIN_SCALE, MAX_SCALE = 0.08, 12.0
+SKIP_MIRROR_BELOW_RATE = 1e-6
 
 
 @dataclass
@@ -91,8 +92,13 @@ class Matcher:
             raise ValueError("empty image")
         allowed = self._positions(candidates)
         plain = self._extractor.extract(image)
-        mirrored = self._extractor.extract(cv2.flip(image, 1))
-        verified = self._verify_all(plain, False, allowed) + self._verify_all(mirrored, True, allowed)
+        verified = self._verify_all(plain, False, allowed)
+        strongest = max((v.inliers for v in verified), default=0)
+        # A copy that already explains itself unmirrored needs no mirrored pass (half the cost);
+        # the bar is a false-alarm rate far below any alert threshold.
+        if self.catalog.calibration.false_alarm_rate(strongest) > SKIP_MIRROR_BELOW_RATE:
+            mirrored = self._extractor.extract(cv2.flip(image, 1))
+            verified += self._verify_all(mirrored, True, allowed)
         best: dict[int, _Verified] = {}
         for item in verified:
             held = best.get(item.position)
@@ -212,11 +218,11 @@ class Matcher:
         return _Verified(position, inliers, votes, len(chosen), mirrored, affine)
 
     def _unsupported(self, position: int) -> Match:
-        return Match(self.catalog.ids()[position], 0.0, {"inliers": 0.0, "votes": 0.0}, None, None)
+        return Match(self.catalog.id_at(position), 0.0, {"inliers": 0.0, "votes": 0.0}, None, None)
 
     def _to_match(self, verified: _Verified, query: Features) -> Match:
         catalog = self.catalog
-        original_id = catalog.ids()[verified.position]
+        original_id = catalog.id_at(verified.position)
         components = {
             "inliers": float(verified.inliers),
             "votes": float(verified.votes),
