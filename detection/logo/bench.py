@@ -78,7 +78,7 @@ def _draw_logo(
             canvas, (cx - width // 2, cy - width // 2), (cx + width // 2, cy + width // 2), colour, -1
         )
     else:
-        letters = int(rng.integers(8, 11)) if shape == "long_narrow_text" else int(rng.integers(3, 5))
+        letters = int(rng.integers(5, 8)) if shape == "long_narrow_text" else int(rng.integers(3, 5))
         text = "".join(rng.choice(list(_LETTERS), letters))
         font = _FONTS[int(rng.integers(0, len(_FONTS)))]
         (tw, th), _ = cv2.getTextSize(text, font, 1.0, 2)
@@ -125,10 +125,10 @@ def draw_product_with_logo(
         logo_width = (
             int(product_width * rng.uniform(0.1, 0.16))
             if shape in {"triangular", "square"}
-            else int(product_width * rng.uniform(0.16, 0.22) * (1.25 if shape == "long_narrow_text" else 1.0))
+            else int(product_width * rng.uniform(0.16, 0.22) * (1.15 if shape == "long_narrow_text" else 1.0))
         )
         # Keep the whole logo on the product: outer bins are bounded by the product's edge.
-        limit = 0.5 - (logo_width / product_width) / 2
+        limit = 0.5 - (logo_width / product_width) / 2 - 0.01
         low, high = max(low, -limit), min(high, limit)
         offset = float(rng.uniform(low + 0.15 * (high - low), high - 0.15 * (high - low)))
         centre = (

@@ -30,6 +30,14 @@ def sobel_strength(gray: np.ndarray) -> np.ndarray:
     return np.abs(s_x) + np.abs(s_y)
 
 
+def colour_strength(image: np.ndarray) -> np.ndarray:
+    """The seed's strength on each colour channel, the strongest kept: a logo printed in a colour of
+    the same brightness as the product (magenta on green) has no edge in grayscale."""
+    if image.ndim == 2:
+        return sobel_strength(image)
+    return np.max(np.stack([sobel_strength(image[:, :, c]) for c in range(3)]), axis=0)
+
+
 def edge_mask(strength: np.ndarray, t_s: float) -> np.ndarray:
     """Edge pixels: strength above ``T_s``."""
     return strength > t_s
@@ -46,5 +54,6 @@ def auto_thresholds(strength: np.ndarray) -> tuple[float, float]:
     positive = strength[strength > 1]
     if positive.size == 0:
         return 1e9, 1e9
-    t_s = max(40.0, float(np.percentile(positive, 75)))
+    # Flat product surfaces are most of the band: their noise sets the 90th percentile's scale.
+    t_s = max(60.0, 3.0 * float(np.percentile(positive, 50)), float(np.percentile(positive, 75)))
     return t_s, t_s * 2.0

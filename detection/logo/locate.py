@@ -9,7 +9,7 @@ import numpy as np
 
 from detection.logo.band import Extent, band_extent, foreground, logo_band, object_extent
 from detection.logo.chaincode import prune_spurs, thin, trace
-from detection.logo.edges import auto_thresholds, edge_mask, sobel_strength, start_points, to_gray
+from detection.logo.edges import auto_thresholds, colour_strength, edge_mask, start_points
 from detection.logo.fourier import complexity, perimeter
 from detection.logo.position import classify_offset, edge_histogram, logo_span
 from detection.logo.shape import classify_shape, shape_features
@@ -60,7 +60,6 @@ def contour_features(
 
 def locate(image: np.ndarray) -> Located | None:
     """Find the logo with the seed's method; None when there is no product or no logo to measure."""
-    gray = to_gray(image)
     colour = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     mask = foreground(colour)
     extent = object_extent(mask)
@@ -70,9 +69,9 @@ def locate(image: np.ndarray) -> Located | None:
     at_band = band_extent(mask, band)
     if at_band is None or at_band.width < MIN_PRODUCT_WIDTH:
         return None
-    strength = sobel_strength(gray)
+    strength = colour_strength(colour)
     inside = cv2.erode(
-        mask.astype(np.uint8), np.ones((7, 7), np.uint8), iterations=max(1, at_band.width // 120)
+        mask.astype(np.uint8), np.ones((7, 7), np.uint8), iterations=max(2, at_band.width // 60)
     )
     t_s, t_0 = auto_thresholds(strength[inside > 0])
     edges = edge_mask(strength, t_s) & (inside > 0)
