@@ -3,8 +3,8 @@
 Twin conv stack on a ``1 x 125 x 105`` grayscale input: conv 64@10x10, max-pool 2, conv 128@7x7,
 max-pool 2, conv 128@4x4, max-pool 2, conv 256@4x4, all ReLU. The seed flattens the last map into
 FC 4096 + sigmoid; we average-pool it globally first (256 values, whatever the map size), so the FC
-has 1 M weights instead of 50 M (8 x 6 x 256 x 4096) and the checkpoint stays small (about 4.5 MB in float16). The
-similarity is FC 1 + sigmoid of the L1 distance of the twins' features.
+has 1 M weights instead of 50 M (8 x 6 x 256 x 4096) and the checkpoint stays small (about 4.5 MB
+in float16). The similarity is FC 1 + sigmoid of the L1 distance of the twins' features.
 """
 
 from __future__ import annotations
