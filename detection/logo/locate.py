@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from detection.logo.band import Extent, band_extent, foreground, logo_band, object_extent
+from detection.logo.band import Extent, band_extent, colour_distance, foreground, logo_band, object_extent
 from detection.logo.chaincode import prune_spurs, thin, trace
 from detection.logo.edges import auto_thresholds, colour_strength, edge_mask, start_points
 from detection.logo.fourier import complexity, perimeter
@@ -144,8 +144,7 @@ def _ink(
     strip_mask[:, x : x + w] = False
     body = strip[strip_mask] if strip_mask.any() else image[product]
     reference = np.median(body.reshape(-1, 3), axis=0) if body.size else np.array([255.0, 255.0, 255.0])
-    crop = image[y : y + h, x : x + w].astype(np.int16)
-    return np.abs(crop - reference).sum(axis=2) > 60
+    return colour_distance(np.ascontiguousarray(image[y : y + h, x : x + w]), reference) > 60
 
 
 def _logo_mask(
