@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -103,6 +104,26 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def limit_threads(threads: int) -> None:
+    """Cap the native thread pools (OpenCV, FAISS's OpenMP, torch) of this process.
+
+    A worker runs one pool process per core, each scoring one image at a time; pools sized to
+    every core in every process only fight each other (the review bench measured a 20x slowdown
+    from FAISS threads spinning on a busy core).
+    """
+    import cv2
+
+    cv2.setNumThreads(threads)
+    try:
+        import faiss
+
+        faiss.omp_set_num_threads(threads)
+    except ImportError:  # pragma: no cover - faiss is a dependency of the matcher
+        pass
+    if "torch" in sys.modules:  # do not import torch just to configure it
+        sys.modules["torch"].set_num_threads(threads)
+
+
 class MatcherCache:
     """The catalog index and its :class:`~detection.matcher.Matcher`, loaded lazily and reloaded
     between tasks when a new index version is saved to ``index_dir``.
@@ -111,12 +132,22 @@ class MatcherCache:
         index_dir: where ``copywatch catalog build`` saves the index.
         device: ``cuda`` or ``cpu``; None picks :func:`default_device`.
         check_interval_s: how often to look at the version on disk (it is a small file read).
+        threads: cap the native thread pools of this process to this many when loading (None:
+            leave them; worker processes pass 1).
     """
 
-    def __init__(self, index_dir: Path, *, device: str | None = None, check_interval_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        device: str | None = None,
+        check_interval_s: float = 2.0,
+        threads: int | None = None,
+    ) -> None:
         self.index_dir = Path(index_dir)
         self.device = device
         self.check_interval_s = check_interval_s
+        self.threads = threads
         self._matcher: Matcher | None = None
         self._version: str | None = None
         self._checked_at = 0.0
@@ -143,6 +174,8 @@ class MatcherCache:
             if self._matcher is None or (stored is not None and stored != self._version):
                 from detection.matcher import Matcher
 
+                if self.threads is not None:
+                    limit_threads(self.threads)
                 catalog = Catalog.load(self.index_dir)
                 device = self.device or default_device()
                 self._matcher = Matcher(catalog, device=device)
@@ -522,8 +555,12 @@ _runtimes: dict[tuple[str, str], tuple[Sessions, MatcherCache]] = {}
 _runtimes_lock = threading.Lock()
 
 
-def runtime(settings: Settings) -> tuple[Sessions, MatcherCache]:
-    """This process's session factory and matcher cache for ``settings`` (created once)."""
+def runtime(settings: Settings, *, threads: int | None = None) -> tuple[Sessions, MatcherCache]:
+    """This process's session factory and matcher cache for ``settings`` (created once).
+
+    Args:
+        threads: native threads for matching (see :func:`limit_threads`); None leaves them.
+    """
     from db.engine import make_engine, session_factory
 
     key = (settings.database_url, str(settings.index_dir))
@@ -531,7 +568,7 @@ def runtime(settings: Settings) -> tuple[Sessions, MatcherCache]:
         if key not in _runtimes:
             _runtimes[key] = (
                 session_factory(make_engine(settings.database_url)),
-                MatcherCache(settings.index_dir),
+                MatcherCache(settings.index_dir, threads=threads),
             )
         return _runtimes[key]
 

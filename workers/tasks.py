@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 CRAWL_LOCK_S = 6 * 3600  # a crawl still "running" after this long is taken to have died
 RETRY_BACKOFF_MAX_S = 60
+WORKER_THREADS = 1
 
 
 def _backoff(retries: int) -> float:
@@ -55,7 +56,8 @@ class ScoringTask(Task):
 
     @cached_property
     def _runtime(self) -> tuple[Sessions, MatcherCache]:
-        return runtime(self.settings)
+        # One image at a time per pool process, one pool process per core: one native thread.
+        return runtime(self.settings, threads=WORKER_THREADS)
 
     @property
     def sessions(self) -> Sessions:
@@ -103,7 +105,7 @@ def score_images(self: ScoringTask, listing_image_ids: list[int]) -> list[dict[s
 
 
 def _sessions() -> Sessions:
-    return runtime(settings_of(app))[0]
+    return runtime(settings_of(app), threads=WORKER_THREADS)[0]
 
 
 def _crawl_in_progress(sessions: Sessions, marketplace_id: int) -> bool:
