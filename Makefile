@@ -22,11 +22,16 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	# torch first, a CPU build, so pip never pulls the multi-GB CUDA wheels: a wheel on disk
-	# (pip's find-links) when there is one, else PyTorch's CPU index. Skipped when already there.
+	# torch first, a CPU build, so pip never pulls the multi-GB CUDA wheels: the wheel on disk (pip's
+	# find-links) when there is one — its dependencies still come from the package index — else
+	# PyTorch's CPU index. Skipped when the right version is already there.
 	$(BIN)/python -c "import torch, sys; sys.exit(not torch.__version__.startswith('$(TORCH_VERSION)'))" 2>/dev/null || \
-	  $(BIN)/python -m pip install -q --no-index "torch==$(TORCH_VERSION)" 2>/dev/null || \
-	  $(BIN)/python -m pip install -q --index-url $(TORCH_CPU_INDEX) "torch==$(TORCH_VERSION)"
+	  if $(BIN)/python -m pip download -q --no-deps --no-index -d $(VENV)/.torch-probe "torch==$(TORCH_VERSION)" 2>/dev/null; then \
+	    $(BIN)/python -m pip install -q "torch==$(TORCH_VERSION)"; \
+	  else \
+	    $(BIN)/python -m pip install -q --index-url $(TORCH_CPU_INDEX) --extra-index-url https://pypi.org/simple "torch==$(TORCH_VERSION)"; \
+	  fi
+	rm -rf $(VENV)/.torch-probe
 	$(BIN)/python -m pip install -q -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
