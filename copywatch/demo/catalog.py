@@ -156,10 +156,10 @@ def _texture(pattern: str, palette: list[tuple[int, int, int]], rng: np.random.G
         cells = rng.integers(0, 3, (41, 41))
         img[:] = np.array(colours, np.float32)[cells[rows, cols]]
     elif pattern == "dots":
-        for _ in range(int(rng.integers(60, 110))):
+        for _ in range(int(rng.integers(160, 240))):
             centre = (int(rng.integers(0, SIZE)), int(rng.integers(0, SIZE)))
             colour = tuple(float(c) for c in (ink if rng.random() < 0.7 else accent))
-            cv2.circle(img, centre, int(rng.integers(5, 28)), colour, -1, cv2.LINE_AA)
+            cv2.circle(img, centre, int(rng.integers(4, 14)), colour, -1, cv2.LINE_AA)
     elif pattern == "waves":
         y0 = 0.0
         while y0 < SIZE + 60:
@@ -171,7 +171,7 @@ def _texture(pattern: str, palette: list[tuple[int, int, int]], rng: np.random.G
             img[band] = colour
             y0 += thick + rng.uniform(4, 30)
     elif pattern == "blobs":
-        for _ in range(int(rng.integers(18, 30))):
+        for _ in range(int(rng.integers(30, 45))):
             centre = (int(rng.integers(0, SIZE)), int(rng.integers(0, SIZE)))
             axes = (int(rng.integers(15, 70)), int(rng.integers(10, 50)))
             colour = tuple(float(c) for c in (ink if rng.random() < 0.6 else accent))
@@ -235,7 +235,7 @@ def _draw_logo(
         cv2.circle(img, (cx, cy), half // 2, (245, 245, 245), -1, cv2.LINE_AA)
         return cx - half, cy - half, 2 * half, 2 * half
     if shape == "long_narrow_text":
-        w, h = int(size * 2.4), max(12, size // 4)
+        w, h = int(size * 1.9), max(12, size // 4)
         cv2.rectangle(img, (cx - w // 2, cy - h // 2), (cx + w // 2, cy + h // 2), colour, -1)
         _print_text(img, mark, (cx, cy), h / 30, (245, 245, 245), 1)
         return cx - w // 2, cy - h // 2, w, h
@@ -296,8 +296,11 @@ def render_product(spec: ProductSpec, *, logo_offset: float = 0.0) -> ProductPho
     # black-on-white text lines up with any other line of text (collinear corners verify under
     # almost any transform), so large high-contrast labels would make every product look alike.
     word = _random_letters(rng, int(rng.integers(4, 7)))
-    label_y = int(y + h * 0.12) if spec.logo_shape else int(y + h * rng.uniform(0.4, 0.6))
-    cx = x + w // 2
+    # Above the 1/3–2/3 band where logos are judged, centred on the product's row there: an
+    # off-centre print inside the band would read as a shifted logo.
+    label_y = int(y + h * 0.12) if spec.logo_shape else int(y + h * rng.uniform(0.18, 0.26))
+    row = np.nonzero(mask[label_y])[0]
+    cx = int(row.min() + row.max()) // 2 if row.size else x + w // 2
     under = canvas[max(0, label_y - 12) : label_y + 12, max(0, cx - 40) : cx + 40].reshape(-1, 3).mean(axis=0)
     tone = under + (22 if under.mean() < 128 else -22)
     colour = tuple(int(np.clip(c, 0, 255)) for c in tone)

@@ -196,7 +196,7 @@ def build_marketplace(
     for i in range(n_counterfeit):
         spec = logo[i % len(logo)]
         side = "left" if i % 2 == 0 else "right"
-        offset = rng.uniform(0.22, 0.3) * (-1 if side == "left" else 1)
+        offset = rng.uniform(0.24, 0.3) * (-1 if side == "left" else 1)
         fake = render_product(spec, logo_offset=offset).image
         add("counterfeit", spec.kind, [_reshoot(fake, rng)], f"logo_{side}", spec.sku)
     for spec, photo in zip(innocent_specs, innocent_photos, strict=True):
