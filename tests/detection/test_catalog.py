@@ -70,3 +70,34 @@ def test_blank_original_is_indexed_without_features() -> None:
     catalog = Catalog.build([("blank", np.full((200, 200, 3), 255, np.uint8)), ("o1", product_image(1))])
     assert catalog.ids() == ["blank", "o1"]
     assert Matcher(catalog).match(product_image(1), k=1)[0].original_id == "o1"
+
+
+def test_inverted_file_index_round_trips_and_grows(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import faiss
+
+    import detection.catalog as catalog_module
+
+    # Large catalogs switch to an inverted-file index; force it on a small one.
+    monkeypatch.setattr(catalog_module, "IVF_FROM", 500)
+    catalog = Catalog.build((f"o{i}", product_image(i)) for i in range(8))
+    assert isinstance(catalog.index, faiss.IndexBinaryIVF)
+    catalog.add("late", product_image(60))
+    catalog.save(tmp_path / "index")
+    loaded = Catalog.load(tmp_path / "index")
+    assert isinstance(loaded.index, faiss.IndexBinaryIVF) and len(loaded) == 9
+    matcher = Matcher(loaded)
+    assert matcher.match(product_image(60)[100:400], k=1)[0].original_id == "late"
+    assert matcher.match(product_image(3)[:240], k=1)[0].original_id == "o3"
+
+
+def test_extra_features_extend_a_copy_and_keep_real_answers(catalog: Catalog) -> None:
+    rng = np.random.default_rng(0)
+    codes = catalog.descriptors_of(0)
+    extra = [
+        (f"x{i}", rng.permutation(codes), rng.uniform(0, 400, (len(codes), 2)), (400, 480)) for i in range(5)
+    ]
+    bigger = catalog.with_extra_features(extra)
+    assert len(bigger) == len(catalog) + 5 and len(catalog) == 12
+    assert Matcher(bigger).match(product_image(0)[:240], k=1)[0].original_id == "o0"
+    with pytest.raises(ValueError, match="already in the catalog"):
+        catalog.with_extra_features([("o1", codes, np.zeros((len(codes), 2)), (10, 10))])
