@@ -2,6 +2,8 @@
 
 Product pages come in the three structured-data styles the crawler reads (JSON-LD, microdata,
 OpenGraph), reached only through paginated category pages, each with one or two small images.
+Categories hold at most ``PAGES_PER_CATEGORY`` pages each, as real shops do: the crawler's
+``DEPTH_LIMIT`` (12) would cut a single 100-page "next" chain short.
 Pages are rendered on request from their number, so a 100,000-page shop costs no memory up front.
 """
 
@@ -20,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 PRODUCTS_PER_CATEGORY_PAGE = 50
+PAGES_PER_CATEGORY = 8  # "next" chains stay well inside the crawler's DEPTH_LIMIT
 IMAGE_SIDE = 96  # small but valid: the benchmark measures crawling, not image decoding
 STYLES = ("jsonld", "jsonld", "microdata", "opengraph")  # JSON-LD is the common case
 
@@ -32,11 +35,16 @@ class BenchShop:
 
     @property
     def category_pages(self) -> int:
+        """Listing pages over all categories (page ``n`` holds products ``50 (n - 1)`` on)."""
         return max(1, -(-self.products // PRODUCTS_PER_CATEGORY_PAGE))
 
     @property
+    def categories(self) -> int:
+        return -(-self.category_pages // PAGES_PER_CATEGORY)
+
+    @property
     def pages(self) -> int:
-        """HTML pages a full crawl fetches: home, category pages, product pages."""
+        """HTML pages a full crawl parses: home, category pages, product pages."""
         return 1 + self.category_pages + self.products
 
     def images_of(self, product: int) -> list[str]:
@@ -51,7 +59,9 @@ class BenchShop:
 
 
 def _page(title: str, body: str, head: str = "") -> bytes:
-    return f"<!doctype html><html><head><title>{title}</title>{head}</head><body>{body}</body></html>".encode()
+    return (
+        f"<!doctype html><html><head><title>{title}</title>{head}</head><body>{body}</body></html>".encode()
+    )
 
 
 def _product_page(shop: BenchShop, product: int, base: str) -> bytes:
@@ -89,15 +99,21 @@ def _product_page(shop: BenchShop, product: int, base: str) -> bytes:
     return _page(name, f"<h1>{name}</h1>", head)
 
 
-def _category_page(shop: BenchShop, number: int) -> bytes:
+def _category_page(shop: BenchShop, category: int, page: int) -> bytes:
+    number = category * PAGES_PER_CATEGORY + page  # the overall listing page, 1-based
     first = (number - 1) * PRODUCTS_PER_CATEGORY_PAGE
     last = min(shop.products, first + PRODUCTS_PER_CATEGORY_PAGE)
     links = " ".join(f'<a href="/p/{p}">Product {p}</a>' for p in range(first, last))
-    if number < shop.category_pages:
-        links += f' <a href="/c/all?page={number + 1}">next</a>'
-    if number > 1:
-        links += f' <a href="/c/all?page={number - 1}">previous</a>'
-    return _page(f"All products, page {number}", links)
+    if page < PAGES_PER_CATEGORY and number < shop.category_pages:
+        links += f' <a href="/c/{category}?page={page + 1}">next</a>'
+    if page > 1:
+        links += f' <a href="/c/{category}?page={page - 1}">previous</a>'
+    return _page(f"Category {category}, page {page}", links)
+
+
+def _home_page(shop: BenchShop) -> bytes:
+    links = " ".join(f'<a href="/c/{c}?page=1">Category {c}</a>' for c in range(shop.categories))
+    return _page("Bench shop", links)
 
 
 def _jpeg(seed: int) -> bytes:
@@ -115,11 +131,14 @@ def _route(shop: BenchShop, path: str, base: str) -> tuple[int, str, bytes]:
     if url.path == "/robots.txt":
         return 200, "text/plain", b"User-agent: *\nAllow: /\n"
     if url.path == "/":
-        return 200, html, _page("Bench shop", '<a href="/c/all?page=1">All products</a>')
-    if url.path == "/c/all":
-        number = int(parse_qs(url.query).get("page", ["1"])[0])
-        if 1 <= number <= shop.category_pages:
-            return 200, html, _category_page(shop, number)
+        return 200, html, _home_page(shop)
+    if url.path.startswith("/c/") and url.path[3:].isdigit():
+        category = int(url.path[3:])
+        raw = parse_qs(url.query).get("page", ["1"])[0]
+        page = int(raw) if raw.isdigit() else 0
+        number = category * PAGES_PER_CATEGORY + page
+        if 1 <= page <= PAGES_PER_CATEGORY and 1 <= number <= shop.category_pages:
+            return 200, html, _category_page(shop, category, page)
     elif url.path.startswith("/p/"):
         product = int(url.path[3:]) if url.path[3:].isdigit() else -1
         if 0 <= product < shop.products:

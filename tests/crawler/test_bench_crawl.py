@@ -1,0 +1,54 @@
+"""`copywatch bench crawl` on a small generated shop: a real crawl, figures that add up."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from copywatch.commands import bench_crawl
+from crawler.benchshop import BenchShop, serve_bench_shop
+from tests.conftest import REDIS_SERVER_URL
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    bench_crawl.register(parser.add_subparsers())
+    return parser.parse_args(argv)
+
+
+def test_generated_shop_serves_every_style_and_hides_nothing_past_the_categories() -> None:
+    shop = BenchShop(120)
+    styles = {shop.style_of(p) for p in range(shop.products)}
+    assert styles == {"jsonld", "microdata", "opengraph"}
+    with serve_bench_shop(shop) as base:
+        import urllib.request
+
+        home = urllib.request.urlopen(base + "/").read().decode()
+        assert "/c/0?page=1" in home
+        page = urllib.request.urlopen(base + "/p/7").read().decode()
+        assert "og:type" in page and f"{base}/img/7-1.jpg" in page
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(base + f"/p/{shop.products}")
+
+
+@pytest.mark.timeout(60)
+def test_bench_crawl_reports_every_generated_listing(capsys: pytest.CaptureFixture[str]) -> None:
+    products = 60
+    code = bench_crawl.run(
+        _parse(["crawl", "--pages", str(products), "--json", "--redis-url", REDIS_SERVER_URL + "/0"]), None
+    )
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0
+    assert figures["pages"] >= products
+    assert figures["pages"] == BenchShop(products).pages
+    assert figures["listings"] == products
+    # Every product has an image; OpenGraph pages may name only their first one.
+    assert products <= figures["images"] <= BenchShop(products).images
+    assert figures["cpu_ms_per_page"] > 0 and figures["wall_s"] > 0 and figures["pages_per_s"] > 0
+
+
+def test_bench_crawl_refuses_an_empty_shop(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_crawl.run(_parse(["crawl", "--pages", "0"]), None) == 2
+    assert "at least 1" in capsys.readouterr().err
