@@ -15,6 +15,10 @@ originals), with an exponential tail fitted from its 80th and 90th percentiles s
 are extrapolated rather than read off a handful of samples, and so near-duplicate originals
 inside the catalog do not inflate it. No benchmark data is involved, so the
 meaning carries over to any brand's catalog.
+
+What "not in the catalog" means here: images that share no artwork with it. A redrawn variant of
+a catalog item (the same drawing recoloured or re-proportioned) matches like a copy and scores
+like one; on the dev benchmark about 6 % of the distractors are such variants (docs/benchmarks.md).
 """
 
 from __future__ import annotations
