@@ -219,6 +219,10 @@ def extract_product(html: str, url: str) -> ProductData | None:
     selector = Selector(text=html)
     canonical = selector.xpath("//link[@rel='canonical']/@href").get()
     product.canonical_url = canonical or product.canonical_url
+    # extruct's uniform OpenGraph keeps one value per property; a gallery repeats og:image.
+    og_images = selector.xpath("//meta[@property='og:image' or @name='og:image']/@content").getall()
+    if product.source == "opengraph" and len(og_images) > len(product.images):
+        product.images = og_images
     if len(product.images) <= 1:
         product.images = product.images + gallery_images(selector)
     product.images = prefer_full_size(product.images)

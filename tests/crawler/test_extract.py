@@ -74,3 +74,11 @@ def test_lazy_gallery_gives_full_size_images() -> None:
 def test_thumbnails_are_dropped_only_when_the_full_image_is_named() -> None:
     urls = ["http://s/a.jpg", "http://s/a-150x150.jpg", "http://s/b.jpg?w=300"]
     assert prefer_full_size(urls) == ["http://s/a.jpg", "http://s/b.jpg?w=300"]
+
+
+def test_every_og_image_of_an_opengraph_listing() -> None:
+    html = """<head><meta property="og:type" content="product"><meta property="og:title" content="Kite">
+    <meta property="og:image" content="/i/1.jpg"><meta property="og:image" content="/i/2.jpg">
+    <meta property="og:image" content="/i/3.jpg"></head>"""
+    product = extract_product(html, "http://s/p/kite")
+    assert product.images == ["/i/1.jpg", "/i/2.jpg", "/i/3.jpg"]
