@@ -7,6 +7,8 @@ Layout of a saved catalog directory::
     offsets.npy      int64 (originals + 1): descriptors of original i are offsets[i]:offsets[i+1]
     scales.npy       float32 (originals,): working frame / original pixels
     features.faiss   the FAISS binary index (descriptor i has id i)
+    thumbnails.npz   compressed 4-bit grayscale thumbnails (:mod:`detection.verify`), packed
+                     codes and per-original lengths (0: none, e.g. an original added as features)
 
 Small catalogs use an exact Hamming index; from ``IVF_FROM`` descriptors on, an inverted-file
 index (trained once, then extended by :meth:`Catalog.add`) keeps the search sub-linear.
@@ -29,10 +31,11 @@ from tqdm import tqdm
 
 from detection.calibration import Calibration
 from detection.features import ORIGINAL_FEATURES, WORKING_SIDE, FeatureExtractor
+from detection.verify import make_thumbnail, pack, thumbnail_size, unpack
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: thumbnails for structural verification
 DESCRIPTOR_BITS = 256
 IVF_FROM = 60_000  # descriptors; below this an exact search is as fast
 CALIBRATION_SAMPLES = 200
@@ -59,6 +62,7 @@ class Catalog:
         self._points: list[np.ndarray] = []
         self.points = np.zeros((0, 2), np.float16)
         self.index: faiss.IndexBinary = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
+        self.packed_thumbnails: list[np.ndarray] = []  # packed 4-bit codes; empty: no thumbnail
         self.calibration = Calibration.default()
         self.version = uuid.uuid4().hex
         self._extractor = FeatureExtractor(ORIGINAL_FEATURES)
@@ -112,6 +116,7 @@ class Catalog:
         self.scales.append(scale)
         self.offsets.append(self.offsets[-1] + len(features))
         self._points.append((features.points * scale).astype(np.float16))
+        self.packed_thumbnails.append(pack(make_thumbnail(image)))
         return features.descriptors
 
     def add(self, original_id: str, image: np.ndarray) -> None:
@@ -145,6 +150,7 @@ class Catalog:
         catalog.scales = list(self.scales)
         catalog.offsets = list(self.offsets)
         catalog.calibration = self.calibration
+        catalog.packed_thumbnails = list(self.packed_thumbnails)
         codes = [np.concatenate([self.descriptors_of(i) for i in range(len(self))])] if len(self) else []
         points = [self.points]
         for original_id, descriptors, at, (width, height) in extra:
@@ -155,6 +161,7 @@ class Catalog:
             catalog.sizes.append((int(width), int(height)))
             catalog.scales.append(WORKING_SIDE / max(width, height))
             catalog.offsets.append(catalog.offsets[-1] + len(descriptors))
+            catalog.packed_thumbnails.append(np.zeros(0, np.uint8))  # no pixels: no verification
             codes.append(np.asarray(descriptors, np.uint8))
             points.append(np.asarray(at, np.float16))
         catalog.points = np.concatenate(points)
@@ -198,6 +205,14 @@ class Catalog:
             else np.zeros((0, 32), np.uint8)
         )
 
+    def thumbnail_of(self, position: int) -> np.ndarray | None:
+        """The original's grayscale thumbnail (:func:`detection.verify.make_thumbnail`), or None."""
+        packed = self.packed_thumbnails[position]
+        if packed.size == 0:
+            return None
+        width, height = thumbnail_size(*self.sizes[position])
+        return unpack(packed, width, height)
+
     def owners(self, descriptor_ids: np.ndarray) -> np.ndarray:
         """The catalog position owning each descriptor id."""
         return np.searchsorted(np.asarray(self.offsets), descriptor_ids, side="right") - 1
@@ -213,6 +228,11 @@ class Catalog:
             np.save(staging / "points.npy", self.points)
             np.save(staging / "offsets.npy", np.asarray(self.offsets, dtype=np.int64))
             np.save(staging / "scales.npy", np.asarray(self.scales, dtype=np.float32))
+            lengths = np.asarray([t.size for t in self.packed_thumbnails], dtype=np.int32)
+            packed = (
+                np.concatenate(self.packed_thumbnails) if self.packed_thumbnails else np.zeros(0, np.uint8)
+            )
+            np.savez_compressed(staging / "thumbnails.npz", codes=packed, lengths=lengths)
             if isinstance(self.index, faiss.IndexBinaryIVF):
                 # The direct map (8 B a descriptor) only serves calibration; a worker never needs it.
                 self.index.set_direct_map_type(faiss.DirectMap.NoMap)
@@ -253,7 +273,10 @@ class Catalog:
             )
         meta = json.loads(meta_path.read_text())
         if meta.get("format") != FORMAT_VERSION or meta.get("working_side") != WORKING_SIDE:
-            raise ValueError(f"catalog index in {directory} was built by another version; rebuild it")
+            raise ValueError(
+                f"catalog index in {directory} has format {meta.get('format')}, this version reads"
+                f" {FORMAT_VERSION}; rebuild it with `copywatch catalog build`"
+            )
         catalog = cls()
         catalog._ids = [str(i) for i in meta["ids"]]
         catalog._id_set = set(catalog._ids)
@@ -264,12 +287,19 @@ class Catalog:
         catalog.offsets = [int(v) for v in np.load(directory / "offsets.npy")]
         catalog.scales = [float(v) for v in np.load(directory / "scales.npy")]
         catalog.index = faiss.read_index_binary(str(directory / "features.faiss"))
+        with np.load(directory / "thumbnails.npz") as stored:
+            bounds = np.concatenate([[0], np.cumsum(stored["lengths"])])
+            codes = stored["codes"]
+            catalog.packed_thumbnails = [
+                codes[a:b].copy() for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
         return catalog
 
     def nbytes(self) -> int:
         """Memory of the index proper: codes, ids, positions (what grows with the catalog)."""
         codes = self.descriptor_count * (32 + (8 if not isinstance(self.index, faiss.IndexBinaryFlat) else 0))
-        return int(codes + self.points.nbytes + 8 * len(self.offsets) + 12 * len(self))
+        thumbnails = sum(t.nbytes for t in self.packed_thumbnails)
+        return int(codes + self.points.nbytes + 8 * len(self.offsets) + 12 * len(self) + thumbnails)
 
 
 def _make_index(descriptors: np.ndarray) -> faiss.IndexBinary:

@@ -8,8 +8,14 @@ Pipeline per query (and again for its mirror image, to catch flipped copies):
    where a global descriptor of the whole image would not.
 3. The best-voted originals are verified geometrically: RANSAC fits a similarity transform
    (rotation, scale, translation) to the correspondences; the inliers are the evidence.
-4. The inlier count becomes a calibrated score (:mod:`detection.calibration`), and the fitted
-   transform gives the matched region in both images and a homography for the logo check.
+4. The leading candidates are checked structurally (:mod:`detection.verify`): the query is
+   aligned onto the original's stored thumbnail and the fraction of blocks whose gradient
+   orientations agree is measured. A re-drawn *variant* of an original (another moon phase, an
+   added arrow) shares most keypoints but disagrees over much of its area; a copy under a text
+   banner or sticker disagrees only locally.
+5. The evidence — inliers × agreement, the inliers that the structure vouches for — becomes a
+   calibrated score (:mod:`detection.calibration`), and the fitted transform gives the matched
+   region in both images and a homography for the logo check.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ import cv2
 import numpy as np
 
 from detection.catalog import Catalog
-from detection.features import QUERY_FEATURES, WORKING_SIDE, FeatureExtractor, Features
+from detection.features import QUERY_FEATURES, WORKING_SIDE, FeatureExtractor, Features, to_gray
+from detection.verify import agreement
 
 MAX_HAMMING = 64  # of 256 bits: above this two ORB descriptors are unrelated
 NEIGHBOURS = 2
@@ -31,6 +38,7 @@ MIN_VOTES = 4
 RANSAC_PIXELS = 5.0  # reprojection tolerance in the 480-px working frame
 MIN_SCALE, MAX_SCALE = 0.08, 12.0
 SKIP_MIRROR_BELOW_RATE = 1e-6
+MAX_STRUCTURE_CHECKS = 3  # candidates aligned and compared per query (each ~1 ms)
 
 
 @dataclass
@@ -66,10 +74,13 @@ class Matcher:
         catalog: the indexed originals.
         device: accepted for API symmetry with learned matchers; this matcher runs on the CPU
             (ORB + FAISS + RANSAC are CPU work), so a GPU worker uses it unchanged.
+        structure_check: weigh inliers by structural agreement (:mod:`detection.verify`); off,
+            the score is the calibrated raw inlier count.
     """
 
-    def __init__(self, catalog: Catalog, *, device: str | None = None) -> None:
+    def __init__(self, catalog: Catalog, *, device: str | None = None, structure_check: bool = True) -> None:
         self.catalog = catalog
+        self.structure_check = structure_check
         self.device = device or "cpu"
         self._extractor = FeatureExtractor(QUERY_FEATURES)
 
@@ -106,6 +117,8 @@ class Matcher:
                 best[item.position] = item
         ranked = sorted(best.values(), key=lambda v: (v.inliers, v.votes), reverse=True)
         matches = [self._to_match(v, plain) for v in ranked]
+        if self.structure_check:
+            matches = self._check_structure(matches, [v.position for v in ranked], image)
         if allowed is not None:
             seen = {v.position for v in ranked}
             for position in sorted(allowed - seen):
@@ -216,6 +229,38 @@ class Matcher:
             return _Verified(position, 0, votes, len(chosen), mirrored, None)
         inliers = int(inlier_mask.sum())
         return _Verified(position, inliers, votes, len(chosen), mirrored, affine)
+
+    def _check_structure(self, matches: list[Match], positions: list[int], image: np.ndarray) -> list[Match]:
+        """Weigh the leading candidates' inliers by their structural agreement, then re-rank.
+
+        The check only ever lowers a score, so candidates are checked in order of their inlier
+        score until the best checked score is at least the next unchecked one: the top of the
+        ranking is then settled without checking every candidate.
+        """
+        gray: np.ndarray | None = None
+        settled = -1.0
+        checks = 0
+        for match, position in zip(matches, positions, strict=True):
+            if match.score <= settled or checks == MAX_STRUCTURE_CHECKS:
+                break
+            thumbnail = self.catalog.thumbnail_of(position)
+            if match.homography is not None and thumbnail is not None:
+                gray = to_gray(image) if gray is None else gray
+                fraction = agreement(
+                    thumbnail, gray, np.asarray(match.homography), self.catalog.sizes[position]
+                )
+                effective = match.components["inliers"] * fraction
+                match.components["agreement"] = fraction
+                match.components["effective_inliers"] = effective
+                match.components["false_alarm_rate"] = self.catalog.calibration.false_alarm_rate(effective)
+                match.score = self.catalog.calibration.score(effective)
+                checks += 1
+            settled = max(settled, match.score)
+        return sorted(
+            matches,
+            key=lambda m: (m.score, m.components["inliers"], m.components["votes"]),
+            reverse=True,
+        )
 
     def _unsupported(self, position: int) -> Match:
         return Match(self.catalog.id_at(position), 0.0, {"inliers": 0.0, "votes": 0.0}, None, None)

@@ -1,0 +1,142 @@
+"""Structural verification of a geometric match: do the aligned images show the same drawing?
+
+Feature inliers say that many local patches line up; they cannot tell a copy from a *re-drawn
+variant* of the same clip-art (another moon phase, a box with an added arrow), which shares most
+keypoints. After alignment, though, a variant disagrees over much of its area while a copy with a
+text banner, a sticker or a colour change disagrees only locally. So the overlap is cut into
+blocks and each textured block votes: do the gradient orientations of the original and the query
+correlate there? The agreement is the fraction of agreeing blocks — a local overlay removes a few
+blocks, a re-drawing removes many.
+
+The original is kept as a tiny grayscale thumbnail in the catalog (``THUMB_SIDE`` px longest side,
+4-bit levels packed two to a byte), so the check needs no access to the original image files.
+Orientation is compared as the doubled angle (structure-tensor form), which ignores contrast sign:
+a colour change that turns a dark-on-light edge into light-on-dark still agrees.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from detection.features import to_gray
+
+THUMB_SIDE = 64  # px, longest side of the stored thumbnail
+LEVELS_BITS = 4  # grey levels stored per pixel
+BLOCK = 8  # px of thumbnail per block side
+MIN_OVERLAP = 0.6  # fraction of a block the query must cover for the block to count
+MIN_ENERGY = 0.1  # a block with less than this fraction of the mean gradient energy is flat
+AGREE = 0.5  # orientation correlation at which a block agrees
+MIN_BLOCKS = 4  # fewer textured blocks than this: no verdict (agreement 1, the inliers decide)
+
+
+def make_thumbnail(image: np.ndarray) -> np.ndarray:
+    """The original's stored thumbnail: grayscale, ``THUMB_SIDE`` px longest side, uint8."""
+    gray = to_gray(image)
+    height, width = gray.shape[:2]
+    scale = THUMB_SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    step = 256 >> LEVELS_BITS
+    return (small // step * step + step // 2).astype(np.uint8)
+
+
+def pack(thumbnail: np.ndarray) -> np.ndarray:
+    """Pack a thumbnail's 4-bit levels two to a byte (flat uint8, ceil(h*w/2) bytes)."""
+    levels = (thumbnail.ravel() >> (8 - LEVELS_BITS)).astype(np.uint8)
+    if levels.size % 2:
+        levels = np.append(levels, np.uint8(0))
+    return (levels[0::2] << 4 | levels[1::2]).astype(np.uint8)
+
+
+def unpack(packed: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Inverse of :func:`pack` for a ``width`` x ``height`` thumbnail."""
+    levels = np.empty(packed.size * 2, np.uint8)
+    levels[0::2] = packed >> 4
+    levels[1::2] = packed & 0x0F
+    step = 256 >> LEVELS_BITS
+    return (levels[: width * height] * step + step // 2).reshape(height, width).astype(np.uint8)
+
+
+def thumbnail_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) of the thumbnail of a ``width`` x ``height`` original."""
+    scale = THUMB_SIDE / max(height, width)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _orientation_field(gray: np.ndarray) -> np.ndarray:
+    """Doubled-angle gradient field (complex), magnitude-weighted."""
+    gray = gray.astype(np.float32)
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    # (gx + i gy)^2 / |g|: the doubled angle, with the gradient's own magnitude
+    magnitude = np.sqrt(gx * gx + gy * gy) + 1e-6
+    return ((gx * gx - gy * gy) + 1j * (2 * gx * gy)) / magnitude
+
+
+def agreement(
+    thumbnail: np.ndarray, query: np.ndarray, homography: np.ndarray, original_size: tuple[int, int]
+) -> float:
+    """Fraction of textured overlap blocks where the aligned query's structure matches the original.
+
+    Args:
+        thumbnail: the original's thumbnail (:func:`make_thumbnail`).
+        query: the query image (BGR or grayscale, full size).
+        homography: 3x3, original pixels -> query pixels (mirror folded in).
+        original_size: (width, height) of the original in pixels.
+
+    Returns:
+        Agreement in [0, 1]; 1.0 when the overlap holds too few textured blocks to judge.
+    """
+    th, tw = thumbnail.shape[:2]
+    to_thumb = np.diag([tw / original_size[0], th / original_size[1], 1.0])
+    # query pixels -> thumbnail pixels
+    query_to_thumb = to_thumb @ np.linalg.inv(np.asarray(homography, np.float64))
+    linear = query_to_thumb[:2, :2]
+    shrink = float(np.sqrt(abs(np.linalg.det(linear))))
+    gray = to_gray(query)
+    # Pre-shrink the query to about the thumbnail's resolution (area filter), then warp the rest.
+    if shrink < 0.9:
+        qh, qw = gray.shape[:2]
+        size = (max(1, round(qw * shrink)), max(1, round(qh * shrink)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        pre = np.diag([qw / size[0], qh / size[1], 1.0])
+        query_to_thumb = query_to_thumb @ pre
+    warped = cv2.warpPerspective(gray, query_to_thumb, (tw, th), flags=cv2.INTER_LINEAR, borderValue=0)
+    covered = cv2.warpPerspective(
+        np.full(gray.shape[:2], 255, np.uint8),
+        query_to_thumb,
+        (tw, th),
+        flags=cv2.INTER_NEAREST,
+        borderValue=0,
+    )
+    covered = cv2.erode(covered, np.ones((3, 3), np.uint8)) > 0  # Sobel needs a pixel either side
+    a = _orientation_field(thumbnail)
+    b = _orientation_field(warped)
+    a[~covered] = 0
+    b[~covered] = 0
+    rows, cols = th // BLOCK, tw // BLOCK
+    if rows == 0 or cols == 0:
+        return 1.0
+    crop = (slice(0, rows * BLOCK), slice(0, cols * BLOCK))
+
+    def blocks(values: np.ndarray) -> np.ndarray:
+        return values[crop].reshape(rows, BLOCK, cols, BLOCK).sum(axis=(1, 3))
+
+    cross = blocks((a * np.conj(b)).real)
+    energy_a = blocks(np.abs(a) ** 2)
+    energy_b = blocks(np.abs(b) ** 2)
+    cover = blocks(covered.astype(np.float32)) / (BLOCK * BLOCK)
+    inside = cover >= MIN_OVERLAP
+    if not inside.any():
+        return 1.0
+    # A block counts when either side has structure there (both directions: a stroke the copy
+    # lost and a stroke the copy added both disagree); flat-in-both blocks carry no evidence.
+    textured = inside & (
+        (energy_a >= MIN_ENERGY * energy_a[inside].mean())
+        | (energy_b >= MIN_ENERGY * energy_b[inside].mean())
+    )
+    if int(textured.sum()) < MIN_BLOCKS:
+        return 1.0
+    correlation = cross / np.maximum(np.sqrt(energy_a * energy_b), 1e-6)
+    return float((correlation[textured] >= AGREE).mean())

@@ -1,0 +1,133 @@
+"""Structural verification: copies agree with their original, re-drawn variants do not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from detection.catalog import Catalog
+from detection.matcher import Matcher
+from detection.verify import agreement, make_thumbnail, pack, thumbnail_size, unpack
+from tests.detection.drawing import product_image
+
+IDENTITY = np.eye(3)
+
+
+def _banner(image: np.ndarray) -> np.ndarray:
+    """A copy with a text banner over a strip of ~15 % of its height (a local overlay)."""
+    copy = image.copy()
+    height, width = copy.shape[:2]
+    top = int(height * 0.1)
+    copy[top : top + int(height * 0.15)] = (30, 30, 200)
+    cv2.putText(
+        copy, "SALE -50%", (10, top + int(height * 0.12)), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (255, 255, 255), 3
+    )
+    return copy
+
+
+def _variant(image: np.ndarray, seed: int) -> np.ndarray:
+    """The same frame with most of the drawing re-done (only an outer ring is kept)."""
+    variant = image.copy()
+    height, width = variant.shape[:2]
+    other = product_image(seed, (width, height))
+    y0, y1, x0, x1 = int(height * 0.15), int(height * 0.85), int(width * 0.15), int(width * 0.85)
+    variant[y0:y1, x0:x1] = other[y0:y1, x0:x1]
+    return variant
+
+
+def test_thumbnail_packs_and_unpacks_losslessly() -> None:
+    image = product_image(3, (301, 200))  # odd pixel count
+    thumbnail = make_thumbnail(image)
+    assert thumbnail.shape[::-1] == thumbnail_size(301, 200)
+    assert max(thumbnail.shape) == 64
+    packed = pack(thumbnail)
+    assert packed.nbytes == (thumbnail.size + 1) // 2
+    assert np.array_equal(unpack(packed, *thumbnail_size(301, 200)), thumbnail)
+
+
+def test_scaled_and_shifted_copy_agrees() -> None:
+    original = product_image(1)
+    height, width = original.shape[:2]
+    # Query: the original at 0.6 scale pasted at (40, 30) on a grey canvas.
+    small = cv2.resize(original, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
+    query = np.full((400, 400, 3), 128, np.uint8)
+    query[30 : 30 + small.shape[0], 40 : 40 + small.shape[1]] = small
+    homography = np.array([[0.6, 0, 40], [0, 0.6, 30], [0, 0, 1]], np.float64)
+    assert agreement(make_thumbnail(original), query, homography, (width, height)) >= 0.85
+
+
+def test_local_overlay_keeps_agreement_but_a_redrawn_variant_loses_it() -> None:
+    original = product_image(2)
+    size = (original.shape[1], original.shape[0])
+    thumbnail = make_thumbnail(original)
+    with_banner = agreement(thumbnail, _banner(original), IDENTITY, size)
+    redrawn = agreement(thumbnail, _variant(original, 77), IDENTITY, size)
+    # The banner covers ~15 % of the image (plus its own edges); the variant re-draws ~50 %.
+    assert with_banner >= 0.6
+    assert redrawn <= 0.45
+    assert with_banner - redrawn >= 0.2
+
+
+def test_misalignment_is_detected() -> None:
+    original = product_image(4)
+    size = (original.shape[1], original.shape[0])
+    shifted = np.array([[1, 0, 25], [0, 1, -20], [0, 0, 1]], np.float64)  # claimed alignment is off
+    assert agreement(make_thumbnail(original), original, shifted, size) < agreement(
+        make_thumbnail(original), original, IDENTITY, size
+    )
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog.build((f"o{i}", product_image(i)) for i in range(10))
+
+
+def test_matcher_scores_a_variant_below_a_copy_with_an_overlay(catalog: Catalog) -> None:
+    matcher = Matcher(catalog)
+    original = product_image(5)
+    copy = matcher.match(_banner(original), k=1)[0]
+    variant = matcher.match(_variant(original, 91), k=1)[0]
+    assert copy.original_id == "o5"
+    assert 0.0 <= copy.components["agreement"] <= 1.0
+    assert copy.score == pytest.approx(catalog.calibration.score(copy.components["effective_inliers"]))
+    # The variant keeps enough of the original's keypoints to match it geometrically...
+    assert variant.original_id == "o5" and variant.components["inliers"] >= 20
+    # ...but its structure disagrees, so its evidence counts for less.
+    assert variant.components["agreement"] <= copy.components["agreement"] - 0.2
+    assert variant.components["effective_inliers"] < 0.5 * variant.components["inliers"]
+
+
+def test_thumbnails_survive_save_and_load(catalog: Catalog, tmp_path: Path) -> None:
+    catalog.save(tmp_path / "index")
+    loaded = Catalog.load(tmp_path / "index")
+    for position in range(len(catalog)):
+        assert np.array_equal(loaded.thumbnail_of(position), catalog.thumbnail_of(position))
+
+
+def test_original_added_as_features_has_no_thumbnail_and_is_not_penalised(catalog: Catalog) -> None:
+    extra = catalog.with_extra_features(
+        [
+            (
+                "feat-only",
+                catalog.descriptors_of(3),
+                catalog.points[catalog.offsets[3] : catalog.offsets[4]],
+                (400, 480),
+            )
+        ]
+    )
+    assert extra.thumbnail_of(len(extra) - 1) is None
+    assert extra.thumbnail_of(3) is not None
+
+
+def test_older_format_is_refused_with_a_rebuild_hint(catalog: Catalog, tmp_path: Path) -> None:
+    catalog.save(tmp_path / "index")
+    meta_path = tmp_path / "index" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["format"] = 1
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="rebuild"):
+        Catalog.load(tmp_path / "index")
