@@ -112,10 +112,18 @@ class World:
             ).all()
         return {int(i): (str(s.value if isinstance(s, ImageStatus) else s), e) for i, s, e in rows}
 
-    def wait_done(self, ids: list[int], timeout: float = 90.0) -> dict[int, tuple[str, str | None]]:
-        """Wait until every image is scored or failed; returns the final statuses."""
+    def wait_done(
+        self, ids: list[int], timeout: float = 180.0, every: Callable[[], None] | None = None
+    ) -> dict[int, tuple[str, str | None]]:
+        """Wait until every image is scored or failed; returns the final statuses.
+
+        ``every`` is called every few seconds while waiting (e.g. the sweep, as beat would)."""
         deadline = time.monotonic() + timeout
+        next_call = time.monotonic()
         while True:
+            if every is not None and time.monotonic() >= next_call:
+                every()
+                next_call = time.monotonic() + 3.0
             statuses = self.statuses(ids)
             if all(s in {"scored", "failed"} for s, _ in statuses.values()):
                 return statuses
@@ -193,7 +201,7 @@ class WorkerProcess:
             env=full_env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
-    def wait_ready(self, timeout: float = 60.0) -> WorkerProcess:
+    def wait_ready(self, timeout: float = 180.0) -> WorkerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if "ready." in self.log_path.read_text():
