@@ -3,7 +3,6 @@ poison images, catalog reloads."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from sqlalchemy import func, select, update
@@ -107,4 +106,3 @@ def test_queued_rows_without_a_message_are_found_by_the_sweep(world: World) -> N
         assert requeue_stale(session, max_attempts=5, lost_after_s=60) == [image_id]
     with sessions() as session, session.begin():
         assert requeue_stale(session, max_attempts=5, lost_after_s=60) == [], "touched: not re-sent at once"
-    shutil.rmtree(world.settings.index_dir)
