@@ -26,7 +26,10 @@ LEVELS_BITS = 4  # grey levels stored per pixel
 BLOCK = 8  # px of thumbnail per block side
 MIN_OVERLAP = 0.6  # fraction of a block the query must cover for the block to count
 MIN_ENERGY = 0.1  # a block with less than this fraction of the mean gradient energy is flat
-AGREE = 0.5  # orientation correlation at which a block agrees
+# A block agrees when its doubled-angle correlation reaches this: with equal gradient magnitudes,
+# cos(2·Δθ) ≥ 0.8 means edge directions within ~18°. Resampling, recompression and recolouring
+# keep directions far closer; a re-drawn stroke does not.
+AGREE = 0.8
 MIN_BLOCKS = 4  # fewer textured blocks than this: no verdict (agreement 1, the inliers decide)
 
 
