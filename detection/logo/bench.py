@@ -3,7 +3,7 @@
 Products are drawn procedurally (bottle, bag, box, shirt, can, shoe-box silhouettes in plain or
 gradient colours on light backgrounds); the logo — a text mark in a Hershey font or a geometric
 mark — is placed at an offset drawn from inside one of the seven position bins, at varied sizes,
-then the photo gets noise, blur, slight rotation and JPEG. Genuine images have the logo at CM.
+then the photo gets slight rotation and perspective, noise, blur and JPEG. Genuine images have the logo at CM.
 """
 
 from __future__ import annotations
@@ -147,6 +147,11 @@ def _photograph(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = image.shape[:2]
     rotation = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     image = cv2.warpAffine(image, rotation, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    # Slight perspective: a hand-held camera is rarely square-on to the product.
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    moved = corners + rng.uniform(-0.015, 0.015, (4, 2)).astype(np.float32) * np.float32([w, h])
+    warp = cv2.getPerspectiveTransform(corners, moved)
+    image = cv2.warpPerspective(image, warp, (w, h), borderMode=cv2.BORDER_REPLICATE)
     if rng.random() < 0.6:
         image = cv2.GaussianBlur(image, (3, 3), float(rng.uniform(0.3, 1.0)))
     noise = rng.normal(0, rng.uniform(1.0, 5.0), image.shape)

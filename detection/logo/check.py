@@ -100,7 +100,12 @@ def _check_aligned(image: np.ndarray, reference: LogoReference, homography: np.n
     gray = cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY) if warped.ndim == 3 else warped
     x, y, w, h = reference.box
     scale = reference.template.shape[1] / max(w, 1)
-    search = gray[max(0, y - h // 2) : min(height, y + h + h // 2)]
+    # Search only inside the product's outline: a template of a plain mark correlates with the
+    # step from background to product, which would report an erased logo as "moved to the edge".
+    x0, _, x1, _ = reference.extent
+    inset = max(2, (x1 - x0) // 40)
+    left, right = max(0, x0 + inset), min(width, x1 - inset)
+    search = gray[max(0, y - h // 2) : min(height, y + h + h // 2), left:right]
     if scale < 1.0:
         search = cv2.resize(search, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     template = reference.template
@@ -108,7 +113,6 @@ def _check_aligned(image: np.ndarray, reference: LogoReference, homography: np.n
         return _check_by_extent(warped, reference)
     scores = cv2.matchTemplate(search, template, cv2.TM_CCOEFF_NORMED)
     _, best, _, (bx, _) = cv2.minMaxLoc(scores)
-    x0, _, x1, _ = reference.extent
     product_width = max(x1 - x0, 1)
     if best < MATCH_FOUND:
         here = gray[y : y + h, x : x + w]
@@ -118,7 +122,7 @@ def _check_aligned(image: np.ndarray, reference: LogoReference, homography: np.n
             "another mark sits in its place" if busy else "its place is plain"
         )
         return LogoVerdict(verdict, None, None, None, round(min(1.0, 1.0 - best), 3), reason)
-    found_centre = bx / scale + w / 2.0
+    found_centre = left + bx / scale + w / 2.0
     offset = (found_centre - (x0 + x1) / 2.0) / product_width
     position = classify_offset(offset)
     moved = abs(offset - reference.offset) >= BIN / 2

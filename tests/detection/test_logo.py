@@ -156,6 +156,8 @@ def test_aligned_check_reports_a_missing_logo() -> None:
     reference = reference_from_original(original)
     x, y, w, h = reference.box
     erased = original.copy()
-    erased[y - 2 : y + h + 2, x - 2 : x + w + 2] = original[y - 2 : y + h + 2, x - w - 10 : x - 6][:, : w + 4]
+    # Paint the logo over in the product's own colour (the median of a strip just below its box).
+    strip = original[y + h + 8 : y + h + 14, x : x + w].reshape(-1, 3)
+    erased[y - 8 : y + h + 8, x - 8 : x + w + 8] = np.median(strip, axis=0).astype(np.uint8)
     listing, homography = _listing(erased)
     assert check(listing, reference, homography).verdict in {"missing", "shape_differs"}
