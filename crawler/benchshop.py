@@ -2,8 +2,8 @@
 
 Product pages come in the three structured-data styles the crawler reads (JSON-LD, microdata,
 OpenGraph), reached only through paginated category pages, each with one or two small images.
-Categories hold at most ``PAGES_PER_CATEGORY`` pages each, as real shops do: the crawler's
-``DEPTH_LIMIT`` (12) would cut a single 100-page "next" chain short.
+Categories hold at most ``PAGES_PER_CATEGORY`` pages each, so the crawl fans out breadth-first
+rather than down one long "next" chain.
 Pages are rendered on request from their number, so a 100,000-page shop costs no memory up front.
 """
 

@@ -36,7 +36,9 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "DOWNLOAD_MAXSIZE": settings.max_image_bytes,
         "DOWNLOAD_WARNSIZE": 0,
         "REDIRECT_MAX_TIMES": 5,
-        "DEPTH_LIMIT": 12,
+        # Deep enough for a 12-per-page category of thousands of products reached only by "next"
+        # links; still a bound on endless link chains (calendars, session ids).
+        "DEPTH_LIMIT": 500,
         "DEPTH_PRIORITY": 1,  # breadth-first: categories before deep pagination
         "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
         "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
