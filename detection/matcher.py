@@ -39,6 +39,7 @@ RANSAC_PIXELS = 5.0  # reprojection tolerance in the 480-px working frame
 MIN_SCALE, MAX_SCALE = 0.08, 12.0
 SKIP_MIRROR_BELOW_RATE = 1e-6
 MAX_STRUCTURE_CHECKS = 3  # candidates aligned and compared per query (each ~1 ms)
+STRUCTURE_WEIGHT = 0.5  # effective inliers = inliers x agreement^0.5
 
 
 @dataclass
@@ -249,7 +250,9 @@ class Matcher:
                 fraction = agreement(
                     thumbnail, gray, np.asarray(match.homography), self.catalog.sizes[position]
                 )
-                effective = match.components["inliers"] * fraction
+                # Square root: agreement is evidence alongside the inliers, not a veto — a copy under a
+                # heavy edit (recolouring, collage) loses blocks too, a redrawn variant loses more.
+                effective = match.components["inliers"] * fraction**STRUCTURE_WEIGHT
                 match.components["agreement"] = fraction
                 match.components["effective_inliers"] = effective
                 match.components["false_alarm_rate"] = self.catalog.calibration.false_alarm_rate(effective)

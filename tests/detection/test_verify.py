@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from detection.catalog import Catalog
-from detection.matcher import Matcher
+from detection.matcher import STRUCTURE_WEIGHT, Matcher
 from detection.verify import agreement, make_thumbnail, pack, thumbnail_size, unpack
 from tests.detection.drawing import product_image
 
@@ -98,7 +98,9 @@ def test_matcher_scores_a_variant_below_a_copy_with_an_overlay(catalog: Catalog)
     assert variant.original_id == "o5" and variant.components["inliers"] >= 20
     # ...but its structure disagrees, so its evidence counts for less.
     assert variant.components["agreement"] <= copy.components["agreement"] - 0.2
-    assert variant.components["effective_inliers"] < 0.5 * variant.components["inliers"]
+    kept = variant.components["effective_inliers"] / variant.components["inliers"]
+    assert kept == pytest.approx(variant.components["agreement"] ** STRUCTURE_WEIGHT)
+    assert kept < copy.components["effective_inliers"] / copy.components["inliers"]
 
 
 def test_thumbnails_survive_save_and_load(catalog: Catalog, tmp_path: Path) -> None:
