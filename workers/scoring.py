@@ -187,6 +187,25 @@ class MatcherCache:
 # --- claiming rows ------------------------------------------------------------------------------------
 
 
+def _lock_and_fail_exhausted(session: Session, query: Any, max_attempts: int) -> list[int]:
+    """Lock the rows of ``query`` (id, attempts) — skipping rows another worker holds, on
+    PostgreSQL — mark those out of attempts ``failed``, and return the ids of the others."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = session.execute(query).all()
+    exhausted = [int(i) for i, attempts in rows if attempts >= max_attempts]
+    if exhausted:
+        session.execute(
+            update(ListingImage)
+            .where(ListingImage.id.in_(exhausted))
+            .values(
+                status=ImageStatus.FAILED,
+                error=f"gave up after {max_attempts} attempts (its worker was lost or it kept failing)",
+            )
+        )
+    return [int(i) for i, attempts in rows if attempts < max_attempts]
+
+
 def claim_images(
     session: Session,
     ids: Sequence[int],
@@ -212,20 +231,7 @@ def claim_images(
         .where(ListingImage.id.in_(list(ids)), or_(ListingImage.status == ImageStatus.QUEUED, expired))
         .order_by(ListingImage.id)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = session.execute(query).all()
-    exhausted = [int(i) for i, attempts in rows if attempts >= max_attempts]
-    claimed = [int(i) for i, attempts in rows if attempts < max_attempts]
-    if exhausted:
-        session.execute(
-            update(ListingImage)
-            .where(ListingImage.id.in_(exhausted))
-            .values(
-                status=ImageStatus.FAILED,
-                error=f"gave up after {max_attempts} attempts (its worker was lost or it kept failing)",
-            )
-        )
+    claimed = _lock_and_fail_exhausted(session, query, max_attempts)
     if claimed:
         session.execute(
             update(ListingImage)
@@ -275,20 +281,7 @@ def requeue_stale(
         .order_by(ListingImage.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        stuck_query = stuck_query.with_for_update(skip_locked=True)
-    stuck = session.execute(stuck_query).all()
-    exhausted = [int(i) for i, attempts in stuck if attempts >= max_attempts]
-    again = [int(i) for i, attempts in stuck if attempts < max_attempts]
-    if exhausted:
-        session.execute(
-            update(ListingImage)
-            .where(ListingImage.id.in_(exhausted))
-            .values(
-                status=ImageStatus.FAILED,
-                error=f"gave up after {max_attempts} attempts (its worker was lost or it kept failing)",
-            )
-        )
+    again = _lock_and_fail_exhausted(session, stuck_query, max_attempts)
     lost: list[int] = []
     if lost_after_s is not None:
         lost = [
