@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 import numpy as np
 from PIL import Image
 
+from tests.imagefiles import png_header_only
+
 
 def jpeg(seed: int, size: tuple[int, int] = (320, 240)) -> bytes:
     rng = np.random.default_rng(seed)
@@ -35,19 +37,7 @@ def png(seed: int, size: tuple[int, int] = (200, 200)) -> bytes:
 
 def huge_png_header(width: int = 10_000, height: int = 5_000) -> bytes:
     """A small file whose header declares a 50-megapixel image."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
+    return png_header_only(width, height)
 
 
 def product_jsonld(

@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from detection.imageio import InvalidImageError, decode_image, load_image
+from tests.imagefiles import png_header_only
 
 
 def _encode(image: Image.Image, fmt: str, **kw: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **kw)
     return buffer.getvalue()
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A tiny PNG whose header declares width x height (its pixel data is a stub)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0"))
-        + chunk(b"IEND", b"")
-    )
 
 
 def test_rgb_jpeg_becomes_bgr() -> None:
@@ -73,8 +57,8 @@ def test_animated_gif_gives_its_first_frame() -> None:
         (b"", "empty file"),
         (b"<html><body>Not found</body></html>", "not an image"),
         (b"\xff\xd8\xff\xe0" + b"\x00" * 20, "not an image|corrupt"),
-        (_png_header_only(20000, 20000), "too many pixels"),
-        (_png_header_only(1, 1), "too small: 1x1"),
+        (png_header_only(20000, 20000), "too many pixels"),
+        (png_header_only(1, 1), "too small: 1x1"),
     ],
     ids=["empty", "html", "corrupt-jpeg", "huge-header", "one-pixel"],
 )
@@ -91,7 +75,7 @@ def test_truncated_jpeg_is_refused() -> None:
 
 def test_header_over_our_own_limit_is_refused_before_decoding() -> None:
     with pytest.raises(InvalidImageError, match="too many pixels: 3000x3000 > 1000000"):
-        decode_image(_png_header_only(3000, 3000), max_pixels=1_000_000)
+        decode_image(png_header_only(3000, 3000), max_pixels=1_000_000)
 
 
 def test_missing_file_raises_file_not_found(tmp_path) -> None:  # noqa: ANN001
