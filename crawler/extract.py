@@ -1,10 +1,12 @@
 """Recognise a product page and read its listing data: structured data first, HTML second.
 
 Structured data (schema.org ``Product`` in JSON-LD, microdata or RDFa; OpenGraph
-``og:type=product``) is read with extruct. Images come from the structured data and from the
-page's gallery markup: full-size links (``data-large_image``, ``data-zoom-image``, ``href`` to
-an image file), the widest ``srcset`` candidate, lazy-loading attributes — never a thumbnail
-when the full image is named.
+``og:type=product``) is read with extruct, on the page's one parsed tree, and only for the
+syntaxes the page shows markers of (RDFa, which needs a DOM parse of its own, only when a node
+declares ``typeof``). Images come from the structured data and from the page's gallery markup:
+full-size links (``data-large_image``, ``data-zoom-image``, ``href`` to an image file), the
+widest ``srcset`` candidate, lazy-loading attributes — never a thumbnail when the full image is
+named.
 """
 
 from __future__ import annotations
@@ -129,15 +131,44 @@ def _from_opengraph(og: dict[str, Any]) -> ProductData | None:
     )
 
 
-def _structured(html: str, url: str) -> ProductData | None:
+def _present_syntaxes(html: str) -> list[str]:
+    """The structured-data syntaxes a page can hold, by cheap markers (no parse).
+
+    JSON-LD needs its ``<script>`` type, microdata ``itemscope``, OpenGraph an ``og:`` property;
+    an RDFa node has a type (what makes it a product) only through ``typeof``.
+    """
+    lowered = html.lower()
+    markers = {
+        "json-ld": "application/ld+json",
+        "microdata": "itemscope",
+        "opengraph": "og:",
+        "rdfa": "typeof",
+    }
+    return [syntax for syntax, marker in markers.items() if marker in lowered]
+
+
+def _extract_syntaxes(html: str, root: Any, url: str, syntaxes: list[str]) -> dict[str, list[Any]]:
+    """extruct's uniform output for ``syntaxes``, reusing the parsed tree ``root``.
+
+    RDFa alone needs extruct's own DOM parse, so it runs only on pages that declare a type.
+    """
+    on_tree = [s for s in syntaxes if s != "rdfa"]
+    data = (
+        extruct.extract(root, base_url=url, syntaxes=on_tree, uniform=True, errors="ignore")
+        if on_tree
+        else {}
+    )
+    if "rdfa" in syntaxes:
+        data |= extruct.extract(html, base_url=url, syntaxes=["rdfa"], uniform=True, errors="ignore")
+    return data
+
+
+def _structured(html: str, root: Any, url: str) -> ProductData | None:
+    syntaxes = _present_syntaxes(html)
+    if not syntaxes:
+        return None
     try:
-        data = extruct.extract(
-            html,
-            base_url=url,
-            syntaxes=["json-ld", "microdata", "opengraph", "rdfa"],
-            uniform=True,
-            errors="ignore",
-        )
+        data = _extract_syntaxes(html, root, url, syntaxes)
     except Exception as exc:  # noqa: BLE001 - a malformed page must not stop the crawl
         log.debug("structured data unreadable on %s: %s", url, exc)
         return None
@@ -211,12 +242,16 @@ def prefer_full_size(urls: list[str]) -> list[str]:
     return [u for u in urls if not _THUMB_HINT.search(u) or _THUMB_HINT.sub("", u.split("?")[0]) not in stems]
 
 
-def extract_product(html: str, url: str) -> ProductData | None:
-    """The listing data of a product page, or None when the page is not a product page."""
-    product = _structured(html, url)
+def extract_product(html: str, url: str, selector: Selector | None = None) -> ProductData | None:
+    """The listing data of a product page, or None when the page is not a product page.
+
+    ``selector`` is the page already parsed (a Scrapy response's ``selector``), so the page is
+    parsed once; without it the HTML is parsed here.
+    """
+    selector = selector if selector is not None else Selector(text=html)
+    product = _structured(html, selector.root, url)
     if product is None:
         return None
-    selector = Selector(text=html)
     canonical = selector.xpath("//link[@rel='canonical']/@href").get()
     product.canonical_url = canonical or product.canonical_url
     # extruct's uniform OpenGraph keeps one value per property; a gallery repeats og:image.

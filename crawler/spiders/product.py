@@ -67,7 +67,7 @@ class ProductSpider(SitemapSpider):
         if not isinstance(response, TextResponse):
             return
         self.crawler.stats.inc_value("copywatch/pages")
-        product = extract_product(response.text, response.url)
+        product = extract_product(response.text, response.url, response.selector)
         if product is not None:
             item = self.listing_item(response, product)
             if item is not None:
