@@ -4,9 +4,11 @@
    each body is validated (magic bytes, declared pixels before decoding, minimum size) and
    stored *as served*, content-addressed by SHA-256, so one image under many URLs is stored
    once. Failures become a reason string, never an exception that loses the item.
-2. :class:`PersistListingPipeline` — upserts the listing and its images in one transaction,
-   records failed images with their reason, and only after the commit queues new images for
-   scoring.
+2. :class:`PersistListingPipeline` — upserts listings and their images in batched
+   transactions (up to 50 listings or half a second), records failed images with their reason,
+   and only after a batch's commit queues its new images for scoring. An item is released (counts
+   as scraped) only once committed; rows committed but not queued (a crash, a broker outage) stay
+   ``queued`` and the periodic sweep queues them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from PIL import Image, UnidentifiedImageError
 from scrapy.pipelines.files import FileException, FilesPipeline
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from copywatch.settings import Settings
@@ -133,7 +136,15 @@ def _reason(failure: Any) -> str:
 
 
 class PersistListingPipeline:
-    """Upsert the listing and its images, then queue new images for scoring after the commit."""
+    """Upsert listings and their images in batches, then queue new images after each commit.
+
+    An item waits until its batch is committed (``FLUSH_ITEMS`` items or ``FLUSH_INTERVAL_S``
+    after the batch's first item), so an item counts as scraped only once its rows are durable.
+    A batch that fails is written again item by item, so one bad item loses only itself.
+    """
+
+    FLUSH_ITEMS = 50
+    FLUSH_INTERVAL_S = 0.5
 
     def __init__(self, settings: Settings, marketplace_id: int, files_store: str) -> None:
         from db.engine import make_engine, session_factory
@@ -143,6 +154,8 @@ class PersistListingPipeline:
         self.files_store = files_store
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
+        self._batch: list[tuple[Any, Deferred[Any]]] = []
+        self._timer: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> PersistListingPipeline:
@@ -153,46 +166,87 @@ class PersistListingPipeline:
         return pipeline
 
     def close_spider(self, spider: Any = None) -> None:
+        self.flush()
         self.engine.dispose()
 
-    def process_item(self, item: Any, spider: Any = None) -> Any:
-        from db.repository import record_download_failure, upsert_listing, upsert_listing_image
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
+        from scrapy.utils.defer import maybe_deferred_to_future
 
-        adapter = ItemAdapter(item)
-        new_ids: list[int] = []
-        with self.sessions() as session, session.begin():
-            listing_id = upsert_listing(
-                session,
-                marketplace_id=self.marketplace_id,
-                url=adapter["url"],
-                title=adapter.get("title"),
-                price=adapter.get("price"),
-                currency=adapter.get("currency"),
-                seller=adapter.get("seller"),
-            )
-            for result in adapter.get("images", []):
-                if result["ok"]:
-                    image_id, is_new = upsert_listing_image(
-                        session,
-                        listing_id=listing_id,
-                        url=result["url"],
-                        sha256=result["checksum"],
-                        path=f"listings/{result['path']}",
-                        width=result["width"],
-                        height=result["height"],
-                    )
-                    if is_new:
-                        new_ids.append(image_id)
-                    self.stats.inc_value("copywatch/images/stored" if is_new else "copywatch/images/known")
-                else:
-                    record_download_failure(
-                        session, listing_id=listing_id, url=result["url"], error=result["error"]
-                    )
-                    self.stats.inc_value("copywatch/images/failed")
-        self.stats.inc_value("copywatch/listings")
+        done: Deferred[Any] = Deferred()
+        self._batch.append((item, done))
+        if len(self._batch) >= self.FLUSH_ITEMS:
+            self.flush()
+        elif self._timer is None:
+            from twisted.internet import reactor
+
+            self._timer = reactor.callLater(self.FLUSH_INTERVAL_S, self.flush)
+        return await maybe_deferred_to_future(done)
+
+    def flush(self) -> None:
+        """Write the waiting items in one transaction, queue their new images, release them."""
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        try:
+            new_ids, written = self._write([item for item, _ in batch]), batch
+        except Exception:  # noqa: BLE001 - retried one by one below, each failure on its own item
+            log.warning("a batch of %d listings failed; writing them one by one", len(batch), exc_info=True)
+            new_ids, written = [], []
+            for item, done in batch:
+                try:
+                    new_ids += self._write([item])
+                    written.append((item, done))
+                except Exception as exc:  # noqa: BLE001 - the item fails, the others are kept
+                    done.errback(exc)
         if new_ids:
             self._enqueue(new_ids)
-        return item
+        for item, done in written:
+            done.callback(item)
+
+    def _write(self, items: list[Any]) -> list[int]:
+        """Upsert ``items`` in one transaction; returns the ids of images new to their listing."""
+        from db.repository import record_download_failure, upsert_listing, upsert_listing_image
+
+        new_ids: list[int] = []
+        counts: dict[str, int] = {}
+        with self.sessions() as session, session.begin():
+            for adapter in map(ItemAdapter, items):
+                listing_id = upsert_listing(
+                    session,
+                    marketplace_id=self.marketplace_id,
+                    url=adapter["url"],
+                    title=adapter.get("title"),
+                    price=adapter.get("price"),
+                    currency=adapter.get("currency"),
+                    seller=adapter.get("seller"),
+                )
+                for result in adapter.get("images", []):
+                    if result["ok"]:
+                        image_id, is_new = upsert_listing_image(
+                            session,
+                            listing_id=listing_id,
+                            url=result["url"],
+                            sha256=result["checksum"],
+                            path=f"listings/{result['path']}",
+                            width=result["width"],
+                            height=result["height"],
+                        )
+                        if is_new:
+                            new_ids.append(image_id)
+                        key = "copywatch/images/stored" if is_new else "copywatch/images/known"
+                    else:
+                        record_download_failure(
+                            session, listing_id=listing_id, url=result["url"], error=result["error"]
+                        )
+                        key = "copywatch/images/failed"
+                    counts[key] = counts.get(key, 0) + 1
+        for key, count in counts.items():
+            self.stats.inc_value(key, count)
+        self.stats.inc_value("copywatch/listings", len(items))
+        return new_ids
 
     def _enqueue(self, ids: list[int]) -> None:
         """Queue after the commit; if that fails the rows stay ``queued`` for the periodic sweep."""
