@@ -27,12 +27,13 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+import cv2
 import faiss
 import numpy as np
 from tqdm import tqdm
 
 from detection.calibration import Calibration
-from detection.features import ORIGINAL_FEATURES, WORKING_SIDE, FeatureExtractor
+from detection.features import ORIGINAL_FEATURES, WORKING_SIDE, FeatureExtractor, to_resized
 from detection.verify import make_thumbnail, pack, thumbnail_size, unpack
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class Catalog:
         self.sizes.append((features.width, features.height))
         self.scales.append(scale)
         self.offsets.append(self.offsets[-1] + len(features))
-        self._points.append((features.points * scale).astype(np.float16))
+        self._points.append(to_resized(features.points, scale).astype(np.float16))
         self.packed_thumbnails.append(pack(make_thumbnail(image)))
         return features.descriptors
 
@@ -171,7 +172,7 @@ class Catalog:
         return catalog
 
     def recalibrate(self, progress: bool = False, samples: int = CALIBRATION_SAMPLES, seed: int = 0) -> None:
-        """Measure the null distribution of inliers by leave-one-out queries of sampled originals."""
+        """Measure the null distribution of evidence by leave-one-out queries of sampled originals."""
         from detection.matcher import Matcher  # the matcher needs a catalog; imported late on purpose
 
         if len(self) < 3:
@@ -184,7 +185,7 @@ class Catalog:
         for position in tqdm(chosen, desc="calibrating scores", disable=not progress, unit="img"):
             own_id = self._ids[position]
             query = matcher.features_of_original(position)
-            null.append(matcher.best_other_inliers(query, exclude=own_id))
+            null.append(matcher.best_other_evidence(query, exclude=own_id, image=self._stand_in(position)))
         self.calibration = Calibration.fit(null)
         log.info(
             "calibration: null inliers median %.1f, tail from %.1f scale %.2f",
@@ -192,6 +193,13 @@ class Catalog:
             self.calibration.tail_start,
             self.calibration.tail_scale,
         )
+
+    def _stand_in(self, position: int) -> np.ndarray | None:
+        """The original's thumbnail brought back to its size: its pixels, as far as the index knows."""
+        thumbnail = self.thumbnail_of(position)
+        if thumbnail is None:
+            return None
+        return cv2.resize(thumbnail, self.sizes[position], interpolation=cv2.INTER_LINEAR)
 
     # --- descriptors of one original (used by calibration and diagnostics) -------------------------
 

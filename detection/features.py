@@ -54,6 +54,23 @@ def _normalised(gray: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.resize(gray, size, interpolation=interpolation), scale
 
 
+def to_resized(points: np.ndarray, scale: float) -> np.ndarray:
+    """Pixel coordinates after resizing by ``scale`` (pixel centres: pixel i sits at i, so the
+    image edge at -0.5 stays at the edge — plain multiplication would shift by half a pixel)."""
+    return (points + 0.5) * scale - 0.5
+
+
+def from_resized(points: np.ndarray, scale: float) -> np.ndarray:
+    """Inverse of :func:`to_resized`."""
+    return (points + 0.5) / scale - 0.5
+
+
+def resize_matrix(scale_x: float, scale_y: float | None = None) -> np.ndarray:
+    """3x3 map of :func:`to_resized` (pixel coordinates before → after a resize)."""
+    sy = scale_x if scale_y is None else scale_y
+    return np.array([[scale_x, 0.0, 0.5 * scale_x - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
+
+
 GRID = 4  # keypoints are spread over a GRID x GRID layout so every part of an image is indexed
 
 
@@ -102,5 +119,5 @@ class FeatureExtractor:
         keypoints, descriptors = self._orb.compute(work, keypoints)
         if descriptors is None or not keypoints:
             return Features(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), width, height)
-        points = np.array([kp.pt for kp in keypoints], dtype=np.float32) / scale
+        points = from_resized(np.array([kp.pt for kp in keypoints], dtype=np.float32), scale)
         return Features(points, descriptors, width, height)

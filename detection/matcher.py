@@ -13,7 +13,7 @@ Pipeline per query (and again for its mirror image, to catch flipped copies):
    orientations agree is measured. A re-drawn *variant* of an original (another moon phase, an
    added arrow) shares most keypoints but disagrees over much of its area; a copy under a text
    banner or sticker disagrees only locally.
-5. The evidence — inliers × agreement, the inliers that the structure vouches for — becomes a
+5. The evidence — inliers × agreement^8, the inliers that the structure vouches for — becomes a
    calibrated score (:mod:`detection.calibration`), and the fitted transform gives the matched
    region in both images and a homography for the logo check.
 """
@@ -28,7 +28,16 @@ import cv2
 import numpy as np
 
 from detection.catalog import Catalog
-from detection.features import QUERY_FEATURES, WORKING_SIDE, FeatureExtractor, Features, to_gray
+from detection.features import (
+    QUERY_FEATURES,
+    WORKING_SIDE,
+    FeatureExtractor,
+    Features,
+    from_resized,
+    resize_matrix,
+    to_gray,
+    to_resized,
+)
 from detection.verify import agreement
 
 MAX_HAMMING = 64  # of 256 bits: above this two ORB descriptors are unrelated
@@ -39,7 +48,8 @@ RANSAC_PIXELS = 5.0  # reprojection tolerance in the 480-px working frame
 MIN_SCALE, MAX_SCALE = 0.08, 12.0
 SKIP_MIRROR_BELOW_RATE = 1e-6
 MAX_STRUCTURE_CHECKS = 3  # candidates aligned and compared per query (each ~1 ms)
-STRUCTURE_WEIGHT = 0.5  # effective inliers = inliers x agreement^0.5
+STRUCTURE_WEIGHT = 8.0  # score evidence = inliers x agreement^8
+RANK_WEIGHT = 0.5  # ranking evidence = inliers x agreement^0.5
 
 
 @dataclass
@@ -96,7 +106,8 @@ class Matcher:
             candidates: restrict the ranking to these original ids (the seed's 1-of-101 protocol).
 
         Returns:
-            Up to ``k`` matches, by calibrated score then evidence; originals without any
+            Up to ``k`` matches, the likeliest source first (inliers, gently weighed by
+            structural agreement), each with its calibrated score; originals without any
             geometric support are left out unless ``candidates`` is given (then every candidate
             appears, unsupported ones with score 0).
         """
@@ -137,11 +148,15 @@ class Matcher:
         start, stop = self.catalog.offsets[position], self.catalog.offsets[position + 1]
         width, height = self.catalog.sizes[position]
         scale = self.catalog.scales[position]
-        points = self.catalog.points[start:stop].astype(np.float32) / scale
+        points = from_resized(self.catalog.points[start:stop].astype(np.float32), scale)
         return Features(points, self.catalog.descriptors_of(position), width, height)
 
-    def best_other_inliers(self, query: Features, exclude: str) -> float:
-        """The best inlier count among originals other than ``exclude`` (a not-in-catalog query)."""
+    def best_other_evidence(self, query: Features, exclude: str, image: np.ndarray | None = None) -> float:
+        """The best evidence among originals other than ``exclude`` (a not-in-catalog query).
+
+        The evidence is what :meth:`match` ranks by: inliers, weighed by structural agreement
+        when ``image`` (the query's pixels, at its features' size) is given.
+        """
         positions = set(range(len(self.catalog))) - {self.catalog.ids().index(exclude)}
         verified = self._verify_all(query, False, positions)
         mirror = Features(
@@ -153,7 +168,18 @@ class Matcher:
         # A mirrored keypoint's ORB descriptor differs; re-describing is not possible from stored
         # data, so the mirrored pass reuses descriptors — the null stays conservative (more votes).
         verified += self._verify_all(mirror, True, positions)
-        return float(max((v.inliers for v in verified), default=0))
+        if not verified:
+            return 0.0
+        ranked = sorted(verified, key=lambda v: (v.inliers, v.votes), reverse=True)
+        if image is None or not self.structure_check:
+            return float(ranked[0].inliers)
+        matches = self._check_structure(
+            [self._to_match(v, query) for v in ranked],
+            [v.position for v in ranked],
+            image,
+        )
+        top = matches[0].components
+        return float(top.get("effective_inliers", top["inliers"]))
 
     # --- internals ----------------------------------------------------------------------------------
 
@@ -194,7 +220,7 @@ class Matcher:
             results.append(
                 self._verify(
                     position,
-                    query.points[query_rows[mask]] * q_scale,
+                    to_resized(query.points[query_rows[mask]], q_scale),
                     found[mask],
                     found_distance[mask],
                     int(votes[position]),
@@ -234,36 +260,38 @@ class Matcher:
     def _check_structure(self, matches: list[Match], positions: list[int], image: np.ndarray) -> list[Match]:
         """Weigh the leading candidates' inliers by their structural agreement, then re-rank.
 
-        The check only ever lowers a score, so candidates are checked in order of their inlier
-        score until the best checked score is at least the next unchecked one: the top of the
-        ranking is then settled without checking every candidate.
+        Agreement enters twice. The *ranking* (which original is the source) uses it gently,
+        ``inliers x agreement^RANK_WEIGHT``: a heavily edited copy still has far more inliers
+        than any unrelated original and must stay first. The *score* (how sure that it is a
+        copy) uses it steeply, ``inliers x agreement^STRUCTURE_WEIGHT``: a copy agrees almost
+        everywhere once aligned (recolouring, JPEG and rescaling keep edge directions), a local
+        overlay costs it a few blocks, while a redrawn variant of the same clip-art disagrees
+        over much of its area. Both only ever lower the raw evidence, so candidates are checked
+        in order of inliers until the best checked rank is at least the next unchecked one.
         """
         gray: np.ndarray | None = None
         settled = -1.0
         checks = 0
         for match, position in zip(matches, positions, strict=True):
-            if match.score <= settled or checks == MAX_STRUCTURE_CHECKS:
+            if match.components["inliers"] <= settled or checks == MAX_STRUCTURE_CHECKS:
                 break
             thumbnail = self.catalog.thumbnail_of(position)
+            rank = match.components["inliers"]
             if match.homography is not None and thumbnail is not None:
                 gray = to_gray(image) if gray is None else gray
                 fraction = agreement(
                     thumbnail, gray, np.asarray(match.homography), self.catalog.sizes[position]
                 )
-                # Square root: agreement is evidence alongside the inliers, not a veto — a copy under a
-                # heavy edit (recolouring, collage) loses blocks too, a redrawn variant loses more.
                 effective = match.components["inliers"] * fraction**STRUCTURE_WEIGHT
+                rank = match.components["inliers"] * fraction**RANK_WEIGHT
                 match.components["agreement"] = fraction
                 match.components["effective_inliers"] = effective
+                match.components["rank_evidence"] = rank
                 match.components["false_alarm_rate"] = self.catalog.calibration.false_alarm_rate(effective)
                 match.score = self.catalog.calibration.score(effective)
                 checks += 1
-            settled = max(settled, match.score)
-        return sorted(
-            matches,
-            key=lambda m: (m.score, m.components["inliers"], m.components["votes"]),
-            reverse=True,
-        )
+            settled = max(settled, rank)
+        return sorted(matches, key=_rank_key, reverse=True)
 
     def _unsupported(self, position: int) -> Match:
         return Match(self.catalog.id_at(position), 0.0, {"inliers": 0.0, "votes": 0.0}, None, None)
@@ -308,14 +336,19 @@ class Matcher:
         """Original pixels -> query pixels, folding in both working-frame scales and the mirror."""
         o_scale = self.catalog.scales[verified.position]
         q_scale = WORKING_SIDE / max(query.width, query.height)
-        to_work = np.diag([o_scale, o_scale, 1.0])
+        to_work = resize_matrix(o_scale)
         affine = np.vstack([verified.affine, [0.0, 0.0, 1.0]])
-        from_work = np.diag([1 / q_scale, 1 / q_scale, 1.0])
+        from_work = np.linalg.inv(resize_matrix(q_scale))
         homography = from_work @ affine @ to_work
         if verified.mirrored:
             flip = np.array([[-1.0, 0.0, query.width - 1], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
             homography = flip @ homography
         return homography
+
+
+def _rank_key(match: Match) -> tuple[float, float, float]:
+    components = match.components
+    return (components.get("rank_evidence", components["inliers"]), match.score, components["votes"])
 
 
 def _box(width: int, height: int) -> np.ndarray:

@@ -19,11 +19,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from detection.features import to_gray
+from detection.features import resize_matrix, to_gray
 
 THUMB_SIDE = 64  # px, longest side of the stored thumbnail
 LEVELS_BITS = 4  # grey levels stored per pixel
 BLOCK = 8  # px of thumbnail per block side
+SMOOTH_SIGMA = 1.0  # px of thumbnail: Gaussian applied to both sides before comparing
 MIN_OVERLAP = 0.6  # fraction of a block the query must cover for the block to count
 MIN_ENERGY = 0.1  # a block with less than this fraction of the mean gradient energy is flat
 # A block agrees when its doubled-angle correlation reaches this: with equal gradient magnitudes,
@@ -92,7 +93,7 @@ def agreement(
         Agreement in [0, 1]; 1.0 when the overlap holds too few textured blocks to judge.
     """
     th, tw = thumbnail.shape[:2]
-    to_thumb = np.diag([tw / original_size[0], th / original_size[1], 1.0])
+    to_thumb = resize_matrix(tw / original_size[0], th / original_size[1])
     # query pixels -> thumbnail pixels
     query_to_thumb = to_thumb @ np.linalg.inv(np.asarray(homography, np.float64))
     linear = query_to_thumb[:2, :2]
@@ -103,9 +104,15 @@ def agreement(
         qh, qw = gray.shape[:2]
         size = (max(1, round(qw * shrink)), max(1, round(qh * shrink)))
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-        pre = np.diag([qw / size[0], qh / size[1], 1.0])
+        pre = np.linalg.inv(resize_matrix(size[0] / qw, size[1] / qh))
         query_to_thumb = query_to_thumb @ pre
-    warped = cv2.warpPerspective(gray, query_to_thumb, (tw, th), flags=cv2.INTER_LINEAR, borderValue=0)
+    # Both sides are smoothed alike at about the thumbnail's resolution, so sub-pixel alignment
+    # error and resampling aliasing do not decorrelate fine texture; edges are replicated, not
+    # blackened, so the smoothing invents no edge along the overlap's border.
+    gray = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), SMOOTH_SIGMA)
+    warped = cv2.warpPerspective(
+        gray, query_to_thumb, (tw, th), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     covered = cv2.warpPerspective(
         np.full(gray.shape[:2], 255, np.uint8),
         query_to_thumb,
@@ -113,8 +120,19 @@ def agreement(
         flags=cv2.INTER_NEAREST,
         borderValue=0,
     )
-    covered = cv2.erode(covered, np.ones((3, 3), np.uint8)) > 0  # Sobel needs a pixel either side
-    a = _orientation_field(thumbnail)
+    # Keep only pixels whose smoothed Sobel neighbourhood lies inside both the query and the
+    # original's frame: a frame, fill colour or collage next to the copy must not count.
+    reach = 2 * int(np.ceil(2 * SMOOTH_SIGMA)) + 3
+    covered = (
+        cv2.erode(
+            covered,
+            np.ones((reach, reach), np.uint8),
+            borderType=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
+        > 0
+    )
+    a = _orientation_field(cv2.GaussianBlur(thumbnail.astype(np.float32), (0, 0), SMOOTH_SIGMA))
     b = _orientation_field(warped)
     a[~covered] = 0
     b[~covered] = 0
