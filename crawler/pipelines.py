@@ -5,7 +5,7 @@
    stored *as served*, content-addressed by SHA-256, so one image under many URLs is stored
    once. Failures become a reason string, never an exception that loses the item.
 2. :class:`PersistListingPipeline` — upserts listings and their images in batched
-   transactions (up to 50 listings or half a second), records failed images with their reason,
+   transactions (up to 50 listings or a tenth of a second), records failed images with their reason,
    and only after a batch's commit queues its new images for scoring. An item is released (counts
    as scraped) only once committed; rows committed but not queued (a crash, a broker outage) stay
    ``queued`` and the periodic sweep queues them.
@@ -144,7 +144,7 @@ class PersistListingPipeline:
     """
 
     FLUSH_ITEMS = 50
-    FLUSH_INTERVAL_S = 0.5
+    FLUSH_INTERVAL_S = 0.1
 
     def __init__(self, settings: Settings, marketplace_id: int, files_store: str) -> None:
         from db.engine import make_engine, session_factory

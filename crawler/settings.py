@@ -20,6 +20,9 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         # Politeness: robots.txt, per-domain concurrency, adaptive delay.
         "ROBOTSTXT_OBEY": settings.crawl_obey_robots,
         "CONCURRENT_REQUESTS": 16,
+        # Items (and requests) a callback's output is worked through in parallel: Scrapy starts one
+        # task per slot for every response, so the default 100 costs CPU on every page.
+        "CONCURRENT_ITEMS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": settings.crawl_concurrency_per_domain,
         "DOWNLOAD_DELAY": settings.crawl_delay_s,
         "RANDOMIZE_DOWNLOAD_DELAY": True,
