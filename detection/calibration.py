@@ -1,24 +1,29 @@
 """What a match score means.
 
-The matcher's raw evidence is the number of geometrically consistent feature matches (RANSAC
-inliers) between a listing image and its best original. Unrelated images also produce a few
-inliers by chance, more so in large catalogs. :class:`Calibration` turns an inlier count into
+The matcher's evidence is the number of geometrically consistent feature matches (RANSAC
+inliers) between a listing image and its best original, weighed by how well the aligned images
+agree structurally (:mod:`detection.verify`). Unrelated images also produce some evidence by
+chance, more so in large catalogs. :class:`Calibration` turns evidence x into
 
-    score = 1 - FPR(inliers) ** (1 / ROOT)        (ROOT = 4)
+    score = 1 - FPR(x) ** (1 / ROOT)        (ROOT = 4)
 
-where FPR(x) is the probability that an image *not* in the catalog reaches x inliers against
-it. So a threshold s admits a fraction (1 - s)^4 of innocent images: 0.50 → 6 %, 0.68 → 1 %,
+where FPR(x) is the probability that an image *not* in the catalog reaches x against it. So a
+threshold s admits a fraction (1 - s)^4 of innocent images: 0.50 → 6 %, 0.68 → 1 %,
 0.82 → 0.1 %, 0.90 → 0.01 %. The map is strictly increasing and never saturates, so scores
-still rank the strongest evidence. The null distribution is measured on the catalog itself when it is built
-(leave-one-out: query each sampled original and keep the best count among the *other*
-originals), with an exponential tail fitted from its 80th and 90th percentiles so rare events
-are extrapolated rather than read off a handful of samples, and so near-duplicate originals
-inside the catalog do not inflate it. No benchmark data is involved, so the
-meaning carries over to any brand's catalog.
+still rank the strongest evidence. The null distribution is measured on the catalog itself when
+it is built (leave-one-out: each sampled original's own pixels go through the matcher exactly
+like a listing image, against the catalog without it, and the best evidence is kept), with an
+exponential tail fitted from its 80th and 90th percentiles so rare events are extrapolated
+rather than read off a handful of samples, and so near-duplicate originals inside the catalog do
+not inflate it. No benchmark data is involved, so the meaning carries over to any brand's
+catalog. (A catalog re-calibrated without pixels counts raw inliers from stored features: an
+upper bound, since structure only ever lowers the evidence.)
 
 What "not in the catalog" means here: images that share no artwork with it. A redrawn variant of
-a catalog item (the same drawing recoloured or re-proportioned) matches like a copy and scores
-like one; on the dev benchmark about 6 % of the distractors are such variants (docs/benchmarks.md).
+a catalog item shares most of its keypoints; the structure check lowers its evidence by how much
+of the drawing differs, but a variant that differs only locally (another letter on the same
+dreidel) looks like a copy under a sticker and scores like one. On the dev benchmark about 6 % of
+the distractors are such variants (docs/benchmarks.md).
 """
 
 from __future__ import annotations

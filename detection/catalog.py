@@ -24,7 +24,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import cv2
@@ -33,7 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from detection.calibration import Calibration
-from detection.features import ORIGINAL_FEATURES, WORKING_SIDE, FeatureExtractor, to_resized
+from detection.features import ORIGINAL_FEATURES, WORKING_SIDE, FeatureExtractor, to_gray, to_resized
 from detection.verify import make_thumbnail, pack, thumbnail_size, unpack
 
 log = logging.getLogger(__name__)
@@ -96,15 +96,26 @@ class Catalog:
         """Index ``(original_id, BGR image)`` pairs, then measure the score calibration."""
         catalog = cls()
         descriptors: list[np.ndarray] = []
-        for original_id, image in tqdm(items, desc="indexing originals", disable=not progress, unit="img"):
+        # A seeded reservoir of originals' pixels (grayscale, working size) for the calibration.
+        rng = np.random.default_rng(0)
+        sample: list[tuple[int, np.ndarray]] = []
+        for seen, (original_id, image) in enumerate(
+            tqdm(items, desc="indexing originals", disable=not progress, unit="img")
+        ):
             descriptors.append(catalog._append(original_id, image))
+            if not calibrate:
+                continue
+            if seen < CALIBRATION_SAMPLES:
+                sample.append((seen, _working_gray(image)))
+            elif (slot := int(rng.integers(0, seen + 1))) < CALIBRATION_SAMPLES:
+                sample[slot] = (seen, _working_gray(image))
         if catalog._points:
             catalog.points = np.concatenate(catalog._points)
         catalog._points = []
         all_descriptors = np.concatenate(descriptors) if descriptors else np.zeros((0, 32), np.uint8)
         catalog.index = _make_index(all_descriptors)
         if calibrate:
-            catalog.recalibrate(progress=progress)
+            catalog.recalibrate(progress=progress, images=dict(sample))
         return catalog
 
     def _append(self, original_id: str, image: np.ndarray) -> np.ndarray:
@@ -171,35 +182,47 @@ class Catalog:
         catalog.index = _make_index(np.concatenate(codes) if codes else np.zeros((0, 32), np.uint8))
         return catalog
 
-    def recalibrate(self, progress: bool = False, samples: int = CALIBRATION_SAMPLES, seed: int = 0) -> None:
-        """Measure the null distribution of evidence by leave-one-out queries of sampled originals."""
+    def recalibrate(
+        self,
+        progress: bool = False,
+        samples: int = CALIBRATION_SAMPLES,
+        seed: int = 0,
+        images: Mapping[int, np.ndarray] | None = None,
+    ) -> None:
+        """Measure the null distribution of evidence by leave-one-out queries of sampled originals.
+
+        Args:
+            progress: show a progress bar.
+            samples: originals to sample when ``images`` is not given.
+            seed: sampling seed.
+            images: originals' pixels by position. Each is matched, exactly like a listing image,
+                against the catalog without itself: the best evidence it gets is what a
+                catalog-like image that copies nothing gets. Without pixels, the originals'
+                stored features stand in and the null counts raw inliers (an upper bound).
+        """
         from detection.matcher import Matcher  # the matcher needs a catalog; imported late on purpose
 
         if len(self) < 3:
             self.calibration = Calibration.default()
             return
         matcher = Matcher(self)
-        rng = np.random.default_rng(seed)
-        chosen = rng.choice(len(self), size=min(samples, len(self)), replace=False)
         null: list[float] = []
-        for position in tqdm(chosen, desc="calibrating scores", disable=not progress, unit="img"):
-            own_id = self._ids[position]
-            query = matcher.features_of_original(position)
-            null.append(matcher.best_other_evidence(query, exclude=own_id, image=self._stand_in(position)))
+        if images:
+            for position, image in tqdm(images.items(), desc="calibrating scores", disable=not progress):
+                null.append(matcher.best_other_evidence(image, exclude=self._ids[position]))
+        else:
+            rng = np.random.default_rng(seed)
+            chosen = rng.choice(len(self), size=min(samples, len(self)), replace=False)
+            for position in tqdm(chosen, desc="calibrating scores", disable=not progress, unit="img"):
+                query = matcher.features_of_original(position)
+                null.append(matcher.best_other_inliers(query, exclude=self._ids[position]))
         self.calibration = Calibration.fit(null)
         log.info(
-            "calibration: null inliers median %.1f, tail from %.1f scale %.2f",
+            "calibration: null evidence median %.1f, tail from %.1f scale %.2f",
             float(np.median(null)),
             self.calibration.tail_start,
             self.calibration.tail_scale,
         )
-
-    def _stand_in(self, position: int) -> np.ndarray | None:
-        """The original's thumbnail brought back to its size: its pixels, as far as the index knows."""
-        thumbnail = self.thumbnail_of(position)
-        if thumbnail is None:
-            return None
-        return cv2.resize(thumbnail, self.sizes[position], interpolation=cv2.INTER_LINEAR)
 
     # --- descriptors of one original (used by calibration and diagnostics) -------------------------
 
@@ -309,6 +332,16 @@ class Catalog:
         codes = self.descriptor_count * (32 + (8 if not isinstance(self.index, faiss.IndexBinaryFlat) else 0))
         thumbnails = sum(t.nbytes for t in self.packed_thumbnails)
         return int(codes + self.points.nbytes + 8 * len(self.offsets) + 12 * len(self) + thumbnails)
+
+
+def _working_gray(image: np.ndarray) -> np.ndarray:
+    """An image as the matcher sees it: grayscale, longest side at most ``WORKING_SIDE``."""
+    gray = to_gray(image)
+    scale = WORKING_SIDE / max(gray.shape[:2])
+    if scale >= 1:
+        return gray
+    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
 def _make_index(descriptors: np.ndarray) -> faiss.IndexBinary:

@@ -13,7 +13,7 @@ Pipeline per query (and again for its mirror image, to catch flipped copies):
    orientations agree is measured. A re-drawn *variant* of an original (another moon phase, an
    added arrow) shares most keypoints but disagrees over much of its area; a copy under a text
    banner or sticker disagrees only locally.
-5. The evidence — inliers × agreement^8, the inliers that the structure vouches for — becomes a
+5. The evidence — inliers × agreement^4, the inliers that the structure vouches for — becomes a
    calibrated score (:mod:`detection.calibration`), and the fitted transform gives the matched
    region in both images and a homography for the logo check.
 """
@@ -47,8 +47,9 @@ MIN_VOTES = 4
 RANSAC_PIXELS = 5.0  # reprojection tolerance in the 480-px working frame
 MIN_SCALE, MAX_SCALE = 0.08, 12.0
 SKIP_MIRROR_BELOW_RATE = 1e-6
-MAX_STRUCTURE_CHECKS = 3  # candidates aligned and compared per query (each ~1 ms)
-STRUCTURE_WEIGHT = 8.0  # score evidence = inliers x agreement^8
+MAX_STRUCTURE_CHECKS = 8  # candidates aligned and compared per query at most (each ~1 ms)
+CHECK_BELOW_RATE = 0.05  # raw false-alarm rate under which a candidate is always checked
+STRUCTURE_WEIGHT = 4.0  # score evidence = inliers x agreement^4
 RANK_WEIGHT = 0.5  # ranking evidence = inliers x agreement^0.5
 
 
@@ -114,6 +115,57 @@ class Matcher:
         if image is None or image.size == 0:
             raise ValueError("empty image")
         allowed = self._positions(candidates)
+        matches = self._candidates(image, allowed)
+        if allowed is not None:
+            seen = {m.original_id for m in matches}
+            for position in sorted(allowed):
+                if self.catalog.id_at(position) not in seen:
+                    matches.append(self._unsupported(position))
+        return matches[:k]
+
+    def match_batch(self, images: Sequence[np.ndarray], k: int = 10) -> list[list[Match]]:
+        """Match several images (one call per image; the index is shared, nothing is reloaded)."""
+        return [self.match(image, k) for image in images]
+
+    # --- calibration support ----------------------------------------------------------------------
+
+    def features_of_original(self, position: int) -> Features:
+        """An original's own stored features, as a query (for leave-one-out calibration)."""
+        start, stop = self.catalog.offsets[position], self.catalog.offsets[position + 1]
+        width, height = self.catalog.sizes[position]
+        scale = self.catalog.scales[position]
+        points = from_resized(self.catalog.points[start:stop].astype(np.float32), scale)
+        return Features(points, self.catalog.descriptors_of(position), width, height)
+
+    def best_other_inliers(self, query: Features, exclude: str) -> float:
+        """The best inlier count among originals other than ``exclude``, from stored features only."""
+        positions = set(range(len(self.catalog))) - {self.catalog.ids().index(exclude)}
+        verified = self._verify_all(query, False, positions)
+        mirror = Features(
+            np.column_stack([query.width - 1 - query.points[:, 0], query.points[:, 1]]).astype(np.float32),
+            query.descriptors,
+            query.width,
+            query.height,
+        )
+        # A mirrored keypoint's ORB descriptor differs; re-describing is not possible from stored
+        # data, so the mirrored pass reuses descriptors — the null stays conservative (more votes).
+        verified += self._verify_all(mirror, True, positions)
+        return float(max((v.inliers for v in verified), default=0))
+
+    def best_other_evidence(self, image: np.ndarray, exclude: str) -> float:
+        """The strongest score evidence that ``image`` gets from originals other than ``exclude``.
+
+        Run on an original's own pixels, this is exactly what a listing image that is *not* a
+        copy of anything in the catalog would get: the same features, votes, RANSAC and
+        structure check as :meth:`match`.
+        """
+        positions = set(range(len(self.catalog))) - {self.catalog.ids().index(exclude)}
+        return max((_evidence(m) for m in self._candidates(image, positions)), default=0.0)
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _candidates(self, image: np.ndarray, allowed: set[int] | None) -> list[Match]:
+        """Verified, structure-checked matches among ``allowed`` positions (all when None), ranked."""
         plain = self._extractor.extract(image)
         verified = self._verify_all(plain, False, allowed)
         strongest = max((v.inliers for v in verified), default=0)
@@ -131,57 +183,7 @@ class Matcher:
         matches = [self._to_match(v, plain) for v in ranked]
         if self.structure_check:
             matches = self._check_structure(matches, [v.position for v in ranked], image)
-        if allowed is not None:
-            seen = {v.position for v in ranked}
-            for position in sorted(allowed - seen):
-                matches.append(self._unsupported(position))
-        return matches[:k]
-
-    def match_batch(self, images: Sequence[np.ndarray], k: int = 10) -> list[list[Match]]:
-        """Match several images (one call per image; the index is shared, nothing is reloaded)."""
-        return [self.match(image, k) for image in images]
-
-    # --- calibration support ----------------------------------------------------------------------
-
-    def features_of_original(self, position: int) -> Features:
-        """An original's own stored features, as a query (for leave-one-out calibration)."""
-        start, stop = self.catalog.offsets[position], self.catalog.offsets[position + 1]
-        width, height = self.catalog.sizes[position]
-        scale = self.catalog.scales[position]
-        points = from_resized(self.catalog.points[start:stop].astype(np.float32), scale)
-        return Features(points, self.catalog.descriptors_of(position), width, height)
-
-    def best_other_evidence(self, query: Features, exclude: str, image: np.ndarray | None = None) -> float:
-        """The best evidence among originals other than ``exclude`` (a not-in-catalog query).
-
-        The evidence is what :meth:`match` ranks by: inliers, weighed by structural agreement
-        when ``image`` (the query's pixels, at its features' size) is given.
-        """
-        positions = set(range(len(self.catalog))) - {self.catalog.ids().index(exclude)}
-        verified = self._verify_all(query, False, positions)
-        mirror = Features(
-            np.column_stack([query.width - 1 - query.points[:, 0], query.points[:, 1]]).astype(np.float32),
-            query.descriptors,
-            query.width,
-            query.height,
-        )
-        # A mirrored keypoint's ORB descriptor differs; re-describing is not possible from stored
-        # data, so the mirrored pass reuses descriptors — the null stays conservative (more votes).
-        verified += self._verify_all(mirror, True, positions)
-        if not verified:
-            return 0.0
-        ranked = sorted(verified, key=lambda v: (v.inliers, v.votes), reverse=True)
-        if image is None or not self.structure_check:
-            return float(ranked[0].inliers)
-        matches = self._check_structure(
-            [self._to_match(v, query) for v in ranked],
-            [v.position for v in ranked],
-            image,
-        )
-        top = matches[0].components
-        return float(top.get("effective_inliers", top["inliers"]))
-
-    # --- internals ----------------------------------------------------------------------------------
+        return matches
 
     def _positions(self, candidates: Sequence[str] | None) -> set[int] | None:
         if candidates is None:
@@ -267,13 +269,18 @@ class Matcher:
         everywhere once aligned (recolouring, JPEG and rescaling keep edge directions), a local
         overlay costs it a few blocks, while a redrawn variant of the same clip-art disagrees
         over much of its area. Both only ever lower the raw evidence, so candidates are checked
-        in order of inliers until the best checked rank is at least the next unchecked one.
+        in order of inliers until the best checked rank is at least the next unchecked one —
+        and past that, any candidate whose raw evidence alone would score as plausible, so no
+        reported match keeps an unverified high score.
         """
         gray: np.ndarray | None = None
         settled = -1.0
         checks = 0
         for match, position in zip(matches, positions, strict=True):
-            if match.components["inliers"] <= settled or checks == MAX_STRUCTURE_CHECKS:
+            # Past the settled top, only candidates whose unchecked score could matter are checked:
+            # every match is reported with its score, and none may keep an unverified high one.
+            plausible = match.components["false_alarm_rate"] <= CHECK_BELOW_RATE
+            if (match.components["inliers"] <= settled and not plausible) or checks == MAX_STRUCTURE_CHECKS:
                 break
             thumbnail = self.catalog.thumbnail_of(position)
             rank = match.components["inliers"]
@@ -344,6 +351,11 @@ class Matcher:
             flip = np.array([[-1.0, 0.0, query.width - 1], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
             homography = flip @ homography
         return homography
+
+
+def _evidence(match: Match) -> float:
+    """The evidence behind a match's score: structure-weighed inliers when checked, else inliers."""
+    return float(match.components.get("effective_inliers", match.components["inliers"]))
 
 
 def _rank_key(match: Match) -> tuple[float, float, float]:

@@ -46,3 +46,20 @@ def test_outliers_in_the_null_do_not_inflate_the_tail() -> None:
     clean = Calibration.fit([2.0] * 80 + [4.0] * 10 + [6.0] * 10)
     with_variants = Calibration.fit([2.0] * 80 + [4.0] * 10 + [6.0] * 7 + [90.0, 110.0, 130.0])
     assert with_variants.score(40) == pytest.approx(clean.score(40), abs=0.05)
+
+
+def test_build_measures_the_null_with_the_matchers_own_pipeline() -> None:
+    from detection.catalog import Catalog
+    from detection.matcher import Matcher
+    from tests.detection.drawing import product_image
+
+    images = [(f"o{i}", product_image(i)) for i in range(12)]
+    catalog = Catalog.build(images)
+    matcher = Matcher(catalog)
+    # The null holds, for sampled originals, the best evidence a listing image showing that
+    # original gets from the *other* originals — exactly what the matcher itself reports.
+    expected = sorted(matcher.best_other_evidence(image, exclude=oid) for oid, image in images)
+    assert list(catalog.calibration.sorted_null) == pytest.approx(expected)
+    # An original duplicated under another id is a copy, not chance: its evidence dwarfs the rest.
+    duplicated = Catalog.build([*images, ("copy-of-o3", images[3][1])])
+    assert max(duplicated.calibration.sorted_null) > 5 * max(expected)
