@@ -81,19 +81,24 @@ def spread_keypoints(
     strongest of the rest: a crop of any part of the image still finds indexed features."""
     if len(keypoints) <= count:
         return list(keypoints)
-    by_strength = sorted(keypoints, key=lambda kp: -kp.response)
+    strength = np.array([kp.response for kp in keypoints], np.float32)
+    points = cv2.KeyPoint_convert(list(keypoints))
+    order = np.argsort(-strength, kind="stable")
+    cx = np.minimum(GRID - 1, (points[order, 0] * GRID / width).astype(np.int64))
+    cy = np.minimum(GRID - 1, (points[order, 1] * GRID / height).astype(np.int64))
+    cells = cy * GRID + cx
+    # Rank of each keypoint among the stronger ones of its own cell.
+    by_cell = np.argsort(cells, kind="stable")
+    sorted_cells = cells[by_cell]
+    starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+    position = np.arange(len(cells))
+    rank = np.empty(len(cells), np.int64)
+    rank[by_cell] = position - starts[np.searchsorted(starts, position, side="right") - 1]
     quota = max(1, count // (GRID * GRID))
-    taken = np.zeros((GRID, GRID), np.int32)
-    chosen, rest = [], []
-    for kp in by_strength:
-        cx = min(GRID - 1, int(kp.pt[0] * GRID / width))
-        cy = min(GRID - 1, int(kp.pt[1] * GRID / height))
-        if taken[cy, cx] < quota:
-            taken[cy, cx] += 1
-            chosen.append(kp)
-        else:
-            rest.append(kp)
-    return chosen + rest[: count - len(chosen)]
+    within = rank < quota
+    chosen, rest = order[within], order[~within]
+    picked = np.concatenate([chosen, rest[: max(0, count - len(chosen))]])
+    return [keypoints[i] for i in picked]
 
 
 class FeatureExtractor:
