@@ -145,6 +145,7 @@ def _json_safe(stats: dict[str, Any]) -> dict[str, Any]:
 def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed: bool) -> int:
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.distributed import scrapy_settings as shared_crawl_settings
     from crawler.settings import scrapy_settings
     from crawler.spiders.product import ProductSpider
 
@@ -167,12 +168,7 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
     if distributed:
         if settings.eager:
             raise SystemExit("--distributed needs REDIS_URL")
-        values.update(
-            SCHEDULER="scrapy_redis.scheduler.Scheduler",
-            DUPEFILTER_CLASS="scrapy_redis.dupefilter.RFPDupeFilter",
-            SCHEDULER_PERSIST=True,
-            REDIS_URL=settings.redis_url,
-        )
+        values.update(shared_crawl_settings(settings, marketplace_id))
     process = CrawlerProcess(values, install_root_handler=True)
     crawler = process.create_crawler(ProductSpider)
     error: str | None = None
@@ -191,7 +187,7 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
         error = "the crawl did not start (see the crawler log)"
     elif reason not in {"finished", "closespider_itemcount", "closespider_pagecount"}:
         error = f"crawl ended: {reason}"
-    elif not stats.get("copywatch/pages") and not stats.get("item_scraped_count"):
+    elif _fetched_nothing(stats, distributed):
         causes = sorted(
             k.rsplit("/", 1)[-1] for k in stats if k.startswith("downloader/exception_type_count/")
         )
@@ -200,6 +196,13 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
         finish_crawl_run(session, run_id, stats=stats, error=error)
     engine.dispose()
     return 0 if error is None else 1
+
+
+def _fetched_nothing(stats: dict[str, Any], distributed: bool) -> bool:
+    """No page parsed and no item: a failure, unless distributed peers took every page of a live site."""
+    if stats.get("copywatch/pages") or stats.get("item_scraped_count"):
+        return False
+    return not (distributed and stats.get("downloader/response_count"))
 
 
 def main(argv: list[str] | None = None) -> int:

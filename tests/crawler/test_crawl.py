@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from copywatch.settings import Settings
 from crawler.run import crawl
 from db.engine import make_engine, session_factory
 from db.models import CrawlRun, ImageStatus, Listing, ListingImage
-from tests.conftest import REDIS_SERVER_URL
 from tests.crawler.shop import serve, shopify_shop, standard_shop, woocommerce_shop
 
 LISTINGS = {
@@ -36,26 +30,6 @@ FAILED = {
     "/img/html.jpg": "not an image",
     "/img/loop1.jpg": "redirect",
 }
-
-
-@pytest.fixture
-def crawl_settings(tmp_path: Path, fresh_pg_url: str) -> Iterator[Settings]:
-    """PostgreSQL, and a private Redis queue nobody consumes (so queued rows stay queued)."""
-    queue = f"test-crawl-{uuid.uuid4().hex[:8]}"
-    settings = Settings.from_env(
-        {
-            "DATA_DIR": str(tmp_path / "data"),
-            "DATABASE_URL": fresh_pg_url,
-            "REDIS_URL": REDIS_SERVER_URL + "/0",
-            "SCORING_QUEUE": queue,
-            "CRAWL_DELAY_S": "0",
-        }
-    )
-    settings.ensure_dirs()
-    yield settings
-    client = redis.Redis.from_url(REDIS_SERVER_URL + "/0")
-    client.delete(queue)
-    client.close()
 
 
 def _rows(settings: Settings) -> tuple[list[Listing], list[ListingImage], list[CrawlRun]]:
