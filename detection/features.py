@@ -44,9 +44,9 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
-def _normalised(gray: np.ndarray) -> tuple[np.ndarray, float]:
+def _normalised(gray: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     height, width = gray.shape[:2]
-    scale = WORKING_SIDE / max(height, width)
+    scale = side / max(height, width)
     if abs(scale - 1.0) < 1e-3:
         return gray, 1.0
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
@@ -104,8 +104,9 @@ def spread_keypoints(
 class FeatureExtractor:
     """ORB extraction with fixed parameters; one instance per thread (OpenCV objects are not shared)."""
 
-    def __init__(self, n_features: int) -> None:
+    def __init__(self, n_features: int, side: int = WORKING_SIDE) -> None:
         self.n_features = n_features
+        self.side = side
         self._orb = cv2.ORB_create(
             nfeatures=n_features * 3,
             scaleFactor=1.2,
@@ -118,7 +119,7 @@ class FeatureExtractor:
         """Keypoints and descriptors of a BGR or grayscale image (coordinates in its own pixels)."""
         gray = to_gray(image)
         height, width = gray.shape[:2]
-        work, scale = _normalised(gray)
+        work, scale = _normalised(gray, self.side)
         keypoints = self._orb.detect(work, None)
         keypoints = spread_keypoints(keypoints, work.shape[1], work.shape[0], self.n_features)
         keypoints, descriptors = self._orb.compute(work, keypoints)

@@ -47,6 +47,9 @@ MIN_VOTES = 4
 RANSAC_PIXELS = 5.0  # reprojection tolerance in the 480-px working frame
 MIN_SCALE, MAX_SCALE = 0.08, 12.0
 SKIP_MIRROR_BELOW_RATE = 1e-6
+ZOOM = 2.0  # the second look at an unconvincing query: this many times the working resolution
+ZOOM_FEATURES = 600
+ZOOM_BELOW_RATE = 1e-3  # raw false-alarm rate of the best candidate above which the query is zoomed
 MAX_STRUCTURE_CHECKS = 8  # candidates aligned and compared per query at most (each ~1 ms)
 CHECK_BELOW_RATE = 0.05  # raw false-alarm rate under which a candidate is always checked
 STRUCTURE_WEIGHT = 4.0  # score evidence = inliers x agreement^4
@@ -95,6 +98,7 @@ class Matcher:
         self.structure_check = structure_check
         self.device = device or "cpu"
         self._extractor = FeatureExtractor(QUERY_FEATURES)
+        self._zoom_extractor = FeatureExtractor(ZOOM_FEATURES, side=int(WORKING_SIDE * ZOOM))
 
     # --- public API -------------------------------------------------------------------------------
 
@@ -174,6 +178,12 @@ class Matcher:
         if self.catalog.calibration.false_alarm_rate(strongest) > SKIP_MIRROR_BELOW_RATE:
             mirrored = self._extractor.extract(cv2.flip(image, 1))
             verified += self._verify_all(mirrored, True, allowed)
+            strongest = max((v.inliers for v in verified), default=0)
+        # Still nothing convincing: the copy may be small in the listing (a collage, a product in
+        # a room), below the originals' feature pyramid; look again at twice the resolution.
+        if self.catalog.calibration.false_alarm_rate(strongest) > ZOOM_BELOW_RATE:
+            zoomed = self._zoom_extractor.extract(image)
+            verified += self._verify_all(zoomed, False, allowed)
         best: dict[int, _Verified] = {}
         for item in verified:
             held = best.get(item.position)

@@ -79,6 +79,20 @@ def test_inserted_copy_is_found_and_localised(matcher: Matcher, originals: dict[
     assert region[:, 0].max() - region[:, 0].min() > 0.9 * original.shape[1]  # the whole original was copied
 
 
+def test_small_copy_in_a_large_photo_is_found_by_the_second_look(
+    matcher: Matcher, originals: dict[str, np.ndarray]
+) -> None:
+    original = originals["sku-3"]
+    # A fifth of the listing's width: smaller than the originals' feature pyramid reaches.
+    canvas, (x, y) = insert_into_canvas(original, seed=8, factor=5.0)
+    listing = cv2.resize(canvas, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    matches = matcher.match(listing, k=1)
+    assert matches and matches[0].original_id == "sku-3"
+    h, w = (s // 2 for s in original.shape[:2])
+    truth = np.array([[x / 2, y / 2], [x / 2 + w, y / 2], [x / 2 + w, y / 2 + h], [x / 2, y / 2 + h]])
+    assert _polygon_iou(matches[0].region_query, truth, listing.shape[:2]) > 0.7
+
+
 def test_crop_region_in_the_original_covers_the_cropped_rows(
     matcher: Matcher, originals: dict[str, np.ndarray]
 ) -> None:
