@@ -226,6 +226,74 @@ def combo(image: np.ndarray, rng: np.random.Generator, others: Sequence[np.ndarr
     return jpeg(out, rng, quality=(20, 60))
 
 
+# --- stronger edits: the dev families pushed further, for `copywatch bench make --strong` -------
+
+
+def perspective(
+    image: np.ndarray, rng: np.random.Generator, inset: tuple[float, float] = (0.04, 0.18)
+) -> np.ndarray:
+    """Photographed at an angle: each corner pulled 4-18 % of the side inwards, white around."""
+    h, w = image.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    pull = rng.uniform(*inset, size=(4, 2)) * np.float32([w, h])
+    dst = np.float32(src + pull * np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]]))
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=WHITE)
+
+
+def watermark(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A shop's name tiled diagonally over the whole photo, 35-60 % opaque."""
+    h, w = image.shape[:2]
+    mask = np.zeros((3 * h, 3 * w), np.uint8)  # drawn larger, so the tilted tiling still covers every corner
+    scale = max(w, h) / 400
+    name = str(rng.choice(["SHOPNAME.COM", "best-deals.example", "(c) MEGASTORE"]))
+    step = max(12, int(70 * scale))
+    for row, y in enumerate(range(step, 3 * h, step)):
+        cv2.putText(mask, f"{name}   " * 12, ((row % 2) * step, y), cv2.FONT_HERSHEY_SIMPLEX, scale, 255, 3)
+    angle = float(rng.uniform(20, 45)) * float(rng.choice([-1, 1]))
+    tilted = cv2.warpAffine(mask, cv2.getRotationMatrix2D((1.5 * w, 1.5 * h), angle, 1.0), (3 * w, 3 * h))
+    alpha = (tilted[h : 2 * h, w : 2 * w].astype(np.float32) / 255 * rng.uniform(0.35, 0.6))[..., None]
+    tint = np.float32(WHITE if rng.random() < 0.6 else (0, 0, 0))
+    return ((1 - alpha) * image + alpha * tint).astype(np.uint8)
+
+
+def blur_noise(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A poor re-photograph: Gaussian blur (sigma 1-2.5), sensor noise (sigma 5-15), JPEG 20-45."""
+    blurred = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(1.0, 2.5)))
+    noisy = blurred.astype(np.float32) + rng.normal(0, rng.uniform(5, 15), image.shape).astype(np.float32)
+    return jpeg(np.clip(noisy, 0, 255).astype(np.uint8), rng, quality=(20, 45))
+
+
+def low_res(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A thumbnail: longest side 96-160 px, JPEG 50-80."""
+    side = int(rng.integers(96, 161))
+    scale = side / max(image.shape[:2])
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return jpeg(small, rng, quality=(50, 80))
+
+
+def small_insert(
+    image: np.ndarray, rng: np.random.Generator, others: Sequence[np.ndarray] = ()
+) -> np.ndarray:
+    """The image at only 12-30 % of a larger canvas (a product in a room, a busy collage)."""
+    return insert(image, rng, others=others, size=(0.12, 0.3), canvas=(2.0, 3.5))
+
+
+def tight_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A detail: a random crop of 12-30 % of the area."""
+    return crop_random(image, rng, area=(0.12, 0.3))
+
+
+def rotate_big(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Rotated by 40-180 degrees either way."""
+    return rotate(image, rng, degrees=(40.0, 180.0))
+
+
+def mirror_combo(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Mirrored, cropped to 30-60 %, recoloured and compressed at JPEG 20-45."""
+    return jpeg(color(crop_random(hflip(image), rng, area=(0.3, 0.6)), rng), rng, quality=(20, 45))
+
+
 #: The edit families by name (the benchmark's ``transform`` column).
 EDIT_FAMILIES: dict[str, Edit] = {
     "crop_strip": crop_strip,
@@ -239,8 +307,16 @@ EDIT_FAMILIES: dict[str, Edit] = {
     "insert": insert,
     "border": border,
     "combo": combo,
+    "perspective": perspective,
+    "watermark": watermark,
+    "blur_noise": blur_noise,
+    "low_res": low_res,
+    "small_insert": small_insert,
+    "tight_crop": tight_crop,
+    "rotate_big": rotate_big,
+    "mirror_combo": mirror_combo,
 }
-_NEEDS_OTHERS = {"insert", "combo"}
+_NEEDS_OTHERS = {"insert", "combo", "small_insert"}
 
 
 def apply_edit(

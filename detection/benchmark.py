@@ -44,6 +44,17 @@ QUERY_FAMILIES = (
     "border",
     "combo",
 )
+#: Stronger edits, added with ``strong=True`` (``copywatch bench make --strong``).
+STRONG_FAMILIES = (
+    "perspective",
+    "watermark",
+    "blur_noise",
+    "low_res",
+    "small_insert",
+    "tight_crop",
+    "rotate_big",
+    "mirror_combo",
+)
 SEED_CANDIDATES = 101
 QUERY_JPEG_QUALITY = 88
 
@@ -66,6 +77,7 @@ def make_benchmark(
     strip_originals: int = 300,
     per_family: int = 30,
     distractors_per_family: int = 25,
+    strong: bool = False,
     progress: bool = False,
 ) -> dict[str, int]:
     """Build a benchmark (DESIGN.md format) from any folder of product images.
@@ -85,6 +97,7 @@ def make_benchmark(
         strip_originals: originals cut into the seed's strips.
         per_family: in-catalog queries per edit family.
         distractors_per_family: not-in-catalog queries per edit family (and for ``none``, ``crop_strip1``).
+        strong: add the stronger families of :data:`STRONG_FAMILIES`.
         progress: show a tqdm bar.
 
     Returns:
@@ -121,12 +134,13 @@ def make_benchmark(
         pool = [k for k in held_back if k != exclude]
         return [images[pool[int(i)]] for i in rng.permutation(len(pool))[:2]]
 
+    families = QUERY_FAMILIES + (STRONG_FAMILIES if strong else ())
     jobs = [
         (catalog[int(rng.integers(0, len(catalog)))], family, True)
-        for family in QUERY_FAMILIES
+        for family in families
         for _ in range(per_family)
     ]
-    for family in (*QUERY_FAMILIES, "none", "crop_strip1"):
+    for family in (*families, "none", "crop_strip1"):
         jobs += [
             (held_back[int(rng.integers(0, len(held_back)))], family, False)
             for _ in range(distractors_per_family)

@@ -19,6 +19,12 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--strip-originals", type=int, default=300, help="originals cut into seed strips")
     parser.add_argument("--per-family", type=int, default=30, help="in-catalog queries per edit family")
     parser.add_argument("--distractors-per-family", type=int, default=25, help="distractors per edit family")
+    parser.add_argument(
+        "--strong",
+        action="store_true",
+        help="add stronger edit families (perspective, watermark, blur+noise, thumbnails, small "
+        "inserts, tight crops, large rotations, mirrored combos)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -34,6 +40,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             strip_originals=args.strip_originals,
             per_family=args.per_family,
             distractors_per_family=args.distractors_per_family,
+            strong=args.strong,
             progress=True,
         )
     except (FileExistsError, ValueError, OSError) as exc:

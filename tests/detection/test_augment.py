@@ -20,10 +20,28 @@ IMAGE = product_photo(1)
 OTHERS = [product_photo(2), product_photo(3)]
 
 
-def test_every_dev_family_is_there():
+def test_every_dev_family_and_the_stronger_ones_are_there():
     expected = {"crop_strip", "crop_random", "hflip", "rotate", "scale_down", "jpeg", "color"}
     expected |= {"text_overlay", "insert", "border", "combo"}
+    expected |= {"perspective", "watermark", "blur_noise", "low_res", "small_insert", "tight_crop"}
+    expected |= {"rotate_big", "mirror_combo"}
     assert set(EDIT_FAMILIES) == expected
+
+
+def test_stronger_edits_do_what_they_say():
+    rng = np.random.default_rng(4)
+    h, w = IMAGE.shape[:2]
+    crop = apply_edit("tight_crop", IMAGE, rng)
+    assert 0.1 <= crop.shape[0] * crop.shape[1] / (h * w) <= 0.32
+    thumb = apply_edit("low_res", IMAGE, rng)
+    assert 96 <= max(thumb.shape[:2]) <= 160
+    room = apply_edit("small_insert", IMAGE, rng, others=OTHERS)
+    assert room.shape[0] * room.shape[1] >= 4 * h * w  # a canvas of 2-3.5x each side
+    tilted = apply_edit("perspective", IMAGE, rng)
+    assert tilted.shape == IMAGE.shape and (tilted[0, 0] == 255).all()  # a corner left white
+    marked = apply_edit("watermark", IMAGE, rng).astype(np.int16)
+    changed = np.abs(marked - IMAGE).max(axis=2) > 20
+    assert 0.03 < changed.mean() < 0.6  # text strokes over the photo, not a new photo
 
 
 @pytest.mark.parametrize("name", [*EDIT_FAMILIES, "none"])

@@ -3,7 +3,7 @@ import csv
 import cv2
 import pytest
 
-from detection.benchmark import QUERY_FAMILIES, make_benchmark
+from detection.benchmark import QUERY_FAMILIES, STRONG_FAMILIES, make_benchmark
 from detection.evaluate import load_benchmark
 from tests.detection._synthetic import write_photos
 
@@ -32,6 +32,17 @@ def test_counts_and_layout(bench):
     }
     assert len(list((root / "originals").iterdir())) == 10
     assert len(list((root / "queries").iterdir())) == counts["queries"]
+
+
+def test_strong_adds_the_stronger_families(tmp_path):
+    write_photos(tmp_path / "photos", 12)
+    counts = make_benchmark(
+        tmp_path / "photos", tmp_path / "bench", seed=3, strip_originals=1, per_family=1,
+        distractors_per_family=0, strong=True,
+    )  # fmt: skip
+    families = {row["transform"] for row in _rows(tmp_path / "bench" / "truth.csv")}
+    assert set(STRONG_FAMILIES) <= families
+    assert counts["queries"] == 3 + len(QUERY_FAMILIES) + len(STRONG_FAMILIES)
 
 
 def test_truth_refers_to_catalog_originals_and_distractors_are_held_back(bench):
