@@ -159,8 +159,38 @@ def _extract_syntaxes(html: str, root: Any, url: str, syntaxes: list[str]) -> di
         else {}
     )
     if "rdfa" in syntaxes:
-        data |= extruct.extract(html, base_url=url, syntaxes=["rdfa"], uniform=True, errors="ignore")
+        rdfa = extruct.extract(html, base_url=url, syntaxes=["rdfa"], errors="ignore")
+        data["rdfa"] = _compact_rdfa(rdfa.get("rdfa", []))
     return data
+
+
+def _compact_rdfa(nodes: list[Any]) -> list[dict[str, Any]]:
+    """extruct's RDFa (expanded JSON-LD) with short property names, plain values, references resolved.
+
+    ``{"https://schema.org/name": [{"@value": "Chair"}], "…/offers": [{"@id": "_:b1"}]}`` becomes
+    ``{"name": "Chair", "offers": {…node _:b1…}}``; a reference to no node (an image) stays its IRI.
+    """
+    by_id = {node["@id"]: node for node in nodes if isinstance(node, dict) and "@id" in node}
+
+    def plain(entry: Any, depth: int) -> Any:
+        if not isinstance(entry, dict):
+            return entry
+        if "@value" in entry:
+            return entry["@value"]
+        node = by_id.get(entry.get("@id"))
+        return compact(node, depth + 1) if node is not None and depth < 3 else entry.get("@id")
+
+    def compact(node: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, entries in node.items():
+            if key.startswith("@") or not isinstance(entries, list):
+                out[key] = entries
+                continue
+            values = [plain(entry, depth) for entry in entries]
+            out[re.split(r"[/#]", key.rstrip("/"))[-1]] = values[0] if len(values) == 1 else values
+        return out
+
+    return [compact(node) for node in nodes if isinstance(node, dict)]
 
 
 def _structured(html: str, root: Any, url: str) -> ProductData | None:

@@ -82,3 +82,14 @@ def test_every_og_image_of_an_opengraph_listing() -> None:
     <meta property="og:image" content="/i/3.jpg"></head>"""
     product = extract_product(html, "http://s/p/kite")
     assert product.images == ["/i/1.jpg", "/i/2.jpg", "/i/3.jpg"]
+
+
+def test_rdfa_product_with_nested_offer() -> None:
+    html = """<html><body><div vocab="https://schema.org/" typeof="Product">
+    <span property="name">Chair</span><img property="image" src="/i/chair.jpg">
+    <div property="offers" typeof="Offer"><span property="price" content="49.00">49</span>
+    <meta property="priceCurrency" content="EUR"></div></div></body></html>"""
+    product = extract_product(html, "http://s/p/chair")
+    assert product is not None and product.source == "rdfa"
+    assert (product.title, product.price, product.currency) == ("Chair", "49.00", "EUR")
+    assert product.images[0] == "http://s/i/chair.jpg"  # the gallery adds the same <img> as a relative URL
