@@ -16,7 +16,7 @@ import numpy as np
 # Images are brought to this longest side before extraction: small thumbnails are upscaled so
 # they still yield keypoints, huge photos are downscaled so the cost is bounded.
 WORKING_SIDE = 480
-ORIGINAL_FEATURES = 215  # x (32 B code + 8 B index id + 4 B point) ≈ 9.3 KB an original, + thumbnail
+ORIGINAL_FEATURES = 213  # x (32 B code + 8 B index id + 4 B point) ≈ 9.3 KB an original, + thumbnail
 QUERY_FEATURES = 400
 # Low on purpose: white-on-white and glassy products have faint corners; ORB still keeps the
 # strongest (Harris) ones, so textured images lose nothing.
