@@ -7,13 +7,14 @@ message or a re-crawl changes nothing twice. On PostgreSQL the queue claim uses
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -172,6 +173,112 @@ def crawl_running(session: Session, marketplace_id: int) -> bool:
 
 
 # --- listings and their images ---------------------------------------------------------------------
+#
+# The crawler calls these for every listing and image, so their statements are built once per
+# dialect (Core, on the tables, with bind parameters) and executed with a dict of values: building
+# and compiling an ``INSERT … ON CONFLICT`` anew on every call cost more than the write itself.
+
+_LISTINGS = Listing.__table__
+_IMAGES = ListingImage.__table__
+_statements: dict[tuple[str, str], Any] = {}
+_statements_lock = threading.Lock()
+
+
+def _dialect_insert(dialect: str, table: Any) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+
+
+def _build_upsert_listing(dialect: str) -> Any:
+    stmt = _dialect_insert(dialect, _LISTINGS)
+    excluded, table = stmt.excluded, _LISTINGS.c
+    return stmt.on_conflict_do_update(
+        index_elements=["url"],
+        set_={
+            "title": func.coalesce(excluded.title, table.title),
+            "price": func.coalesce(excluded.price, table.price),
+            "currency": func.coalesce(excluded.currency, table.currency),
+            "seller": func.coalesce(excluded.seller, table.seller),
+            "last_seen": excluded.last_seen,
+            "updated_at": func.now(),
+        },
+    ).returning(table.id)
+
+
+def _build_images_of_listing(dialect: str) -> Any:
+    table = _IMAGES.c
+    return (
+        select(table.id, table.url, table.sha256, table.status)
+        .where(
+            table.listing_id == bindparam("listing_id"),
+            or_(table.sha256 == bindparam("sha256"), table.url == bindparam("url")),
+        )
+        .order_by(table.id)
+        .with_for_update()
+    )
+
+
+def _build_image_of_listing(dialect: str) -> Any:
+    table = _IMAGES.c
+    return select(table.id).where(
+        table.listing_id == bindparam("listing_id"),
+        or_(table.sha256 == bindparam("sha256"), table.url == bindparam("url")),
+    )
+
+
+def _build_insert_image(dialect: str) -> Any:
+    return _dialect_insert(dialect, _IMAGES).on_conflict_do_nothing().returning(_IMAGES.c.id)
+
+
+def _build_record_failure(dialect: str) -> Any:
+    stmt = _dialect_insert(dialect, _IMAGES)
+    table = _IMAGES.c
+    return stmt.on_conflict_do_update(
+        index_elements=["listing_id", "url"],
+        set_={
+            "error": stmt.excluded.error,
+            "attempts": table.attempts + 1,
+            "updated_at": func.now(),
+        },
+        where=table.status == ImageStatus.FAILED,
+    ).returning(table.id)
+
+
+def _build_image_by_url(dialect: str) -> Any:
+    table = _IMAGES.c
+    return select(table.id).where(table.listing_id == bindparam("listing_id"), table.url == bindparam("url"))
+
+
+_BUILDERS = {
+    "upsert_listing": _build_upsert_listing,
+    "images_of_listing": _build_images_of_listing,
+    "image_of_listing": _build_image_of_listing,
+    "insert_image": _build_insert_image,
+    "record_failure": _build_record_failure,
+    "image_by_url": _build_image_by_url,
+}
+
+
+def _run(session: Session, name: str, params: dict[str, Any]) -> Any:
+    """Execute the cached statement ``name`` of the session's dialect with ``params``.
+
+    Runs on the session's connection (inside its transaction), after flushing pending ORM
+    changes as the ORM's own autoflush would.
+    """
+    if session.autoflush:
+        session.flush()
+    connection = session.connection()
+    key = (connection.dialect.name, name)
+    stmt = _statements.get(key)
+    if stmt is None:
+        with _statements_lock:
+            stmt = _statements.get(key)
+            if stmt is None:
+                stmt = _statements[key] = _BUILDERS[name](key[0])
+    return connection.execute(stmt, params)
 
 
 def upsert_listing(
@@ -187,28 +294,17 @@ def upsert_listing(
 ) -> int:
     """Insert a listing or refresh it (title, price, seller, ``last_seen``); returns its id."""
     seen_at = seen_at or utcnow()
-    stmt = _insert(session, Listing).values(
-        marketplace_id=marketplace_id,
-        url=url,
-        title=title,
-        price=Decimal(str(price)) if price is not None else None,
-        currency=currency,
-        seller=seller,
-        first_seen=seen_at,
-        last_seen=seen_at,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["url"],
-        set_={
-            "title": func.coalesce(stmt.excluded.title, Listing.title),
-            "price": func.coalesce(stmt.excluded.price, Listing.price),
-            "currency": func.coalesce(stmt.excluded.currency, Listing.currency),
-            "seller": func.coalesce(stmt.excluded.seller, Listing.seller),
-            "last_seen": stmt.excluded.last_seen,
-            "updated_at": func.now(),
-        },
-    ).returning(Listing.id)
-    return int(session.execute(stmt).scalar_one())
+    params = {
+        "marketplace_id": marketplace_id,
+        "url": url,
+        "title": title,
+        "price": Decimal(str(price)) if price is not None else None,
+        "currency": currency,
+        "seller": seller,
+        "first_seen": seen_at,
+        "last_seen": seen_at,
+    }
+    return int(_run(session, "upsert_listing", params).scalar_one())
 
 
 def upsert_listing_image(
@@ -229,72 +325,48 @@ def upsert_listing_image(
     Returns:
         (listing image id, whether it is new and must be queued for scoring).
     """
-    existing = session.execute(
-        select(ListingImage)
-        .where(
-            ListingImage.listing_id == listing_id,
-            or_(ListingImage.sha256 == sha256, ListingImage.url == url),
-        )
-        .order_by(ListingImage.id)
-        .with_for_update()
-    ).scalars()
-    rows = list(existing)
+    key = {"listing_id": listing_id, "sha256": sha256, "url": url}
+    rows = _run(session, "images_of_listing", key).all()
     for row in rows:
         if row.sha256 == sha256:
-            return row.id, False
+            return int(row.id), False
     for row in rows:
         if row.url == url and row.status == ImageStatus.FAILED and row.sha256 is None:
-            row.sha256, row.path, row.width, row.height = sha256, path, width, height
-            row.status, row.error, row.attempts = ImageStatus.QUEUED, None, 0
+            image = session.get(ListingImage, row.id)
+            assert image is not None  # locked above
+            image.sha256, image.path, image.width, image.height = sha256, path, width, height
+            image.status, image.error, image.attempts = ImageStatus.QUEUED, None, 0
             session.flush()
-            return row.id, True
-    stmt = (
-        _insert(session, ListingImage)
-        .values(
-            listing_id=listing_id,
-            url=url,
-            sha256=sha256,
-            path=path,
-            width=width,
-            height=height,
-            status=ImageStatus.QUEUED,
-            attempts=0,
-        )
-        .on_conflict_do_nothing()
-        .returning(ListingImage.id)
-    )
-    new_id = session.execute(stmt).scalar_one_or_none()
+            return image.id, True
+    params = {
+        "listing_id": listing_id,
+        "url": url,
+        "sha256": sha256,
+        "path": path,
+        "width": width,
+        "height": height,
+        "status": ImageStatus.QUEUED,
+        "attempts": 0,
+    }
+    new_id = _run(session, "insert_image", params).scalar_one_or_none()
     if new_id is not None:
         return int(new_id), True
     # A concurrent writer inserted the same image first.
-    row_id = session.execute(
-        select(ListingImage.id).where(
-            ListingImage.listing_id == listing_id,
-            or_(ListingImage.sha256 == sha256, ListingImage.url == url),
-        )
-    ).scalar_one()
-    return int(row_id), False
+    return int(_run(session, "image_of_listing", key).scalar_one()), False
 
 
 def record_download_failure(session: Session, *, listing_id: int, url: str, error: str) -> int:
     """Record an image that could not be fetched or was refused (404, corrupt, too big…)."""
-    stmt = _insert(session, ListingImage).values(
-        listing_id=listing_id, url=url, status=ImageStatus.FAILED, error=error, attempts=1
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["listing_id", "url"],
-        set_={
-            "error": stmt.excluded.error,
-            "attempts": ListingImage.attempts + 1,
-            "updated_at": func.now(),
-        },
-        where=ListingImage.status == ImageStatus.FAILED,
-    ).returning(ListingImage.id)
-    row_id = session.execute(stmt).scalar_one_or_none()
+    params = {
+        "listing_id": listing_id,
+        "url": url,
+        "status": ImageStatus.FAILED,
+        "error": error,
+        "attempts": 1,
+    }
+    row_id = _run(session, "record_failure", params).scalar_one_or_none()
     if row_id is None:  # the URL had been stored fine before; keep that.
-        row_id = session.execute(
-            select(ListingImage.id).where(ListingImage.listing_id == listing_id, ListingImage.url == url)
-        ).scalar_one()
+        row_id = _run(session, "image_by_url", {"listing_id": listing_id, "url": url}).scalar_one()
     return int(row_id)
 
 
