@@ -100,7 +100,7 @@ def score_image(self: ScoringTask, listing_image_id: int) -> list[dict[str, Any]
     name="workers.score_images", base=ScoringTask, bind=True, acks_late=True, reject_on_worker_lost=True
 )
 def score_images(self: ScoringTask, listing_image_ids: list[int]) -> list[dict[str, Any]]:
-    """Score many listing images in one call (the GPU queue's batches; idempotent)."""
+    """Score many listing images in one call (the batches of both queues; idempotent)."""
     return self.score([int(i) for i in listing_image_ids])
 
 
