@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 import scrapy
 from itemloaders.processors import Identity, MapCompose, TakeFirst
+from itemloaders.utils import arg_to_iter
 from scrapy.loader import ItemLoader
 
 CURRENCY_SYMBOLS = {
@@ -115,3 +118,41 @@ class ListingLoader(ItemLoader):
         item = super().load_item()
         item["image_urls"] = unique(item.get("image_urls", []))
         return item
+
+
+def _first(value: object, processor: Any = None) -> Any:
+    """What ``TakeFirst()`` keeps of ``MapCompose(processor)`` over ``value``: the first processed
+    value that is neither ``None`` nor empty."""
+    for each in arg_to_iter(value):
+        if processor is not None:
+            each = processor(each)
+        if each is not None and each != "":
+            return each
+    return None
+
+
+def make_listing_item(
+    *,
+    url: object,
+    title: object = None,
+    price: object = None,
+    currency: object = None,
+    seller: object = None,
+    images: Sequence[str] = (),
+    base: str,
+) -> ListingItem:
+    """The item :class:`ListingLoader` would load from these values, without its per-item machinery
+    (the product spider builds one per product page)."""
+    item = ListingItem()
+    for name, value in (
+        ("url", _first(url)),
+        ("title", _first(title, clean_text)),
+        ("price", _first(price, parse_price)),
+        ("currency", _first(currency, parse_currency)),
+        ("seller", _first(seller, clean_text)),
+    ):
+        if value is not None:
+            item[name] = value
+    make = absolute_url(base)
+    item["image_urls"] = unique([u for u in (make(x) for x in images) if u])
+    return item

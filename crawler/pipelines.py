@@ -16,11 +16,13 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 from typing import Any
 
 from itemadapter import ItemAdapter
 from PIL import Image, UnidentifiedImageError
-from scrapy.pipelines.files import FileException, FilesPipeline
+from scrapy.pipelines.files import FilesPipeline, FSFilesStore
+from scrapy.pipelines.media import FileException
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
@@ -90,6 +92,7 @@ class ListingImagesPipeline(FilesPipeline):
         super().__init__(store_uri, download_func, crawler=crawler)
         self.max_bytes = crawler.settings.getint("DOWNLOAD_MAXSIZE") or 20 * 1024 * 1024
         self.max_pixels = crawler.settings.getint("COPYWATCH_MAX_IMAGE_PIXELS", 40_000_000)
+        self._directories: set[str] = set()  # created under a local FILES_STORE
 
     def get_media_requests(self, item: Any, info: Any) -> list[Any]:
         from scrapy import Request
@@ -111,8 +114,26 @@ class ListingImagesPipeline(FilesPipeline):
         extension, width, height = validate_image(body, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
         checksum = hashlib.sha256(body).hexdigest()
         path = f"{checksum[:2]}/{checksum}{extension}"
-        self.store.persist_file(path, io.BytesIO(body), info, meta={"width": width, "height": height})
+        if type(self.store) is FSFilesStore:
+            self._write_local(self.store.basedir, checksum[:2], path, body)
+        else:
+            self.store.persist_file(path, io.BytesIO(body), info, meta={"width": width, "height": height})
         return {"url": request.url, "path": path, "checksum": checksum, "width": width, "height": height}
+
+    def _write_local(self, basedir: str, directory: str, path: str, body: bytes) -> None:
+        """What ``FSFilesStore.persist_file`` does (create the directory, write the bytes over any
+        file of that name), without its per-file path objects and copy of the body."""
+        directory = os.path.join(basedir, directory)
+        if directory not in self._directories:
+            os.makedirs(directory, exist_ok=True)
+            self._directories.add(directory)
+        fd = os.open(os.path.join(basedir, path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            view = memoryview(body)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
 
     def media_failed(self, failure: Failure, request: Any, info: Any) -> Failure:
         return failure

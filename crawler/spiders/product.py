@@ -18,7 +18,7 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spiders import SitemapSpider
 
 from crawler.extract import IMAGE_EXTENSIONS, extract_product
-from crawler.items import ListingItem, ListingLoader
+from crawler.items import ListingItem, make_listing_item
 from crawler.spiders import platforms
 
 SKIP_EXTENSIONS = [ext.lstrip(".") for ext in IMAGE_EXTENSIONS] + [
@@ -76,18 +76,19 @@ class ProductSpider(SitemapSpider):
             yield response.follow(urldefrag(link.url)[0], callback=self.parse_page)
 
     def listing_item(self, response: Response, product: Any) -> ListingItem | None:
-        loader = ListingLoader(response=response)
         canonical = product.canonical_url
         url = response.urljoin(canonical) if canonical else response.url
         if urlparse(url).hostname not in self.allowed_domains:
             url = response.url  # a canonical pointing off-site is not this listing
-        loader.add_value("url", urldefrag(url)[0])
-        loader.add_value("title", product.title)
-        loader.add_value("price", product.price)
-        loader.add_value("currency", product.currency)
-        loader.add_value("seller", product.seller)
-        loader.add_images(product.images, response.url)
-        item = loader.load_item()
+        item = make_listing_item(
+            url=urldefrag(url)[0],
+            title=product.title,
+            price=product.price,
+            currency=product.currency,
+            seller=product.seller,
+            images=product.images,
+            base=response.url,
+        )
         self.crawler.stats.inc_value(f"copywatch/products/{product.source or 'html'}")
         return item
 
