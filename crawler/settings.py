@@ -55,11 +55,6 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         # The media pipeline keeps the served bytes, content-addressed under MEDIA_ROOT/listings.
         "FILES_STORE": str(settings.media_root / "listings"),
         "MEDIA_ALLOW_REDIRECTS": True,
-        # Off: HTTP auth (Copywatch's spiders never set ``http_user``) and the development check
-        # for copied internal ``meta`` keys (its spiders never copy ``response.meta``): each
-        # enabled middleware is one more layer every request or callback output goes through.
-        "DOWNLOADER_MIDDLEWARES": {"scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None},
-        "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None},
         "ITEM_PIPELINES": {
             "crawler.pipelines.ListingImagesPipeline": 300,
             "crawler.pipelines.PersistListingPipeline": 400,
