@@ -1,5 +1,8 @@
 """Recognise a product page and read its listing data: structured data first, HTML second.
 
+A page without any structured product data is still read when it has exactly one buy control
+(:mod:`crawler.html_product`), which is how OpenCart's or Sylius' default themes show a product.
+
 Structured data (schema.org ``Product`` in JSON-LD, microdata or RDFa; OpenGraph
 ``og:type=product``) is read with extruct, on the page's one parsed tree, and only for the
 syntaxes the page shows markers of (RDFa, which needs a DOM parse of its own, only when a node
@@ -18,6 +21,8 @@ from typing import Any
 
 import extruct
 from parsel import Selector
+
+from crawler.html_product import buy_block, price_text, title_of
 
 log = logging.getLogger(__name__)
 
@@ -240,15 +245,17 @@ def gallery_images(selector: Selector) -> list[str]:
     urls: list[str] = []
     containers = [
         el
-        for el in selector.xpath("//*[@class or @id]")
+        for el in selector.xpath("descendant-or-self::*[@class or @id]")
         if _GALLERY_HINT.search(" ".join(el.xpath("@class|@id").getall()))
     ] or [selector]
     for container in containers:
         for link in container.xpath(".//a[@href]"):
             href = link.attrib.get("href", "")
-            if href.lower().split("?")[0].endswith(IMAGE_EXTENSIONS):
+            if _is_image_url(href):
                 urls.append(href)
         for img in container.xpath(".//img"):
+            if _is_image_url(img.xpath("ancestor::a[1]/@href").get() or ""):
+                continue  # the link around it names the full-size image, taken above
             attrs = img.attrib
             full = next((attrs[a] for a in _FULL_SIZE_ATTRS if attrs.get(a)), None)
             if full:
@@ -263,6 +270,10 @@ def gallery_images(selector: Selector) -> list[str]:
             if src and not src.startswith("data:"):
                 urls.append(src)
     return urls
+
+
+def _is_image_url(url: str) -> bool:
+    return url.lower().split("?")[0].endswith(IMAGE_EXTENSIONS)
 
 
 def prefer_full_size(urls: list[str]) -> list[str]:
@@ -281,7 +292,7 @@ def extract_product(html: str, url: str, selector: Selector | None = None) -> Pr
     selector = selector if selector is not None else Selector(text=html)
     product = _structured(html, selector.root, url)
     if product is None:
-        return None
+        return _from_buy_block(selector)
     canonical = selector.xpath("//link[@rel='canonical']/@href").get()
     product.canonical_url = canonical or product.canonical_url
     # extruct's uniform OpenGraph keeps one value per property; a gallery repeats og:image.
@@ -292,3 +303,19 @@ def extract_product(html: str, url: str, selector: Selector | None = None) -> Pr
         product.images = product.images + gallery_images(selector)
     product.images = prefer_full_size(product.images)
     return product
+
+
+def _from_buy_block(selector: Selector) -> ProductData | None:
+    """A product page without structured data, read around its one buy control (see html_product)."""
+    block = buy_block(selector)
+    if block is None:
+        return None
+    price = price_text(selector)
+    return ProductData(
+        title=title_of(selector),
+        price=price,
+        currency=price,  # the symbol or code in the amount; parse_currency reads it
+        canonical_url=selector.xpath("//link[@rel='canonical']/@href").get(),
+        images=prefer_full_size(gallery_images(block)),
+        source="html",
+    )

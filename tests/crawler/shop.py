@@ -110,7 +110,8 @@ def standard_shop() -> Shop:
         page(
             "All 2",
             '<a href="/p/opengraph">3</a> <a href="/p/lazy">4</a> '
-            '<a href="/p/malformed">5</a> <a href="/p/hostile">6</a> <a href="/c/all?page=1">prev</a>',
+            '<a href="/p/malformed">5</a> <a href="/p/hostile">6</a> <a href="/p/no-structured-data">7</a> '
+            '<a href="/c/all?page=1">prev</a>',
         ),
     )
     shop.add(
@@ -190,6 +191,19 @@ def standard_shop() -> Shop:
             ),
         ),
     )
+    # An OpenCart-style product page: no structured data at all, one buy button, a related product.
+    shop.add(
+        "/p/no-structured-data",
+        page(
+            "Teapot",
+            '<img src="/img/logo.png"><div class="row"><ul class="thumbnails"><li>'
+            '<a class="thumbnail" href="/img/k-500x500.jpg"><img src="/img/k-228x228.jpg"></a></li></ul>'
+            '<h1>Teapot</h1><h2>£18.50</h2><div class="form-group">'
+            '<input type="hidden" name="product_id" value="7"><button id="button-cart">Add to Cart</button>'
+            '</div></div><h3>Related</h3><a href="/p/jsonld"><img src="/img/related-200x200.jpg"></a>'
+            "<button onclick=\"cart.add('1');\">Add to Cart</button>",
+        ),
+    )
     shop.add("/p/sitemap-only", page("Kite", "<h1>Kite</h1>", product_jsonld("Kite", ["/img/h.jpg"])))
     shop.add("/private/p/secret", page("Secret", "", product_jsonld("Secret", ["/img/secret.jpg"])))
     for name, seed in {
@@ -205,6 +219,9 @@ def standard_shop() -> Shop:
         "secret": 10,
     }.items():
         shop.add(f"/img/{name}.jpg", jpeg(seed), "image/jpeg")
+    shop.add("/img/k-500x500.jpg", jpeg(12, (500, 500)), "image/jpeg")
+    shop.add("/img/k-228x228.jpg", jpeg(42, (228, 228)), "image/jpeg")
+    shop.add("/img/related-200x200.jpg", jpeg(43, (200, 200)), "image/jpeg")
     shop.add("/img/d.jpg?w=400", jpeg(40, (100, 80)), "image/jpeg")
     shop.add("/img/d2-150x150.jpg", jpeg(41, (150, 150)), "image/jpeg")
     shop.add("/img/b.png", png(2), "image/png")

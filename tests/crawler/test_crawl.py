@@ -19,8 +19,9 @@ LISTINGS = {
     "/p/malformed",
     "/p/hostile",
     "/p/sitemap-only",
+    "/p/no-structured-data",
 }
-STORED = 10  # a, b, e, c, first, d, d2, f, g (g-copy is the same bytes), h
+STORED = 11  # a, b, e, c, first, d, d2, f, g (g-copy is the same bytes), h, k-500x500
 FAILED = {
     "/img/missing.jpg": "HTTP 404",
     "/img/error.jpg": "HTTP 500",
@@ -68,6 +69,10 @@ def test_crawl_stores_every_listing_and_image_and_records_failures(crawl_setting
     # Robots.txt disallows /private/: never asked for, not even once.
     assert not any(path.startswith("/private/") for path in requested)
     assert "/img/d2-150x150.jpg" not in {_path(i.url) for i in images}  # thumbnail of a named full image
+    # Without structured data: the product's own full-size image, not the logo, thumb or related product.
+    plain = next(x for x in listings if _path(x.url) == "/p/no-structured-data")
+    assert (plain.title, float(plain.price), plain.currency) == ("Teapot", 18.5, "GBP")
+    assert {_path(i.url) for i in images if i.listing_id == plain.id} == {"/img/k-500x500.jpg"}
     assert runs[-1].status == "finished" and runs[-1].stats["copywatch/images/stored"] == STORED
 
     by_path = {_path(listing.url): listing for listing in listings}
