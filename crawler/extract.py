@@ -33,10 +33,21 @@ _GALLERY_HINT = re.compile(
 _FULL_SIZE_ATTRS = (
     "data-large_image",
     "data-zoom-image",
+    "data-image-large-src",
     "data-full",
     "data-fullsize",
+    "data-full-url",
+    "data-large",
+    "data-zoom",
     "data-original",
     "data-src-large",
+)
+# Galleries drawn by JavaScript from inline JSON (Magento's x-magento-init "full", zoom viewers):
+# the full-size image under a key that names it so.
+_JSON_FULL_IMAGE = re.compile(
+    r'"(?:full|full_?image|full_?url|large_?image|zoom_?image|zoom|original_?src)"\s*:\s*'
+    r'"((?:https?:)?(?:\\?/)[^"\s]+?\.(?:jpe?g|png|webp)(?:\?[^"\s]*)?)"',
+    re.I,
 )
 _LAZY_ATTRS = ("data-src", "data-lazy-src", "data-original-src", "data-srcset", "data-lazy-srcset")
 _THUMB_HINT = re.compile(
@@ -272,6 +283,16 @@ def gallery_images(selector: Selector) -> list[str]:
     return urls
 
 
+def script_gallery_images(html: str, selector: Selector) -> list[str]:
+    """Full-size image URLs that inline scripts hand to a JavaScript gallery (JSON, ``\\/`` unescaped)."""
+    if not _JSON_FULL_IMAGE.search(html):
+        return []
+    urls: list[str] = []
+    for text in selector.xpath("//script[not(@src)]/text()").getall():
+        urls.extend(match.replace("\\/", "/") for match in _JSON_FULL_IMAGE.findall(text))
+    return urls
+
+
 def _is_image_url(url: str) -> bool:
     return url.lower().split("?")[0].endswith(IMAGE_EXTENSIONS)
 
@@ -292,7 +313,7 @@ def extract_product(html: str, url: str, selector: Selector | None = None) -> Pr
     selector = selector if selector is not None else Selector(text=html)
     product = _structured(html, selector.root, url)
     if product is None:
-        return _from_buy_block(selector)
+        return _from_buy_block(html, selector)
     canonical = selector.xpath("//link[@rel='canonical']/@href").get()
     product.canonical_url = canonical or product.canonical_url
     # extruct's uniform OpenGraph keeps one value per property; a gallery repeats og:image.
@@ -300,12 +321,12 @@ def extract_product(html: str, url: str, selector: Selector | None = None) -> Pr
     if product.source == "opengraph" and len(og_images) > len(product.images):
         product.images = og_images
     if len(product.images) <= 1:
-        product.images = product.images + gallery_images(selector)
+        product.images = product.images + gallery_images(selector) + script_gallery_images(html, selector)
     product.images = prefer_full_size(product.images)
     return product
 
 
-def _from_buy_block(selector: Selector) -> ProductData | None:
+def _from_buy_block(html: str, selector: Selector) -> ProductData | None:
     """A product page without structured data, read around its one buy control (see html_product)."""
     block = buy_block(selector)
     if block is None:
@@ -316,6 +337,6 @@ def _from_buy_block(selector: Selector) -> ProductData | None:
         price=price,
         currency=price,  # the symbol or code in the amount; parse_currency reads it
         canonical_url=selector.xpath("//link[@rel='canonical']/@href").get(),
-        images=prefer_full_size(gallery_images(block)),
+        images=prefer_full_size(gallery_images(block) + script_gallery_images(html, selector)),
         source="html",
     )

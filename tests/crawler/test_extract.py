@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import urljoin
 
 import pytest
 
@@ -93,3 +94,39 @@ def test_rdfa_product_with_nested_offer() -> None:
     assert product is not None and product.source == "rdfa"
     assert (product.title, product.price, product.currency) == ("Chair", "49.00", "EUR")
     assert product.images[0] == "http://s/i/chair.jpg"  # the gallery adds the same <img> as a relative URL
+
+
+def test_magento_gallery_json_gives_the_full_size_images() -> None:
+    html = """<html><head><meta property="og:type" content="product"><meta property="og:title" content="Duffle">
+<meta property="og:image" content="https://shop.test/media/catalog/product/cache/1/image/700x/duffle.jpg"></head><body>
+<div class="gallery-placeholder" data-gallery-role="gallery-placeholder">
+<img class="gallery-placeholder__image" src="https://shop.test/media/catalog/product/cache/1/image/700x/duffle.jpg"></div>
+<script type="text/x-magento-init">{"[data-gallery-role=gallery-placeholder]": {"mage/gallery/gallery": {"data": [
+{"thumb": "https:\\/\\/shop.test\\/media\\/catalog\\/product\\/cache\\/2\\/thumbnail\\/88x110\\/duffle.jpg",
+ "img": "https:\\/\\/shop.test\\/media\\/catalog\\/product\\/cache\\/1\\/image\\/700x\\/duffle.jpg",
+ "full": "https:\\/\\/shop.test\\/media\\/catalog\\/product\\/d\\/u\\/duffle.jpg", "isMain": true},
+{"thumb": "https:\\/\\/shop.test\\/media\\/t\\/back.jpg", "img": "https:\\/\\/shop.test\\/media\\/i\\/back.jpg",
+ "full": "https:\\/\\/shop.test\\/media\\/catalog\\/product\\/d\\/u\\/duffle-back.jpg", "isMain": false}]}}}</script>
+</body></html>"""
+    product = extract_product(html, "https://shop.test/duffle.html")
+    assert product is not None
+    assert "https://shop.test/media/catalog/product/d/u/duffle.jpg" in product.images
+    assert "https://shop.test/media/catalog/product/d/u/duffle-back.jpg" in product.images
+    assert not any("thumbnail/88x110" in url for url in product.images)
+
+
+def test_prestashop_thumbnails_name_their_large_image() -> None:
+    html = """<html><body><div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Mug</h1>
+<div class="images-container"><img class="js-qv-product-cover" itemprop="image" src="/1-large_default/mug.jpg">
+<ul class="product-images js-qv-product-images">
+<li><img class="thumb js-thumb" data-image-medium-src="/1-medium_default/mug.jpg"
+ data-image-large-src="/1-large_default/mug.jpg" src="/1-small_default/mug.jpg"></li>
+<li><img class="thumb js-thumb" data-image-medium-src="/2-medium_default/mug.jpg"
+ data-image-large-src="/2-large_default/mug.jpg" src="/2-small_default/mug.jpg"></li></ul></div></div></body></html>"""
+    product = extract_product(html, "https://shop.test/mug.html")
+    assert product is not None
+    absolute = {urljoin("https://shop.test/mug.html", url) for url in product.images}
+    assert absolute == {
+        "https://shop.test/1-large_default/mug.jpg",
+        "https://shop.test/2-large_default/mug.jpg",
+    }
