@@ -38,7 +38,7 @@ from detection.features import (
     to_gray,
     to_resized,
 )
-from detection.verify import agreement
+from detection.verify import agreement, strip_similarity
 
 MAX_HAMMING = 64  # of 256 bits: above this two ORB descriptors are unrelated
 NEIGHBOURS = 2
@@ -50,6 +50,9 @@ SKIP_MIRROR_BELOW_RATE = 1e-6
 ZOOM = 2.0  # the second look at an unconvincing query: this many times the working resolution
 ZOOM_FEATURES = 400
 ZOOM_BELOW_RATE = 1e-3  # raw false-alarm rate of the best candidate above which the query is zoomed
+DENSE_CANDIDATES = 50  # best-voted originals a feature-poor query is compared with as a strip
+DENSE_MIN_SIMILARITY = 0.9  # normalised correlation a strip must reach to be ranked first
+DENSE_ALL_BELOW = 200  # candidate sets this small (the seed's 101) are compared in full
 MAX_STRUCTURE_CHECKS = 8  # candidates aligned and compared per query at most (each ~1 ms)
 CHECK_BELOW_RATE = 0.05  # raw false-alarm rate under which a candidate is always checked
 STRUCTURE_WEIGHT = 4.0  # score evidence = inliers x agreement^4
@@ -144,7 +147,7 @@ class Matcher:
     def best_other_inliers(self, query: Features, exclude: str) -> float:
         """The best inlier count among originals other than ``exclude``, from stored features only."""
         positions = set(range(len(self.catalog))) - {self.catalog.ids().index(exclude)}
-        verified = self._verify_all(query, False, positions)
+        verified = self._verify_all(query, False, positions)[0]
         mirror = Features(
             np.column_stack([query.width - 1 - query.points[:, 0], query.points[:, 1]]).astype(np.float32),
             query.descriptors,
@@ -153,7 +156,7 @@ class Matcher:
         )
         # A mirrored keypoint's ORB descriptor differs; re-describing is not possible from stored
         # data, so the mirrored pass reuses descriptors — the null stays conservative (more votes).
-        verified += self._verify_all(mirror, True, positions)
+        verified += self._verify_all(mirror, True, positions)[0]
         return float(max((v.inliers for v in verified), default=0))
 
     def best_other_evidence(self, image: np.ndarray, exclude: str) -> float:
@@ -171,19 +174,20 @@ class Matcher:
     def _candidates(self, image: np.ndarray, allowed: set[int] | None) -> list[Match]:
         """Verified, structure-checked matches among ``allowed`` positions (all when None), ranked."""
         plain = self._extractor.extract(image)
-        verified = self._verify_all(plain, False, allowed)
+        verified, voted = self._verify_all(plain, False, allowed)
         strongest = max((v.inliers for v in verified), default=0)
         # A copy that already explains itself unmirrored needs no mirrored pass (half the cost);
         # the bar is a false-alarm rate far below any alert threshold.
         if self.catalog.calibration.false_alarm_rate(strongest) > SKIP_MIRROR_BELOW_RATE:
             mirrored = self._extractor.extract(cv2.flip(image, 1))
-            verified += self._verify_all(mirrored, True, allowed)
+            verified += self._verify_all(mirrored, True, allowed)[0]
             strongest = max((v.inliers for v in verified), default=0)
         # Still nothing convincing: the copy may be small in the listing (a collage, a product in
         # a room), below the originals' feature pyramid; look again at twice the resolution.
         if self.catalog.calibration.false_alarm_rate(strongest) > ZOOM_BELOW_RATE:
             zoomed = self._zoom_extractor.extract(image)
-            verified += self._verify_all(zoomed, False, allowed)
+            verified += self._verify_all(zoomed, False, allowed)[0]
+            strongest = max((v.inliers for v in verified), default=0)
         best: dict[int, _Verified] = {}
         for item in verified:
             held = best.get(item.position)
@@ -193,7 +197,34 @@ class Matcher:
         matches = [self._to_match(v, plain) for v in ranked]
         if self.structure_check:
             matches = self._check_structure(matches, [v.position for v in ranked], image)
+        if self.catalog.calibration.false_alarm_rate(strongest) > ZOOM_BELOW_RATE:
+            everyone = allowed if allowed is not None else range(len(self.catalog))
+            pool = sorted(everyone) if len(everyone) <= DENSE_ALL_BELOW else voted
+            matches = self._strip_fallback(matches, image, pool)
         return matches
+
+    def _strip_fallback(self, matches: list[Match], image: np.ndarray, pool: Sequence[int]) -> list[Match]:
+        """For a query the features could not settle: is it a full-width or full-height strip of
+        one of ``pool``? A strip of a nearly textureless original (a clipboard's lower half, a
+        plain box) gives ORB almost nothing, but its pixels still correlate with the original's
+        thumbnail at the one scale a strip allows. The best such original, if it correlates
+        strongly, goes first; scores are left as they are (this is ranking, not evidence)."""
+        gray = to_gray(image)
+        strips: dict = {}
+        best, best_similarity = None, DENSE_MIN_SIMILARITY
+        for position in pool:
+            thumbnail = self.catalog.thumbnail_of(position)
+            if thumbnail is None:
+                continue
+            similarity = strip_similarity(thumbnail, gray, strips)
+            if similarity > best_similarity:
+                best, best_similarity = position, similarity
+        if best is None:
+            return matches
+        original_id = self.catalog.id_at(best)
+        chosen = next((m for m in matches if m.original_id == original_id), None) or self._unsupported(best)
+        chosen.components["strip_similarity"] = best_similarity
+        return [chosen, *(m for m in matches if m is not chosen)]
 
     def _positions(self, candidates: Sequence[str] | None) -> set[int] | None:
         if candidates is None:
@@ -201,9 +232,12 @@ class Matcher:
         lookup = {original_id: i for i, original_id in enumerate(self.catalog.ids())}
         return {lookup[c] for c in candidates if c in lookup}
 
-    def _verify_all(self, query: Features, mirrored: bool, allowed: set[int] | None) -> list[_Verified]:
+    def _verify_all(
+        self, query: Features, mirrored: bool, allowed: set[int] | None
+    ) -> tuple[list[_Verified], list[int]]:
+        """RANSAC-verified best-voted originals, and the originals with votes, most first."""
         if len(query) == 0 or self.catalog.descriptor_count == 0:
-            return []
+            return [], []
         distances, ids = self.catalog.index.search(query.descriptors, NEIGHBOURS)
         close = (ids >= 0) & (distances <= MAX_HAMMING)
         query_rows, ranks = np.nonzero(close)
@@ -219,12 +253,13 @@ class Matcher:
                 owners[keep],
             )
         if owners.size == 0:
-            return []
+            return [], []
         # One vote per (query keypoint, original).
         pair_keys = np.unique(query_rows.astype(np.int64) * len(self.catalog) + owners)
         votes = np.bincount(pair_keys % len(self.catalog), minlength=len(self.catalog))
         order = np.argsort(-votes, kind="stable")
         shortlist = [int(p) for p in order[:SHORTLIST] if votes[p] >= MIN_VOTES]
+        voted = [int(p) for p in order[:DENSE_CANDIDATES] if votes[p] > 0]
         q_scale = WORKING_SIDE / max(query.width, query.height)
         results = []
         for position in shortlist:
@@ -239,7 +274,7 @@ class Matcher:
                     mirrored,
                 )
             )
-        return results
+        return results, voted
 
     def _verify(
         self,

@@ -161,3 +161,46 @@ def agreement(
         return 1.0
     correlation = cross / np.maximum(np.sqrt(energy_a * energy_b), 1e-6)
     return float((correlation[textured] >= AGREE).mean())
+
+
+STRIP_MIN_SIDE = 6  # px of thumbnail: a thinner strip carries too little to correlate
+FLAT = 2.0  # grey-level standard deviation below which a strip is blank and proves nothing
+
+
+def strip_similarity(
+    thumbnail: np.ndarray, query: np.ndarray, strips: dict[tuple[int, int], np.ndarray | None] | None = None
+) -> float:
+    """How well ``query`` correlates with the original as a full-width or full-height strip of it.
+
+    The seed's stolen images are full-width crops; under that hypothesis the only free parameter
+    is the offset, so the query is scaled to the thumbnail's width (or height) and slid along it
+    (normalised cross-correlation, both sides smoothed alike).
+
+    Args:
+        thumbnail: the original's thumbnail (:func:`make_thumbnail`).
+        query: the query image (BGR or grayscale).
+        strips: a cache of the query's smoothed strips by size, shared across thumbnails.
+
+    Returns:
+        The best correlation in [-1, 1]; -1 when neither hypothesis fits or the strip is blank.
+    """
+    th, tw = thumbnail.shape[:2]
+    qh, qw = query.shape[:2]
+    strips = {} if strips is None else strips
+    reference: np.ndarray | None = None
+    best = -1.0
+    for size in ((tw, round(qh * tw / qw)), (round(qw * th / qh), th)):
+        if not (STRIP_MIN_SIDE <= size[0] <= tw and STRIP_MIN_SIDE <= size[1] <= th):
+            continue
+        if size not in strips:
+            strip = cv2.resize(to_gray(query), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+            strip = cv2.GaussianBlur(strip, (0, 0), SMOOTH_SIGMA)
+            strips[size] = strip if float(strip.std()) >= FLAT else None
+        strip = strips[size]
+        if strip is None:
+            continue
+        if reference is None:
+            reference = cv2.GaussianBlur(thumbnail.astype(np.float32), (0, 0), SMOOTH_SIGMA)
+        scores = cv2.matchTemplate(reference, strip, cv2.TM_CCOEFF_NORMED)
+        best = max(best, float(np.nan_to_num(scores, nan=-1.0).max()))
+    return best

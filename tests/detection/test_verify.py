@@ -11,7 +11,7 @@ import pytest
 
 from detection.catalog import Catalog
 from detection.matcher import STRUCTURE_WEIGHT, Matcher
-from detection.verify import agreement, make_thumbnail, pack, thumbnail_size, unpack
+from detection.verify import agreement, make_thumbnail, pack, strip_similarity, thumbnail_size, unpack
 from tests.detection.drawing import product_image
 
 IDENTITY = np.eye(3)
@@ -137,3 +137,31 @@ def test_older_format_is_refused_with_a_rebuild_hint(catalog: Catalog, tmp_path:
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="rebuild"):
         Catalog.load(tmp_path / "index")
+
+
+def _plain_board(seed: int) -> np.ndarray:
+    """A nearly textureless product: a framed board on white (too few corners for ORB)."""
+    rng = np.random.default_rng(seed)
+    image = np.full((480, 400, 3), 250, np.uint8)
+    colour = tuple(int(c) for c in rng.integers(40, 200, 3))
+    top, left = int(rng.integers(30, 90)), int(rng.integers(30, 90))
+    cv2.rectangle(image, (left, top), (400 - left, 480 - 40), colour, int(rng.integers(4, 12)))
+    return image
+
+
+def test_strip_similarity_finds_the_original_of_a_full_width_strip() -> None:
+    originals = [_plain_board(seed) for seed in range(6)]
+    strip = originals[2][240:].copy()  # the seed's bottom strip
+    scores = [strip_similarity(make_thumbnail(o), strip) for o in originals]
+    assert int(np.argmax(scores)) == 2 and scores[2] > 0.9
+    blank = np.full((120, 400, 3), 250, np.uint8)
+    assert strip_similarity(make_thumbnail(originals[0]), blank) == -1.0  # a blank strip proves nothing
+
+
+def test_feature_poor_strip_is_ranked_first_by_the_strip_fallback() -> None:
+    boards = Catalog.build((f"b{i}", _plain_board(i)) for i in range(8))
+    matcher = Matcher(boards)
+    strip = _plain_board(5)[240:].copy()
+    top = matcher.match(strip, k=3)[0]
+    assert top.original_id == "b5"
+    assert top.components["strip_similarity"] > 0.9  # the features alone do not find it
