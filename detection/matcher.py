@@ -49,7 +49,9 @@ MIN_SCALE, MAX_SCALE = 0.08, 12.0
 SKIP_MIRROR_BELOW_RATE = 1e-6
 ZOOM = 2.0  # the second look at an unconvincing query: this many times the working resolution
 ZOOM_FEATURES = 400
-ZOOM_BELOW_RATE = 1e-3  # raw false-alarm rate of the best candidate above which the query is zoomed
+# Raw false-alarm rate of the best candidate above which a query is unsettled: it gets the second
+# look at twice the resolution and, if still unsettled, the strip fallback.
+UNSETTLED_ABOVE_RATE = 1e-3
 DENSE_CANDIDATES = 50  # best-voted originals a feature-poor query is compared with as a strip
 DENSE_MIN_SIMILARITY = 0.9  # normalised correlation a strip must reach to be ranked first
 DENSE_ALL_BELOW = 200  # candidate sets this small (the seed's 101) are compared in full
@@ -122,7 +124,9 @@ class Matcher:
         if image is None or image.size == 0:
             raise ValueError("empty image")
         allowed = self._positions(candidates)
-        matches = self._candidates(image, allowed)
+        matches, strip_pool = self._candidates(image, allowed)
+        if strip_pool:
+            matches = self._strip_fallback(matches, image, strip_pool)
         if allowed is not None:
             seen = {m.original_id for m in matches}
             for position in sorted(allowed):
@@ -167,12 +171,13 @@ class Matcher:
         structure check as :meth:`match`.
         """
         positions = set(range(len(self.catalog))) - {self.catalog.ids().index(exclude)}
-        return max((_evidence(m) for m in self._candidates(image, positions)), default=0.0)
+        return max((_evidence(m) for m in self._candidates(image, positions)[0]), default=0.0)
 
     # --- internals ----------------------------------------------------------------------------------
 
-    def _candidates(self, image: np.ndarray, allowed: set[int] | None) -> list[Match]:
-        """Verified, structure-checked matches among ``allowed`` positions (all when None), ranked."""
+    def _candidates(self, image: np.ndarray, allowed: set[int] | None) -> tuple[list[Match], list[int]]:
+        """Verified, structure-checked matches among ``allowed`` positions (all when None), ranked;
+        and, when they settle nothing, the originals to try the query against as a strip."""
         plain = self._extractor.extract(image)
         verified, voted = self._verify_all(plain, False, allowed)
         strongest = max((v.inliers for v in verified), default=0)
@@ -184,7 +189,7 @@ class Matcher:
             strongest = max((v.inliers for v in verified), default=0)
         # Still nothing convincing: the copy may be small in the listing (a collage, a product in
         # a room), below the originals' feature pyramid; look again at twice the resolution.
-        if self.catalog.calibration.false_alarm_rate(strongest) > ZOOM_BELOW_RATE:
+        if self.catalog.calibration.false_alarm_rate(strongest) > UNSETTLED_ABOVE_RATE:
             zoomed = self._zoom_extractor.extract(image)
             verified += self._verify_all(zoomed, False, allowed)[0]
             strongest = max((v.inliers for v in verified), default=0)
@@ -197,11 +202,10 @@ class Matcher:
         matches = [self._to_match(v, plain) for v in ranked]
         if self.structure_check:
             matches = self._check_structure(matches, [v.position for v in ranked], image)
-        if self.catalog.calibration.false_alarm_rate(strongest) > ZOOM_BELOW_RATE:
-            everyone = allowed if allowed is not None else range(len(self.catalog))
-            pool = sorted(everyone) if len(everyone) <= DENSE_ALL_BELOW else voted
-            matches = self._strip_fallback(matches, image, pool)
-        return matches
+        if self.catalog.calibration.false_alarm_rate(strongest) <= UNSETTLED_ABOVE_RATE:
+            return matches, []
+        everyone = allowed if allowed is not None else range(len(self.catalog))
+        return matches, (sorted(everyone) if len(everyone) <= DENSE_ALL_BELOW else voted)
 
     def _strip_fallback(self, matches: list[Match], image: np.ndarray, pool: Sequence[int]) -> list[Match]:
         """For a query the features could not settle: is it a full-width or full-height strip of
