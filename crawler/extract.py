@@ -314,8 +314,7 @@ def extract_product(html: str, url: str, selector: Selector | None = None) -> Pr
     product = _structured(html, selector.root, url)
     if product is None:
         return _from_buy_block(html, selector)
-    canonical = selector.xpath("//link[@rel='canonical']/@href").get()
-    product.canonical_url = canonical or product.canonical_url
+    product.canonical_url = _canonical(selector) or product.canonical_url
     # extruct's uniform OpenGraph keeps one value per property; a gallery repeats og:image.
     og_images = selector.xpath("//meta[@property='og:image' or @name='og:image']/@content").getall()
     if product.source == "opengraph" and len(og_images) > len(product.images):
@@ -324,6 +323,10 @@ def extract_product(html: str, url: str, selector: Selector | None = None) -> Pr
         product.images = product.images + gallery_images(selector) + script_gallery_images(html, selector)
     product.images = prefer_full_size(product.images)
     return product
+
+
+def _canonical(selector: Selector) -> str | None:
+    return selector.xpath("//link[@rel='canonical']/@href").get()
 
 
 def _from_buy_block(html: str, selector: Selector) -> ProductData | None:
@@ -336,7 +339,7 @@ def _from_buy_block(html: str, selector: Selector) -> ProductData | None:
         title=title_of(selector),
         price=price,
         currency=price,  # the symbol or code in the amount; parse_currency reads it
-        canonical_url=selector.xpath("//link[@rel='canonical']/@href").get(),
+        canonical_url=_canonical(selector),
         images=prefer_full_size(gallery_images(block) + script_gallery_images(html, selector)),
         source="html",
     )

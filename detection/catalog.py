@@ -27,13 +27,19 @@ import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import cv2
 import faiss
 import numpy as np
 from tqdm import tqdm
 
 from detection.calibration import Calibration
-from detection.features import ORIGINAL_FEATURES, WORKING_SIDE, FeatureExtractor, to_gray, to_resized
+from detection.features import (
+    ORIGINAL_FEATURES,
+    WORKING_SIDE,
+    FeatureExtractor,
+    normalised,
+    to_gray,
+    to_resized,
+)
 from detection.verify import make_thumbnail, pack, thumbnail_size, unpack
 
 log = logging.getLogger(__name__)
@@ -106,9 +112,9 @@ class Catalog:
             if not calibrate:
                 continue
             if seen < CALIBRATION_SAMPLES:
-                sample.append((seen, _working_gray(image)))
+                sample.append((seen, normalised(to_gray(image))[0]))
             elif (slot := int(rng.integers(0, seen + 1))) < CALIBRATION_SAMPLES:
-                sample[slot] = (seen, _working_gray(image))
+                sample[slot] = (seen, normalised(to_gray(image))[0])
         if catalog._points:
             catalog.points = np.concatenate(catalog._points)
         catalog._points = []
@@ -332,16 +338,6 @@ class Catalog:
         codes = self.descriptor_count * (32 + (8 if not isinstance(self.index, faiss.IndexBinaryFlat) else 0))
         thumbnails = sum(t.nbytes for t in self.packed_thumbnails)
         return int(codes + self.points.nbytes + 8 * len(self.offsets) + 12 * len(self) + thumbnails)
-
-
-def _working_gray(image: np.ndarray) -> np.ndarray:
-    """An image as the matcher sees it: grayscale, longest side at most ``WORKING_SIDE``."""
-    gray = to_gray(image)
-    scale = WORKING_SIDE / max(gray.shape[:2])
-    if scale >= 1:
-        return gray
-    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
-    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
 def _make_index(descriptors: np.ndarray) -> faiss.IndexBinary:

@@ -44,7 +44,8 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
-def _normalised(gray: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+def normalised(gray: np.ndarray, side: int = WORKING_SIDE) -> tuple[np.ndarray, float]:
+    """``gray`` brought to ``side`` px on its longest side, and the scale applied."""
     height, width = gray.shape[:2]
     scale = side / max(height, width)
     if abs(scale - 1.0) < 1e-3:
@@ -119,7 +120,7 @@ class FeatureExtractor:
         """Keypoints and descriptors of a BGR or grayscale image (coordinates in its own pixels)."""
         gray = to_gray(image)
         height, width = gray.shape[:2]
-        work, scale = _normalised(gray, self.side)
+        work, scale = normalised(gray, self.side)
         keypoints = self._orb.detect(work, None)
         keypoints = spread_keypoints(keypoints, work.shape[1], work.shape[0], self.n_features)
         keypoints, descriptors = self._orb.compute(work, keypoints)

@@ -68,6 +68,11 @@ def thumbnail_size(width: int, height: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def _smoothed(gray: np.ndarray) -> np.ndarray:
+    """``gray`` as float32 under the Gaussian both sides of every comparison get."""
+    return cv2.GaussianBlur(gray.astype(np.float32), (0, 0), SMOOTH_SIGMA)
+
+
 def _orientation_field(gray: np.ndarray) -> np.ndarray:
     """Doubled-angle gradient field (complex), magnitude-weighted."""
     gray = gray.astype(np.float32)
@@ -109,7 +114,7 @@ def agreement(
     # Both sides are smoothed alike at about the thumbnail's resolution, so sub-pixel alignment
     # error and resampling aliasing do not decorrelate fine texture; edges are replicated, not
     # blackened, so the smoothing invents no edge along the overlap's border.
-    gray = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), SMOOTH_SIGMA)
+    gray = _smoothed(gray)
     warped = cv2.warpPerspective(
         gray, query_to_thumb, (tw, th), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
@@ -132,7 +137,7 @@ def agreement(
         )
         > 0
     )
-    a = _orientation_field(cv2.GaussianBlur(thumbnail.astype(np.float32), (0, 0), SMOOTH_SIGMA))
+    a = _orientation_field(_smoothed(thumbnail))
     b = _orientation_field(warped)
     a[~covered] = 0
     b[~covered] = 0
@@ -193,14 +198,13 @@ def strip_similarity(
         if not (STRIP_MIN_SIDE <= size[0] <= tw and STRIP_MIN_SIDE <= size[1] <= th):
             continue
         if size not in strips:
-            strip = cv2.resize(to_gray(query), size, interpolation=cv2.INTER_AREA).astype(np.float32)
-            strip = cv2.GaussianBlur(strip, (0, 0), SMOOTH_SIGMA)
+            strip = _smoothed(cv2.resize(to_gray(query), size, interpolation=cv2.INTER_AREA))
             strips[size] = strip if float(strip.std()) >= FLAT else None
         strip = strips[size]
         if strip is None:
             continue
         if reference is None:
-            reference = cv2.GaussianBlur(thumbnail.astype(np.float32), (0, 0), SMOOTH_SIGMA)
+            reference = _smoothed(thumbnail)
         scores = cv2.matchTemplate(reference, strip, cv2.TM_CCOEFF_NORMED)
         best = max(best, float(np.nan_to_num(scores, nan=-1.0).max()))
     return best
