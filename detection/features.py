@@ -102,6 +102,32 @@ def spread_keypoints(
     return [keypoints[i] for i in picked]
 
 
+@dataclass(frozen=True)
+class Detected:
+    """ORB keypoints found on an image's working-size grayscale, before description.
+
+    Kept so the mirrored view of the same image needs no second detection: FAST corners and
+    Harris responses are mirror-symmetric, so the mirror's keypoints are these, reflected.
+    """
+
+    work: np.ndarray  # grayscale at the working size
+    scale: float  # working size / input pixels
+    keypoints: tuple[cv2.KeyPoint, ...]
+    width: int  # input pixels
+    height: int
+
+    def mirrored(self) -> Detected:
+        """The same detection on the horizontally flipped image (x reflected, angle 180° - a)."""
+        last = self.work.shape[1] - 1
+        keypoints = tuple(
+            cv2.KeyPoint(
+                last - kp.pt[0], kp.pt[1], kp.size, (180.0 - kp.angle) % 360.0, kp.response, kp.octave
+            )
+            for kp in self.keypoints
+        )
+        return Detected(cv2.flip(self.work, 1), self.scale, keypoints, self.width, self.height)
+
+
 class FeatureExtractor:
     """ORB extraction with fixed parameters; one instance per thread (OpenCV objects are not shared)."""
 
@@ -118,13 +144,23 @@ class FeatureExtractor:
 
     def extract(self, image: np.ndarray) -> Features:
         """Keypoints and descriptors of a BGR or grayscale image (coordinates in its own pixels)."""
+        return self.describe(self.detect(image))
+
+    def detect(self, image: np.ndarray) -> Detected:
+        """The spread ORB keypoints of a BGR or grayscale image, not yet described."""
         gray = to_gray(image)
         height, width = gray.shape[:2]
         work, scale = normalised(gray, self.side)
         keypoints = self._orb.detect(work, None)
         keypoints = spread_keypoints(keypoints, work.shape[1], work.shape[0], self.n_features)
-        keypoints, descriptors = self._orb.compute(work, keypoints)
+        return Detected(work, scale, tuple(keypoints), width, height)
+
+    def describe(self, detected: Detected) -> Features:
+        """Descriptors of ``detected``'s keypoints, positions in the input image's pixels."""
+        keypoints, descriptors = self._orb.compute(detected.work, list(detected.keypoints))
         if descriptors is None or not keypoints:
-            return Features(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), width, height)
-        points = from_resized(np.array([kp.pt for kp in keypoints], dtype=np.float32), scale)
-        return Features(points, descriptors, width, height)
+            return Features(
+                np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), detected.width, detected.height
+            )
+        points = from_resized(np.array([kp.pt for kp in keypoints], dtype=np.float32), detected.scale)
+        return Features(points, descriptors, detected.width, detected.height)

@@ -178,13 +178,15 @@ class Matcher:
     def _candidates(self, image: np.ndarray, allowed: set[int] | None) -> tuple[list[Match], list[int]]:
         """Verified, structure-checked matches among ``allowed`` positions (all when None), ranked;
         and, when they settle nothing, the originals to try the query against as a strip."""
-        plain = self._extractor.extract(image)
+        detected = self._extractor.detect(image)
+        plain = self._extractor.describe(detected)
         verified, voted = self._verify_all(plain, False, allowed)
         strongest = max((v.inliers for v in verified), default=0)
         # A copy that already explains itself unmirrored needs no mirrored pass (half the cost);
         # the bar is a false-alarm rate far below any alert threshold.
         if self.catalog.calibration.false_alarm_rate(strongest) > SKIP_MIRROR_BELOW_RATE:
-            mirrored = self._extractor.extract(cv2.flip(image, 1))
+            # The mirror's keypoints are the plain ones reflected: only the description is redone.
+            mirrored = self._extractor.describe(detected.mirrored())
             verified += self._verify_all(mirrored, True, allowed)[0]
             strongest = max((v.inliers for v in verified), default=0)
         # Still nothing convincing: the copy may be small in the listing (a collage, a product in
