@@ -7,6 +7,7 @@ index under 10 KB per original.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -76,18 +77,19 @@ GRID = 4  # keypoints are spread over a GRID x GRID layout so every part of an i
 
 
 def spread_keypoints(
-    keypoints: Sequence[cv2.KeyPoint], width: int, height: int, count: int
+    keypoints: Sequence[cv2.KeyPoint], width: int, height: int, count: int, grid: int = GRID
 ) -> list[cv2.KeyPoint]:
-    """Keep ``count`` keypoints, at most an equal share per grid cell (strongest first), then the
-    strongest of the rest: a crop of any part of the image still finds indexed features."""
+    """Keep ``count`` keypoints, at most an equal share per cell of a ``grid`` x ``grid`` layout
+    (strongest first), then the strongest of the rest: a crop of any part of the image still
+    finds indexed features."""
     if len(keypoints) <= count:
         return list(keypoints)
     strength = np.array([kp.response for kp in keypoints], np.float32)
     points = cv2.KeyPoint_convert(list(keypoints))
     order = np.argsort(-strength, kind="stable")
-    cx = np.minimum(GRID - 1, (points[order, 0] * GRID / width).astype(np.int64))
-    cy = np.minimum(GRID - 1, (points[order, 1] * GRID / height).astype(np.int64))
-    cells = cy * GRID + cx
+    cx = np.minimum(grid - 1, (points[order, 0] * grid / width).astype(np.int64))
+    cy = np.minimum(grid - 1, (points[order, 1] * grid / height).astype(np.int64))
+    cells = cy * grid + cx
     # Rank of each keypoint among the stronger ones of its own cell.
     by_cell = np.argsort(cells, kind="stable")
     sorted_cells = cells[by_cell]
@@ -95,7 +97,7 @@ def spread_keypoints(
     position = np.arange(len(cells))
     rank = np.empty(len(cells), np.int64)
     rank[by_cell] = position - starts[np.searchsorted(starts, position, side="right") - 1]
-    quota = max(1, count // (GRID * GRID))
+    quota = max(1, count // (grid * grid))
     within = rank < quota
     chosen, rest = order[within], order[~within]
     picked = np.concatenate([chosen, rest[: max(0, count - len(chosen))]])
@@ -112,9 +114,17 @@ class Detected:
 
     work: np.ndarray  # grayscale at the working size
     scale: float  # working size / input pixels
-    keypoints: tuple[cv2.KeyPoint, ...]
+    keypoints: tuple[cv2.KeyPoint, ...]  # the spread selection that gets described
     width: int  # input pixels
     height: int
+    side: int  # the extractor's working side
+    pool: tuple[cv2.KeyPoint, ...] = ()  # every keypoint ORB found, before the spread
+
+    def respread(self, count: int, grid: int) -> Detected:
+        """Another spread of the same pool: ``count`` keypoints over a ``grid`` x ``grid`` layout."""
+        height, width = self.work.shape[:2]
+        chosen = spread_keypoints(self.pool, width, height, count, grid)
+        return dataclasses.replace(self, keypoints=tuple(chosen))
 
     def mirrored(self) -> Detected:
         """The same detection on the horizontally flipped image (x reflected, angle 180° - a)."""
@@ -125,15 +135,16 @@ class Detected:
             )
             for kp in self.keypoints
         )
-        return Detected(cv2.flip(self.work, 1), self.scale, keypoints, self.width, self.height)
+        return Detected(cv2.flip(self.work, 1), self.scale, keypoints, self.width, self.height, self.side)
 
 
 class FeatureExtractor:
     """ORB extraction with fixed parameters; one instance per thread (OpenCV objects are not shared)."""
 
-    def __init__(self, n_features: int, side: int = WORKING_SIDE) -> None:
+    def __init__(self, n_features: int, side: int = WORKING_SIDE, grid: int = GRID) -> None:
         self.n_features = n_features
         self.side = side
+        self.grid = grid
         self._orb = cv2.ORB_create(
             nfeatures=n_features * 3,
             scaleFactor=1.2,
@@ -151,9 +162,12 @@ class FeatureExtractor:
         gray = to_gray(image)
         height, width = gray.shape[:2]
         work, scale = normalised(gray, self.side)
-        keypoints = self._orb.detect(work, None)
-        keypoints = spread_keypoints(keypoints, work.shape[1], work.shape[0], self.n_features)
-        return Detected(work, scale, tuple(keypoints), width, height)
+        return self._detect_on(work, scale, width, height)
+
+    def _detect_on(self, work: np.ndarray, scale: float, width: int, height: int) -> Detected:
+        pool = tuple(self._orb.detect(work, None))
+        keypoints = spread_keypoints(pool, work.shape[1], work.shape[0], self.n_features, self.grid)
+        return Detected(work, scale, tuple(keypoints), width, height, self.side, pool)
 
     def describe(self, detected: Detected) -> Features:
         """Descriptors of ``detected``'s keypoints, positions in the input image's pixels."""

@@ -20,6 +20,7 @@ Pipeline per query (and again for its mirror image, to catch flipped copies):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -31,6 +32,7 @@ from detection.catalog import Catalog
 from detection.features import (
     QUERY_FEATURES,
     WORKING_SIDE,
+    Detected,
     FeatureExtractor,
     Features,
     from_resized,
@@ -49,6 +51,11 @@ MIN_SCALE, MAX_SCALE = 0.08, 12.0
 SKIP_MIRROR_BELOW_RATE = 1e-6
 ZOOM = 2.0  # the second look at an unconvincing query: this many times the working resolution
 ZOOM_FEATURES = 400
+# The last look at a query still unsettled after the zoom: many more, finer-spread features. A
+# tiled watermark or a busy host photo takes most of a 400-feature budget with its own corners;
+# a 1000-feature, 8 x 8 spread still gives the copied product its share.
+DENSE_FEATURES = 1000
+DENSE_GRID = 8
 # Raw false-alarm rate of the best candidate above which a query is unsettled: it gets the second
 # look at twice the resolution and, if still unsettled, the strip fallback.
 UNSETTLED_ABOVE_RATE = 1e-3
@@ -87,6 +94,15 @@ class _Verified:
     affine: np.ndarray | None  # 2x3, original working frame -> query working frame
 
 
+@dataclass
+class _Searched:
+    """A query's features and each one's nearest catalog descriptors."""
+
+    features: Features
+    distances: np.ndarray  # (n, NEIGHBOURS) Hamming distances
+    ids: np.ndarray  # (n, NEIGHBOURS) descriptor ids, -1 when none
+
+
 class Matcher:
     """Matches listing images against a :class:`Catalog`.
 
@@ -96,14 +112,24 @@ class Matcher:
             (ORB + FAISS + RANSAC are CPU work), so a GPU worker uses it unchanged.
         structure_check: weigh inliers by structural agreement (:mod:`detection.verify`); off,
             the score is the calibrated raw inlier count.
+        dense_pass: give a query still unsettled after the zoom a last look with
+            ``DENSE_FEATURES`` finer-spread features (catches copies under tiled watermarks).
     """
 
-    def __init__(self, catalog: Catalog, *, device: str | None = None, structure_check: bool = True) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        device: str | None = None,
+        structure_check: bool = True,
+        dense_pass: bool = True,
+    ) -> None:
         self.catalog = catalog
         self.structure_check = structure_check
         self.device = device or "cpu"
         self._extractor = FeatureExtractor(QUERY_FEATURES)
         self._zoom_extractor = FeatureExtractor(ZOOM_FEATURES, side=int(WORKING_SIDE * ZOOM))
+        self._second_looks = ([self._dense_look] if dense_pass else []) + [self._zoom_look]
 
     # --- public API -------------------------------------------------------------------------------
 
@@ -124,9 +150,10 @@ class Matcher:
         if image is None or image.size == 0:
             raise ValueError("empty image")
         allowed = self._positions(candidates)
-        matches, strip_pool = self._candidates(image, allowed)
+        gray = to_gray(image)
+        matches, strip_pool = self._candidates(gray, allowed)
         if strip_pool:
-            matches = self._strip_fallback(matches, image, strip_pool)
+            matches = self._strip_fallback(matches, gray, strip_pool)
         if allowed is not None:
             seen = {m.original_id for m in matches}
             for position in sorted(allowed):
@@ -151,7 +178,7 @@ class Matcher:
     def best_other_inliers(self, query: Features, exclude: str) -> float:
         """The best inlier count among originals other than ``exclude``, from stored features only."""
         positions = set(range(len(self.catalog))) - {self.catalog.ids().index(exclude)}
-        verified = self._verify_all(query, False, positions)[0]
+        verified = self._verify_all(self._search(query), False, positions)[0]
         mirror = Features(
             np.column_stack([query.width - 1 - query.points[:, 0], query.points[:, 1]]).astype(np.float32),
             query.descriptors,
@@ -160,7 +187,7 @@ class Matcher:
         )
         # A mirrored keypoint's ORB descriptor differs; re-describing is not possible from stored
         # data, so the mirrored pass reuses descriptors — the null stays conservative (more votes).
-        verified += self._verify_all(mirror, True, positions)[0]
+        verified += self._verify_all(self._search(mirror), True, positions)[0]
         return float(max((v.inliers for v in verified), default=0))
 
     def best_other_evidence(self, image: np.ndarray, exclude: str) -> float:
@@ -171,29 +198,33 @@ class Matcher:
         structure check as :meth:`match`.
         """
         positions = set(range(len(self.catalog))) - {self.catalog.ids().index(exclude)}
-        return max((_evidence(m) for m in self._candidates(image, positions)[0]), default=0.0)
+        return max((_evidence(m) for m in self._candidates(to_gray(image), positions)[0]), default=0.0)
 
     # --- internals ----------------------------------------------------------------------------------
 
-    def _candidates(self, image: np.ndarray, allowed: set[int] | None) -> tuple[list[Match], list[int]]:
-        """Verified, structure-checked matches among ``allowed`` positions (all when None), ranked;
-        and, when they settle nothing, the originals to try the query against as a strip."""
-        detected = self._extractor.detect(image)
-        plain = self._extractor.describe(detected)
+    def _candidates(self, gray: np.ndarray, allowed: set[int] | None) -> tuple[list[Match], list[int]]:
+        """Verified, structure-checked matches of the grayscale query among ``allowed`` positions
+        (all when None), ranked; and, when they settle nothing, the originals to try the query
+        against as a strip."""
+        detected = self._extractor.detect(gray)
+        plain = self._search(self._extractor.describe(detected))
         verified, voted = self._verify_all(plain, False, allowed)
         strongest = max((v.inliers for v in verified), default=0)
         # A copy that already explains itself unmirrored needs no mirrored pass (half the cost);
         # the bar is a false-alarm rate far below any alert threshold.
         if self.catalog.calibration.false_alarm_rate(strongest) > SKIP_MIRROR_BELOW_RATE:
             # The mirror's keypoints are the plain ones reflected: only the description is redone.
-            mirrored = self._extractor.describe(detected.mirrored())
+            mirrored = self._search(self._extractor.describe(detected.mirrored()))
             verified += self._verify_all(mirrored, True, allowed)[0]
             strongest = max((v.inliers for v in verified), default=0)
-        # Still nothing convincing: the copy may be small in the listing (a collage, a product in
-        # a room), below the originals' feature pyramid; look again at twice the resolution.
-        if self.catalog.calibration.false_alarm_rate(strongest) > UNSETTLED_ABOVE_RATE:
-            zoomed = self._zoom_extractor.extract(image)
-            verified += self._verify_all(zoomed, False, allowed)[0]
+        # Still nothing convincing: look again, cheapest first, until something is. The dense look
+        # re-reads the same working image with 1000 finely spread features (a tiled watermark or a
+        # busy host photo takes most of a 400-feature budget with its own corners); the zoom looks
+        # at twice the resolution (a copy small in the listing, below the originals' pyramid).
+        for look in self._second_looks:
+            if self.catalog.calibration.false_alarm_rate(strongest) <= UNSETTLED_ABOVE_RATE:
+                break
+            verified += self._verify_all(look(gray, detected, plain), False, allowed)[0]
             strongest = max((v.inliers for v in verified), default=0)
         best: dict[int, _Verified] = {}
         for item in verified:
@@ -201,21 +232,41 @@ class Matcher:
             if held is None or (item.inliers, item.votes) > (held.inliers, held.votes):
                 best[item.position] = item
         ranked = sorted(best.values(), key=lambda v: (v.inliers, v.votes), reverse=True)
-        matches = [self._to_match(v, plain) for v in ranked]
+        matches = [self._to_match(v, plain.features) for v in ranked]
         if self.structure_check:
-            matches = self._check_structure(matches, [v.position for v in ranked], image)
+            matches = self._check_structure(matches, [v.position for v in ranked], gray)
         if self.catalog.calibration.false_alarm_rate(strongest) <= UNSETTLED_ABOVE_RATE:
             return matches, []
         everyone = allowed if allowed is not None else range(len(self.catalog))
         return matches, (sorted(everyone) if len(everyone) <= DENSE_ALL_BELOW else voted)
 
-    def _strip_fallback(self, matches: list[Match], image: np.ndarray, pool: Sequence[int]) -> list[Match]:
+    def _dense_look(self, gray: np.ndarray, detected: Detected, plain: _Searched) -> _Searched:
+        """The plain pass's features plus the dense spread's others; only those are searched."""
+        dense = detected.respread(DENSE_FEATURES, DENSE_GRID)
+        known = {(kp.pt, kp.octave) for kp in detected.keypoints}
+        extra = tuple(kp for kp in dense.keypoints if (kp.pt, kp.octave) not in known)
+        added = self._search(self._extractor.describe(dataclasses.replace(dense, keypoints=extra)))
+        features = Features(
+            np.concatenate([plain.features.points, added.features.points]),
+            np.concatenate([plain.features.descriptors, added.features.descriptors]),
+            plain.features.width,
+            plain.features.height,
+        )
+        return _Searched(
+            features,
+            np.concatenate([plain.distances, added.distances]),
+            np.concatenate([plain.ids, added.ids]),
+        )
+
+    def _zoom_look(self, gray: np.ndarray, detected: Detected, plain: _Searched) -> _Searched:
+        return self._search(self._zoom_extractor.extract(gray))
+
+    def _strip_fallback(self, matches: list[Match], gray: np.ndarray, pool: Sequence[int]) -> list[Match]:
         """For a query the features could not settle: is it a full-width or full-height strip of
         one of ``pool``? A strip of a nearly textureless original (a clipboard's lower half, a
         plain box) gives ORB almost nothing, but its pixels still correlate with the original's
         thumbnail at the one scale a strip allows. The best such original, if it correlates
         strongly, goes first; scores are left as they are (this is ranking, not evidence)."""
-        gray = to_gray(image)
         strips: dict = {}
         best, best_similarity = None, DENSE_MIN_SIMILARITY
         for position in pool:
@@ -238,13 +289,20 @@ class Matcher:
         lookup = {original_id: i for i, original_id in enumerate(self.catalog.ids())}
         return {lookup[c] for c in candidates if c in lookup}
 
+    def _search(self, query: Features) -> _Searched:
+        if len(query) == 0 or self.catalog.descriptor_count == 0:
+            empty = np.zeros((len(query), NEIGHBOURS), np.int64)
+            return _Searched(query, empty.astype(np.int32), empty - 1)
+        distances, ids = self.catalog.index.search(query.descriptors, NEIGHBOURS)
+        return _Searched(query, distances, ids)
+
     def _verify_all(
-        self, query: Features, mirrored: bool, allowed: set[int] | None
+        self, searched: _Searched, mirrored: bool, allowed: set[int] | None
     ) -> tuple[list[_Verified], list[int]]:
         """RANSAC-verified best-voted originals, and the originals with votes, most first."""
-        if len(query) == 0 or self.catalog.descriptor_count == 0:
+        query, distances, ids = searched.features, searched.distances, searched.ids
+        if len(query) == 0:
             return [], []
-        distances, ids = self.catalog.index.search(query.descriptors, NEIGHBOURS)
         close = (ids >= 0) & (distances <= MAX_HAMMING)
         query_rows, ranks = np.nonzero(close)
         found = ids[query_rows, ranks]
@@ -310,7 +368,7 @@ class Matcher:
         inliers = int(inlier_mask.sum())
         return _Verified(position, inliers, votes, len(chosen), mirrored, affine)
 
-    def _check_structure(self, matches: list[Match], positions: list[int], image: np.ndarray) -> list[Match]:
+    def _check_structure(self, matches: list[Match], positions: list[int], gray: np.ndarray) -> list[Match]:
         """Weigh the leading candidates' inliers by their structural agreement, then re-rank.
 
         Agreement enters twice. The *ranking* (which original is the source) uses it gently,
@@ -324,7 +382,6 @@ class Matcher:
         and past that, any candidate whose raw evidence alone would score as plausible, so no
         reported match keeps an unverified high score.
         """
-        gray: np.ndarray | None = None
         settled = -1.0
         checks = 0
         for match, position in zip(matches, positions, strict=True):
@@ -336,7 +393,6 @@ class Matcher:
             thumbnail = self.catalog.thumbnail_of(position)
             rank = match.components["inliers"]
             if match.homography is not None and thumbnail is not None:
-                gray = to_gray(image) if gray is None else gray
                 fraction = agreement(
                     thumbnail, gray, np.asarray(match.homography), self.catalog.sizes[position]
                 )
