@@ -139,3 +139,26 @@ def test_empty_image_is_refused(matcher: Matcher) -> None:
 
 def test_blank_image_matches_nothing(matcher: Matcher) -> None:
     assert matcher.match(np.full((300, 300, 3), 255, np.uint8)) == []
+
+
+def test_dense_look_adds_features_and_searches_only_the_new_ones(matcher: Matcher) -> None:
+    query = cv2.cvtColor(product_image(5), cv2.COLOR_BGR2GRAY)
+    detected = matcher._extractor.detect(query)
+    plain = matcher._search(matcher._extractor.describe(detected))
+    searched: list[int] = []
+    search = matcher._search
+
+    def counting(features):  # noqa: ANN001, ANN202 - test spy
+        searched.append(len(features))
+        return search(features)
+
+    matcher._search = counting  # type: ignore[method-assign]
+    try:
+        dense = matcher._dense_look(query, detected, plain)
+    finally:
+        del matcher._search
+    assert len(dense.features) > len(plain.features) + 300
+    n = len(plain.features)
+    np.testing.assert_array_equal(dense.features.descriptors[:n], plain.features.descriptors)
+    np.testing.assert_array_equal(dense.ids[:n], plain.ids)
+    assert searched == [len(dense.features) - n]  # the plain pass's neighbours are reused
