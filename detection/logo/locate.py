@@ -32,17 +32,25 @@ class Located:
 
 
 def contour_features(
-    edges: np.ndarray, t0_points: list[tuple[int, int]], max_traces: int = 12
+    edges: np.ndarray, t0_points: list[tuple[int, int]], max_traces: int = 12, max_attempts: int = 48
 ) -> dict[str, float]:
-    """The seed's Table 2: among traced closed contours, the least complexity and greatest perimeter."""
+    """The seed's Table 2: among traced closed contours, the least complexity and greatest perimeter.
+
+    At most ``max_traces`` closed contours are measured and at most ``max_attempts`` curves
+    followed (open ones included): a busy photo's edges inside the logo box are mostly open
+    fragments, and following hundreds of them in Python would cost more than the rest of the
+    check without changing its answer on logo-like boxes.
+    """
     skeleton = prune_spurs(thin(edges), length=3)
     seen = np.zeros_like(skeleton)
     complexities, perimeters = [], []
+    attempts = 0
     for x, y in t0_points:
-        if len(complexities) >= max_traces:
+        if len(complexities) >= max_traces or attempts >= max_attempts:
             break
         if not skeleton[y, x] or seen[y, x]:
             continue
+        attempts += 1
         chain = trace(skeleton, (x, y), max_steps=4000)
         points = chain.points()
         seen[points[:, 1], points[:, 0]] = True
