@@ -345,9 +345,11 @@ def _make_index(descriptors: np.ndarray) -> faiss.IndexBinary:
     if count < IVF_FROM:
         index = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
     else:
-        # About sqrt(n) lists keeps a probe's cost at ~sqrt(n); capped so that training (k-means on
-        # a sample of TRAIN_PER_LIST codes per list) stays a matter of seconds to a minute.
-        lists = int(min(MAX_LISTS, max(64, 4 * np.sqrt(count))))
+        # A query descriptor is compared with every list centre, then with the codes of NPROBE
+        # lists: lists + NPROBE * n / lists, least at sqrt(NPROBE * n) lists — so the cost grows
+        # as sqrt(n). Capped so that training (k-means on a sample of TRAIN_PER_LIST codes per
+        # list) stays a matter of seconds to a minute.
+        lists = int(min(MAX_LISTS, max(64, np.sqrt(NPROBE * count))))
         index = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(DESCRIPTOR_BITS), DESCRIPTOR_BITS, lists)
         index.cp.niter = 10
         rng = np.random.default_rng(0)

@@ -40,6 +40,7 @@ from detection.features import (
     to_gray,
     to_resized,
 )
+from detection.proposals import pasted_rectangles
 from detection.verify import agreement, strip_similarity
 
 MAX_HAMMING = 64  # of 256 bits: above this two ORB descriptors are unrelated
@@ -59,9 +60,10 @@ DENSE_GRID = 8
 # Raw false-alarm rate of the best candidate above which a query is unsettled: it gets the second
 # look at twice the resolution and, if still unsettled, the strip fallback.
 UNSETTLED_ABOVE_RATE = 1e-3
-DENSE_CANDIDATES = 50  # best-voted originals a feature-poor query is compared with as a strip
+DENSE_CANDIDATES = 30  # best-voted originals a feature-poor query is compared with as a strip
 DENSE_MIN_SIMILARITY = 0.9  # normalised correlation a strip must reach to be ranked first
 DENSE_ALL_BELOW = 200  # candidate sets this small (the seed's 101) are compared in full
+MAX_PROPOSALS = 3  # pasted-picture rectangles matched on their own per unsettled query
 MAX_STRUCTURE_CHECKS = 8  # candidates aligned and compared per query at most (each ~1 ms)
 CHECK_BELOW_RATE = 0.05  # raw false-alarm rate under which a candidate is always checked
 STRUCTURE_WEIGHT = 4.0  # score evidence = inliers x agreement^4
@@ -114,6 +116,8 @@ class Matcher:
             the score is the calibrated raw inlier count.
         dense_pass: give a query still unsettled after the zoom a last look with
             ``DENSE_FEATURES`` finer-spread features (catches copies under tiled watermarks).
+        proposals: match pictures pasted small into a query that is still unsettled on their
+            own (:mod:`detection.proposals`).
     """
 
     def __init__(
@@ -123,10 +127,13 @@ class Matcher:
         device: str | None = None,
         structure_check: bool = True,
         dense_pass: bool = True,
+        proposals: bool = True,
     ) -> None:
         self.catalog = catalog
         self.structure_check = structure_check
         self.device = device or "cpu"
+        self.proposals = proposals
+        self._position_of: dict[str, int] = {}
         self._extractor = FeatureExtractor(QUERY_FEATURES)
         self._zoom_extractor = FeatureExtractor(ZOOM_FEATURES, side=int(WORKING_SIDE * ZOOM))
         self._second_looks = ([self._dense_look] if dense_pass else []) + [self._zoom_look]
@@ -151,7 +158,7 @@ class Matcher:
             raise ValueError("empty image")
         allowed = self._positions(candidates)
         gray = to_gray(image)
-        matches, strip_pool = self._candidates(gray, allowed)
+        matches, strip_pool = self._matches(gray, allowed)
         if strip_pool:
             matches = self._strip_fallback(matches, gray, strip_pool)
         if allowed is not None:
@@ -159,7 +166,7 @@ class Matcher:
             for position in sorted(allowed):
                 if self.catalog.id_at(position) not in seen:
                     matches.append(self._unsupported(position))
-        return matches[:k]
+        return [self._with_regions(m, gray.shape[1], gray.shape[0]) for m in matches[:k]]
 
     def match_batch(self, images: Sequence[np.ndarray], k: int = 10) -> list[list[Match]]:
         """Match several images (one call per image; the index is shared, nothing is reloaded)."""
@@ -198,14 +205,35 @@ class Matcher:
         structure check as :meth:`match`.
         """
         positions = set(range(len(self.catalog))) - {self.catalog.ids().index(exclude)}
-        return max((_evidence(m) for m in self._candidates(to_gray(image), positions)[0]), default=0.0)
+        return max((_evidence(m) for m in self._matches(to_gray(image), positions)[0]), default=0.0)
 
     # --- internals ----------------------------------------------------------------------------------
 
-    def _candidates(self, gray: np.ndarray, allowed: set[int] | None) -> tuple[list[Match], list[int]]:
+    def _matches(self, gray: np.ndarray, allowed: set[int] | None) -> tuple[list[Match], list[int]]:
+        """:meth:`_candidates`, and for a query they leave unsettled, the pictures that may have
+        been pasted into it (:mod:`detection.proposals`) matched on their own."""
+        matches, strip_pool, detected = self._candidates(gray, allowed)
+        # Raw inliers may have looked conclusive; what counts is the evidence after the structure check.
+        if not self.proposals or _conclusive(matches):
+            return matches, strip_pool
+        scale = detected.scale
+        settled = False
+        for x, y, w, h in pasted_rectangles(detected.work, MAX_PROPOSALS):
+            # Back to the listing's pixels, a little wider than the frame found at working size.
+            x0, y0 = max(0, int((x - 2) / scale)), max(0, int((y - 2) / scale))
+            x1 = min(gray.shape[1], int(np.ceil((x + w + 2) / scale)))
+            y1 = min(gray.shape[0], int(np.ceil((y + h + 2) / scale)))
+            found = self._candidates(gray[y0:y1, x0:x1], allowed, second_looks=False)[0]
+            matches = _merge(matches, [_shifted(m, x0, y0) for m in found])
+            settled = settled or _conclusive(found)
+        return matches, ([] if settled else strip_pool)
+
+    def _candidates(
+        self, gray: np.ndarray, allowed: set[int] | None, second_looks: bool = True
+    ) -> tuple[list[Match], list[int], Detected]:
         """Verified, structure-checked matches of the grayscale query among ``allowed`` positions
-        (all when None), ranked; and, when they settle nothing, the originals to try the query
-        against as a strip."""
+        (all when None), ranked; when they settle nothing, the originals to try the query against
+        as a strip; and the query's detection."""
         detected = self._extractor.detect(gray)
         plain = self._search(self._extractor.describe(detected))
         verified, voted = self._verify_all(plain, False, allowed)
@@ -221,7 +249,7 @@ class Matcher:
         # re-reads the same working image with 1000 finely spread features (a tiled watermark or a
         # busy host photo takes most of a 400-feature budget with its own corners); the zoom looks
         # at twice the resolution (a copy small in the listing, below the originals' pyramid).
-        for look in self._second_looks:
+        for look in self._second_looks if second_looks else ():
             if self.catalog.calibration.false_alarm_rate(strongest) <= UNSETTLED_ABOVE_RATE:
                 break
             verified += self._verify_all(look(gray, detected, plain), False, allowed)[0]
@@ -236,9 +264,9 @@ class Matcher:
         if self.structure_check:
             matches = self._check_structure(matches, [v.position for v in ranked], gray)
         if self.catalog.calibration.false_alarm_rate(strongest) <= UNSETTLED_ABOVE_RATE:
-            return matches, []
+            return matches, [], detected
         everyone = allowed if allowed is not None else range(len(self.catalog))
-        return matches, (sorted(everyone) if len(everyone) <= DENSE_ALL_BELOW else voted)
+        return matches, (sorted(everyone) if len(everyone) <= DENSE_ALL_BELOW else voted), detected
 
     def _dense_look(self, gray: np.ndarray, detected: Detected, plain: _Searched) -> _Searched:
         """The plain pass's features plus the dense spread's others; only those are searched."""
@@ -283,10 +311,16 @@ class Matcher:
         chosen.components["strip_similarity"] = best_similarity
         return [chosen, *(m for m in matches if m is not chosen)]
 
+    def _lookup(self) -> dict[str, int]:
+        """Catalog position by original id (rebuilt when originals were added since)."""
+        if len(self._position_of) != len(self.catalog):
+            self._position_of = {original_id: i for i, original_id in enumerate(self.catalog.ids())}
+        return self._position_of
+
     def _positions(self, candidates: Sequence[str] | None) -> set[int] | None:
         if candidates is None:
             return None
-        lookup = {original_id: i for i, original_id in enumerate(self.catalog.ids())}
+        lookup = self._lookup()
         return {lookup[c] for c in candidates if c in lookup}
 
     def _search(self, query: Features) -> _Searched:
@@ -432,18 +466,21 @@ class Matcher:
         if verified.affine is None or verified.inliers == 0:
             return match
         homography = self._homography(verified, query)
-        ow, oh = catalog.sizes[verified.position]
-        original_box = _box(ow, oh)
-        query_box = _box(query.width, query.height)
-        in_query = _clip(_apply(homography, original_box), query.width, query.height)
-        in_original = _clip(_apply(np.linalg.inv(homography), query_box), ow, oh)
         components["scale"] = float(math.sqrt(abs(np.linalg.det(homography[:2, :2]))))
         components["rotation_deg"] = float(
             math.degrees(math.atan2(verified.affine[1, 0], verified.affine[0, 0]))
         )
-        match.region_query = in_query
-        match.region_original = in_original
         match.homography = homography.tolist()
+        return match
+
+    def _with_regions(self, match: Match, width: int, height: int) -> Match:
+        """Fill in the matched region in both images (done only for the matches reported)."""
+        if match.homography is None or match.region_query is not None:
+            return match
+        homography = np.asarray(match.homography)
+        ow, oh = self.catalog.sizes[self._lookup()[match.original_id]]
+        match.region_query = _clip(_apply(homography, _box(ow, oh)), width, height)
+        match.region_original = _clip(_apply(np.linalg.inv(homography), _box(width, height)), ow, oh)
         return match
 
     def _homography(self, verified: _Verified, query: Features) -> np.ndarray:
@@ -452,7 +489,7 @@ class Matcher:
         q_scale = WORKING_SIDE / max(query.width, query.height)
         to_work = resize_matrix(o_scale)
         affine = np.vstack([verified.affine, [0.0, 0.0, 1.0]])
-        from_work = np.linalg.inv(resize_matrix(q_scale))
+        from_work = resize_matrix(1.0 / q_scale)  # the inverse of resizing by q_scale
         homography = from_work @ affine @ to_work
         if verified.mirrored:
             flip = np.array([[-1.0, 0.0, query.width - 1], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
@@ -463,6 +500,29 @@ class Matcher:
 def _evidence(match: Match) -> float:
     """The evidence behind a match's score: structure-weighed inliers when checked, else inliers."""
     return float(match.components.get("effective_inliers", match.components["inliers"]))
+
+
+def _conclusive(matches: Sequence[Match]) -> bool:
+    """Whether any match's evidence leaves no doubt (false-alarm rate at most UNSETTLED_ABOVE_RATE)."""
+    return any(m.components["false_alarm_rate"] <= UNSETTLED_ABOVE_RATE for m in matches)
+
+
+def _merge(matches: list[Match], more: list[Match]) -> list[Match]:
+    """Both lists' matches, one per original (the better ranked), best first."""
+    best: dict[str, Match] = {}
+    for match in [*matches, *more]:
+        held = best.get(match.original_id)
+        if held is None or _rank_key(match) > _rank_key(held):
+            best[match.original_id] = match
+    return sorted(best.values(), key=_rank_key, reverse=True)
+
+
+def _shifted(match: Match, dx: int, dy: int) -> Match:
+    """A match found in the crop at ``(dx, dy)`` of the query, in the query's pixels."""
+    shift = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+    homography = None if match.homography is None else (shift @ np.asarray(match.homography)).tolist()
+    components = {**match.components, "pasted_at_x": float(dx), "pasted_at_y": float(dy)}
+    return dataclasses.replace(match, homography=homography, components=components)
 
 
 def _rank_key(match: Match) -> tuple[float, float, float]:

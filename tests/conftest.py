@@ -76,7 +76,9 @@ def sqlite_url(tmp_path: Path) -> str:
 def settings(tmp_path: Path, sqlite_url: str) -> Settings:
     """Embedded-default settings (SQLite, eager Celery) under a temporary data directory."""
     data_dir = tmp_path / "data"
-    s = Settings.from_env({"DATA_DIR": str(data_dir), "DATABASE_URL": sqlite_url, "SECRET_KEY": "test-secret"})
+    s = Settings.from_env(
+        {"DATA_DIR": str(data_dir), "DATABASE_URL": sqlite_url, "SECRET_KEY": "test-secret"}
+    )
     s.ensure_dirs()
     return s
 

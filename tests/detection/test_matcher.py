@@ -162,3 +162,20 @@ def test_dense_look_adds_features_and_searches_only_the_new_ones(matcher: Matche
     np.testing.assert_array_equal(dense.features.descriptors[:n], plain.features.descriptors)
     np.testing.assert_array_equal(dense.ids[:n], plain.ids)
     assert searched == [len(dense.features) - n]  # the plain pass's neighbours are reused
+
+
+def test_a_picture_pasted_small_is_found_by_its_frame(originals: dict[str, np.ndarray]) -> None:
+    catalog = Catalog.build(originals.items())
+    canvas = np.full((1400, 1600, 3), (60, 140, 200), np.uint8)
+    cv2.circle(canvas, (400, 700), 300, (30, 90, 40), -1)
+    piece = cv2.resize(originals["sku-4"], (160, 192), interpolation=cv2.INTER_AREA)
+    canvas[300:492, 1100:1260] = piece
+
+    without = Matcher(catalog, proposals=False).match(canvas, k=1)
+    assert not without or without[0].original_id != "sku-4" or without[0].score < 0.5
+    found = Matcher(catalog).match(canvas, k=1)[0]
+    assert found.original_id == "sku-4" and found.score > 0.9
+    # The region is reported in the listing's pixels, on the pasted picture.
+    truth = np.array([[1100, 300], [1260, 300], [1260, 492], [1100, 492]], np.float64)
+    assert _polygon_iou(found.region_query, truth, canvas.shape[:2]) > 0.7
+    assert found.components["pasted_at_x"] > 1000

@@ -1,0 +1,56 @@
+"""Rectangle proposals: a picture pasted into another image is found by its frame."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from detection.proposals import pasted_rectangles
+from tests.detection.drawing import product_image
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return w * h / (aw * ah + bw * bh - w * h)
+
+
+def _host() -> np.ndarray:
+    canvas = np.full((480, 420, 3), (60, 140, 200), np.uint8)
+    cv2.circle(canvas, (120, 240), 90, (30, 90, 40), -1)
+    return canvas
+
+
+def test_a_pasted_picture_is_proposed() -> None:
+    canvas = _host()
+    piece = cv2.resize(product_image(1), (80, 96), interpolation=cv2.INTER_AREA)
+    canvas[300:396, 290:370] = piece
+    boxes = pasted_rectangles(cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY))
+    assert boxes and max(_iou(box, (290, 300, 80, 96)) for box in boxes) > 0.8
+
+
+def test_a_light_picture_on_a_light_page_is_proposed() -> None:
+    page = np.full((480, 420), 238, np.uint8)  # a white studio shot on a light-grey page
+    piece = np.full((120, 100), 250, np.uint8)
+    cv2.circle(piece, (50, 60), 30, 40, 3)
+    page[40:160, 20:120] = piece
+    boxes = pasted_rectangles(page)
+    assert boxes and max(_iou(box, (20, 40, 100, 120)) for box in boxes) > 0.8
+
+
+def test_no_proposal_without_a_frame() -> None:
+    gradient = np.tile(np.linspace(40, 220, 420, dtype=np.float32), (480, 1)).astype(np.uint8)
+    cv2.circle(gradient, (200, 240), 120, 30, -1)
+    assert pasted_rectangles(gradient) == []
+    assert pasted_rectangles(np.full((100, 100), 255, np.uint8)) == []
+
+
+def test_at_most_max_count_largest_first() -> None:
+    canvas = _host()
+    for i, (x, y, side) in enumerate([(10, 10, 60), (200, 20, 100), (300, 330, 80), (20, 380, 70)]):
+        canvas[y : y + side, x : x + side] = cv2.resize(product_image(i), (side, side))
+    boxes = pasted_rectangles(cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY), max_count=2)
+    assert len(boxes) == 2
+    assert boxes[0][2] * boxes[0][3] >= boxes[1][2] * boxes[1][3]
