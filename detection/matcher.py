@@ -48,6 +48,9 @@ NEIGHBOURS = 2
 SHORTLIST = 6  # originals verified per orientation
 MIN_VOTES = 4
 RANSAC_PIXELS = 5.0  # reprojection tolerance in the 480-px working frame
+# A similarity needs 2 correspondences: 500 draws find an all-inlier pair with 99 % confidence
+# down to an inlier ratio of 10 %, below which the candidate could not score anyway.
+RANSAC_ITERATIONS = 500
 MIN_SCALE, MAX_SCALE = 0.08, 12.0
 SKIP_MIRROR_BELOW_RATE = 1e-6
 ZOOM = 2.0  # the second look at an unconvincing query: this many times the working resolution
@@ -60,6 +63,7 @@ DENSE_GRID = 8
 # Raw false-alarm rate of the best candidate above which a query is unsettled: it gets the second
 # look at twice the resolution and, if still unsettled, the strip fallback.
 UNSETTLED_ABOVE_RATE = 1e-3
+NOTHING_ABOVE_RATE = 0.05  # the best candidate is not even plausible: the dense look may help
 DENSE_CANDIDATES = 30  # best-voted originals a feature-poor query is compared with as a strip
 DENSE_MIN_SIMILARITY = 0.9  # normalised correlation a strip must reach to be ranked first
 DENSE_ALL_BELOW = 200  # candidate sets this small (the seed's 101) are compared in full
@@ -136,7 +140,10 @@ class Matcher:
         self._position_of: dict[str, int] = {}
         self._extractor = FeatureExtractor(QUERY_FEATURES)
         self._zoom_extractor = FeatureExtractor(ZOOM_FEATURES, side=int(WORKING_SIDE * ZOOM))
-        self._second_looks = ([self._dense_look] if dense_pass else []) + [self._zoom_look]
+        # (look, run it while the best raw false-alarm rate is above this)
+        self._second_looks = ([(self._dense_look, NOTHING_ABOVE_RATE)] if dense_pass else []) + [
+            (self._zoom_look, UNSETTLED_ABOVE_RATE)
+        ]
 
     # --- public API -------------------------------------------------------------------------------
 
@@ -245,13 +252,15 @@ class Matcher:
             mirrored = self._search(self._extractor.describe(detected.mirrored()))
             verified += self._verify_all(mirrored, True, allowed)[0]
             strongest = max((v.inliers for v in verified), default=0)
-        # Still nothing convincing: look again, cheapest first, until something is. The dense look
-        # re-reads the same working image with 1000 finely spread features (a tiled watermark or a
-        # busy host photo takes most of a 400-feature budget with its own corners); the zoom looks
-        # at twice the resolution (a copy small in the listing, below the originals' pyramid).
-        for look in self._second_looks if second_looks else ():
-            if self.catalog.calibration.false_alarm_rate(strongest) <= UNSETTLED_ABOVE_RATE:
-                break
+        # Still nothing convincing: look again. The dense look re-reads the same working image with
+        # 1000 finely spread features (a tiled watermark or a busy host photo takes most of a
+        # 400-feature budget with its own corners) — only when nothing plausible was found at all:
+        # more features also add chance inliers, and on a look-alike that shares a silhouette
+        # (another shirt of the same cut) they would lift a weak candidate into an alert. The zoom
+        # looks at twice the resolution (a copy small in the listing, below the originals' pyramid).
+        for look, above_rate in self._second_looks if second_looks else ():
+            if self.catalog.calibration.false_alarm_rate(strongest) <= above_rate:
+                continue
             verified += self._verify_all(look(gray, detected, plain), False, allowed)[0]
             strongest = max((v.inliers for v in verified), default=0)
         best: dict[int, _Verified] = {}
@@ -392,7 +401,12 @@ class Matcher:
         if len(chosen) < 3:
             return _Verified(position, 0, votes, len(chosen), mirrored, None)
         affine, inlier_mask = cv2.estimateAffinePartial2D(
-            src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS, maxIters=1000, confidence=0.995
+            src,
+            dst,
+            method=cv2.RANSAC,
+            ransacReprojThreshold=RANSAC_PIXELS,
+            maxIters=RANSAC_ITERATIONS,
+            confidence=0.995,
         )
         if affine is None or inlier_mask is None:
             return _Verified(position, 0, votes, len(chosen), mirrored, None)

@@ -179,3 +179,26 @@ def test_a_picture_pasted_small_is_found_by_its_frame(originals: dict[str, np.nd
     truth = np.array([[1100, 300], [1260, 300], [1260, 492], [1100, 492]], np.float64)
     assert _polygon_iou(found.region_query, truth, canvas.shape[:2]) > 0.7
     assert found.components["pasted_at_x"] > 1000
+
+
+def _spied(look, name: str, calls: list[str]):  # noqa: ANN001, ANN202 - test spy
+    def spy(*args):  # noqa: ANN002, ANN202
+        calls.append(name)
+        return look(*args)
+
+    return spy
+
+
+def test_second_looks_only_when_the_first_finds_too_little(
+    matcher: Matcher, originals: dict[str, np.ndarray]
+) -> None:
+    looked: list[str] = []
+    looks = matcher._second_looks
+    matcher._second_looks = [(_spied(look, look.__name__, looked), rate) for look, rate in looks]
+    try:
+        matcher.match(originals["sku-2"], k=1)  # a copy: settled by the plain pass
+        assert looked == []
+        matcher.match(np.full((300, 300, 3), 200, np.uint8), k=1)  # nothing to match: both looks
+        assert looked == ["_dense_look", "_zoom_look"]
+    finally:
+        matcher._second_looks = looks
