@@ -68,6 +68,7 @@ DENSE_CANDIDATES = 30  # best-voted originals a feature-poor query is compared w
 DENSE_MIN_SIMILARITY = 0.9  # normalised correlation a strip must reach to be ranked first
 DENSE_ALL_BELOW = 200  # candidate sets this small (the seed's 101) are compared in full
 MAX_PROPOSALS = 3  # pasted-picture rectangles matched on their own per unsettled query
+FLAT_PROPOSAL = 8.0  # grey-level standard deviation below which a proposal is a filled box
 MAX_STRUCTURE_CHECKS = 8  # candidates aligned and compared per query at most (each ~1 ms)
 CHECK_BELOW_RATE = 0.05  # raw false-alarm rate under which a candidate is always checked
 STRUCTURE_WEIGHT = 4.0  # score evidence = inliers x agreement^4
@@ -230,24 +231,29 @@ class Matcher:
             x0, y0 = max(0, int((x - 2) / scale)), max(0, int((y - 2) / scale))
             x1 = min(gray.shape[1], int(np.ceil((x + w + 2) / scale)))
             y1 = min(gray.shape[0], int(np.ceil((y + h + 2) / scale)))
-            found = self._candidates(gray[y0:y1, x0:x1], allowed, second_looks=False)[0]
+            crop = gray[y0:y1, x0:x1]
+            if float(crop.std()) < FLAT_PROPOSAL:
+                continue  # a filled box, not a picture: nothing to match
+            found = self._candidates(crop, allowed, thorough=False)[0]
             matches = _merge(matches, [_shifted(m, x0, y0) for m in found])
             settled = settled or _conclusive(found)
         return matches, ([] if settled else strip_pool)
 
     def _candidates(
-        self, gray: np.ndarray, allowed: set[int] | None, second_looks: bool = True
+        self, gray: np.ndarray, allowed: set[int] | None, thorough: bool = True
     ) -> tuple[list[Match], list[int], Detected]:
         """Verified, structure-checked matches of the grayscale query among ``allowed`` positions
         (all when None), ranked; when they settle nothing, the originals to try the query against
-        as a strip; and the query's detection."""
+        as a strip; and the query's detection. Not ``thorough`` (a pasted picture's crop): the
+        plain pass only, no mirrored pass and no second looks."""
         detected = self._extractor.detect(gray)
         plain = self._search(self._extractor.describe(detected))
         verified, voted = self._verify_all(plain, False, allowed)
         strongest = max((v.inliers for v in verified), default=0)
         # A copy that already explains itself unmirrored needs no mirrored pass (half the cost);
         # the bar is a false-alarm rate far below any alert threshold.
-        if self.catalog.calibration.false_alarm_rate(strongest) > SKIP_MIRROR_BELOW_RATE:
+        # A pasted picture (thorough off) is matched as it is: mirrored ones are left out.
+        if thorough and self.catalog.calibration.false_alarm_rate(strongest) > SKIP_MIRROR_BELOW_RATE:
             # The mirror's keypoints are the plain ones reflected: only the description is redone.
             mirrored = self._search(self._extractor.describe(detected.mirrored()))
             verified += self._verify_all(mirrored, True, allowed)[0]
@@ -258,7 +264,7 @@ class Matcher:
         # more features also add chance inliers, and on a look-alike that shares a silhouette
         # (another shirt of the same cut) they would lift a weak candidate into an alert. The zoom
         # looks at twice the resolution (a copy small in the listing, below the originals' pyramid).
-        for look, above_rate in self._second_looks if second_looks else ():
+        for look, above_rate in self._second_looks if thorough else ():
             if self.catalog.calibration.false_alarm_rate(strongest) <= above_rate:
                 continue
             verified += self._verify_all(look(gray, detected, plain), False, allowed)[0]

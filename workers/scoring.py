@@ -134,6 +134,8 @@ class MatcherCache:
         check_interval_s: how often to look at the version on disk (it is a small file read).
         threads: cap the native thread pools of this process to this many when loading (None:
             leave them; worker processes pass 1).
+        effort: ``thorough`` or ``fast`` (Settings.match_effort): whether the matcher takes its
+            dense second look and matches pasted pictures on their own.
     """
 
     def __init__(
@@ -143,8 +145,10 @@ class MatcherCache:
         device: str | None = None,
         check_interval_s: float = 2.0,
         threads: int | None = None,
+        effort: str = "thorough",
     ) -> None:
         self.index_dir = Path(index_dir)
+        self.effort = effort
         self.device = device
         self.check_interval_s = check_interval_s
         self.threads = threads
@@ -178,7 +182,8 @@ class MatcherCache:
                     limit_threads(self.threads)
                 catalog = Catalog.load(self.index_dir)
                 device = self.device or default_device()
-                self._matcher = Matcher(catalog, device=device)
+                thorough = self.effort != "fast"
+                self._matcher = Matcher(catalog, device=device, dense_pass=thorough, proposals=thorough)
                 self._version = catalog.version
                 log.info("loaded catalog %s (%d originals) on %s", catalog.version, len(catalog), device)
             return self._matcher
@@ -561,7 +566,7 @@ def runtime(settings: Settings, *, threads: int | None = None) -> tuple[Sessions
         if key not in _runtimes:
             _runtimes[key] = (
                 session_factory(make_engine(settings.database_url)),
-                MatcherCache(settings.index_dir, threads=threads),
+                MatcherCache(settings.index_dir, threads=threads, effort=settings.match_effort),
             )
         return _runtimes[key]
 

@@ -44,6 +44,7 @@ def test_secrets_are_not_in_the_repr() -> None:
         ({"REVIEW_THRESHOLD": "0.9", "ALERT_THRESHOLD": "0.5"}, "ALERT_THRESHOLD"),
         ({"CRAWL_OBEY_ROBOTS": "perhaps"}, "CRAWL_OBEY_ROBOTS"),
         ({"CRAWL_DELAY_S": "-1"}, "CRAWL_DELAY_S"),
+        ({"MATCH_EFFORT": "quick"}, "MATCH_EFFORT"),
     ],
 )
 def test_invalid_settings_name_the_variable(env: dict[str, str], variable: str) -> None:

@@ -106,3 +106,10 @@ def test_queued_rows_without_a_message_are_found_by_the_sweep(world: World) -> N
         assert requeue_stale(session, max_attempts=5, lost_after_s=60) == [image_id]
     with sessions() as session, session.begin():
         assert requeue_stale(session, max_attempts=5, lost_after_s=60) == [], "touched: not re-sent at once"
+
+
+def test_match_effort_reaches_the_workers_matcher(world: World) -> None:
+    thorough = MatcherCache(world.settings.index_dir).get()
+    fast = MatcherCache(world.settings.index_dir, effort="fast").get()
+    assert thorough.proposals and len(thorough._second_looks) == 2
+    assert not fast.proposals and [look.__name__ for look, _ in fast._second_looks] == ["_zoom_look"]
