@@ -117,7 +117,6 @@ class Detected:
     keypoints: tuple[cv2.KeyPoint, ...]  # the spread selection that gets described
     width: int  # input pixels
     height: int
-    side: int  # the extractor's working side
     pool: tuple[cv2.KeyPoint, ...] = ()  # every keypoint ORB found, before the spread
 
     def respread(self, count: int, grid: int) -> Detected:
@@ -127,7 +126,8 @@ class Detected:
         return dataclasses.replace(self, keypoints=tuple(chosen))
 
     def mirrored(self) -> Detected:
-        """The same detection on the horizontally flipped image (x reflected, angle 180° - a)."""
+        """The same detection on the horizontally flipped image (x reflected, angle 180° - a);
+        the mirror is only described, so it carries no pool."""
         last = self.work.shape[1] - 1
         keypoints = tuple(
             cv2.KeyPoint(
@@ -135,16 +135,15 @@ class Detected:
             )
             for kp in self.keypoints
         )
-        return Detected(cv2.flip(self.work, 1), self.scale, keypoints, self.width, self.height, self.side)
+        return Detected(cv2.flip(self.work, 1), self.scale, keypoints, self.width, self.height)
 
 
 class FeatureExtractor:
     """ORB extraction with fixed parameters; one instance per thread (OpenCV objects are not shared)."""
 
-    def __init__(self, n_features: int, side: int = WORKING_SIDE, grid: int = GRID) -> None:
+    def __init__(self, n_features: int, side: int = WORKING_SIDE) -> None:
         self.n_features = n_features
         self.side = side
-        self.grid = grid
         self._orb = cv2.ORB_create(
             nfeatures=n_features * 3,
             scaleFactor=1.2,
@@ -162,12 +161,9 @@ class FeatureExtractor:
         gray = to_gray(image)
         height, width = gray.shape[:2]
         work, scale = normalised(gray, self.side)
-        return self._detect_on(work, scale, width, height)
-
-    def _detect_on(self, work: np.ndarray, scale: float, width: int, height: int) -> Detected:
         pool = tuple(self._orb.detect(work, None))
-        keypoints = spread_keypoints(pool, work.shape[1], work.shape[0], self.n_features, self.grid)
-        return Detected(work, scale, tuple(keypoints), width, height, self.side, pool)
+        keypoints = spread_keypoints(pool, work.shape[1], work.shape[0], self.n_features)
+        return Detected(work, scale, tuple(keypoints), width, height, pool)
 
     def describe(self, detected: Detected) -> Features:
         """Descriptors of ``detected``'s keypoints, positions in the input image's pixels."""

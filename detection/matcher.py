@@ -2,7 +2,8 @@
 
 Pipeline per query (and again for its mirror image, to catch flipped copies):
 
-1. ORB features of the query (:mod:`detection.features`).
+1. ORB features of the query (:mod:`detection.features`); the mirror's are the same keypoints
+   reflected and described again.
 2. Each query descriptor looks up its two nearest catalog descriptors (FAISS, Hamming); close
    ones vote for the original that owns them — a shortlist that works for crops and collages,
    where a global descriptor of the whole image would not.
@@ -16,6 +17,10 @@ Pipeline per query (and again for its mirror image, to catch flipped copies):
 5. The evidence — inliers × agreement^4, the inliers that the structure vouches for — becomes a
    calibrated score (:mod:`detection.calibration`), and the fitted transform gives the matched
    region in both images and a homography for the logo check.
+
+A query none of this settles gets second looks (more, finer-spread features when nothing was
+even plausible; twice the resolution), then the pictures pasted into it
+(:mod:`detection.proposals`) are matched on their own, then the strip fallback ranks it.
 """
 
 from __future__ import annotations
@@ -55,13 +60,14 @@ MIN_SCALE, MAX_SCALE = 0.08, 12.0
 SKIP_MIRROR_BELOW_RATE = 1e-6
 ZOOM = 2.0  # the second look at an unconvincing query: this many times the working resolution
 ZOOM_FEATURES = 400
-# The last look at a query still unsettled after the zoom: many more, finer-spread features. A
-# tiled watermark or a busy host photo takes most of a 400-feature budget with its own corners;
-# a 1000-feature, 8 x 8 spread still gives the copied product its share.
+# The dense look, for a query whose first passes found nothing plausible: many more, finer-spread
+# features. A tiled watermark or a busy host photo takes most of a 400-feature budget with its own
+# corners; a 1000-feature, 8 x 8 spread still gives the copied product its share.
 DENSE_FEATURES = 1000
 DENSE_GRID = 8
 # Raw false-alarm rate of the best candidate above which a query is unsettled: it gets the second
-# look at twice the resolution and, if still unsettled, the strip fallback.
+# look at twice the resolution, then its pasted pictures are matched and, if still unsettled, the
+# strip fallback ranks it.
 UNSETTLED_ABOVE_RATE = 1e-3
 NOTHING_ABOVE_RATE = 0.05  # the best candidate is not even plausible: the dense look may help
 DENSE_CANDIDATES = 30  # best-voted originals a feature-poor query is compared with as a strip
@@ -119,7 +125,7 @@ class Matcher:
             (ORB + FAISS + RANSAC are CPU work), so a GPU worker uses it unchanged.
         structure_check: weigh inliers by structural agreement (:mod:`detection.verify`); off,
             the score is the calibrated raw inlier count.
-        dense_pass: give a query still unsettled after the zoom a last look with
+        dense_pass: give a query whose first passes found nothing plausible a second look with
             ``DENSE_FEATURES`` finer-spread features (catches copies under tiled watermarks).
         proposals: match pictures pasted small into a query that is still unsettled on their
             own (:mod:`detection.proposals`).
