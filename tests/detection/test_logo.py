@@ -161,3 +161,28 @@ def test_aligned_check_reports_a_missing_logo() -> None:
     erased[y - 8 : y + h + 8, x - 8 : x + w + 8] = np.median(strip, axis=0).astype(np.uint8)
     listing, homography = _listing(erased)
     assert check(listing, reference, homography).verdict in {"missing", "shape_differs"}
+
+
+def test_contour_features_follow_a_bounded_number_of_curves(monkeypatch: pytest.MonkeyPatch) -> None:
+    import detection.logo.locate as locate
+
+    # 200 separate short strokes (open curves) and one closed square: a busy photo's logo box.
+    edges = np.zeros((300, 440), bool)
+    for i in range(200):
+        y, x = 4 + (i // 20) * 10, 4 + (i % 20) * 22
+        edges[y, x : x + 16] = True  # longer than the spur pruning takes off
+    cv2.rectangle(edges.view(np.uint8), (60, 220), (120, 280), 1, 1)
+    starts = [(int(x), int(y)) for y, x in zip(*np.nonzero(edges), strict=True)]
+    followed: list[int] = []
+    real_trace = locate.trace
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - test spy
+        followed.append(1)
+        return real_trace(*args, **kwargs)
+
+    monkeypatch.setattr(locate, "trace", counting)
+    locate.contour_features(edges, starts)
+    assert len(followed) == 48  # every stroke is a candidate; only max_attempts are followed
+    followed.clear()
+    features = locate.contour_features(edges, starts, max_attempts=1000)
+    assert len(followed) > 150 and features["closed_contours"] >= 1
