@@ -50,7 +50,7 @@ IVF_FROM = 60_000  # descriptors; below this an exact search is as fast
 CALIBRATION_SAMPLES = 200
 MAX_LISTS = 4096
 TRAIN_PER_LIST = 40
-NPROBE = 8
+NPROBE = 6
 
 
 class Catalog:

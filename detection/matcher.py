@@ -75,6 +75,8 @@ DENSE_MIN_SIMILARITY = 0.9  # normalised correlation a strip must reach to be ra
 DENSE_ALL_BELOW = 200  # candidate sets this small (the seed's 101) are compared in full
 MAX_PROPOSALS = 3  # pasted-picture rectangles matched on their own per unsettled query
 FLAT_PROPOSAL = 8.0  # grey-level standard deviation below which a proposal is a filled box
+# A conclusive match covering less of the listing than this leaves room for other pasted pictures.
+COLLAGE_BELOW = 0.5
 MAX_STRUCTURE_CHECKS = 8  # candidates aligned and compared per query at most (each ~1 ms)
 CHECK_BELOW_RATE = 0.05  # raw false-alarm rate under which a candidate is always checked
 STRUCTURE_WEIGHT = 4.0  # score evidence = inliers x agreement^4
@@ -224,22 +226,34 @@ class Matcher:
     # --- internals ----------------------------------------------------------------------------------
 
     def _matches(self, gray: np.ndarray, allowed: set[int] | None) -> tuple[list[Match], list[int]]:
-        """:meth:`_candidates`, and for a query they leave unsettled, the pictures that may have
-        been pasted into it (:mod:`detection.proposals`) matched on their own."""
+        """:meth:`_candidates`, and the pictures that may have been pasted into the query
+        (:mod:`detection.proposals`) matched on their own: for a query the passes leave
+        unsettled, and for a collage — a conclusive match that covers less than
+        ``COLLAGE_BELOW`` of the listing — the frames beside it, so every product pasted into
+        it is reported, not only the largest."""
         matches, strip_pool, detected = self._candidates(gray, allowed)
+        if not self.proposals:
+            return matches, strip_pool
+        height, width = gray.shape[:2]
         # Raw inliers may have looked conclusive; what counts is the evidence after the structure check.
-        if not self.proposals or _conclusive(matches):
+        found_regions = [
+            quad
+            for m in matches
+            if m.components["false_alarm_rate"] <= UNSETTLED_ABOVE_RATE
+            and (quad := self._region_in_query(m, width, height)) is not None
+        ]
+        if found_regions and max(cv2.contourArea(q) for q in found_regions) >= COLLAGE_BELOW * width * height:
             return matches, strip_pool
         scale = detected.scale
-        settled = False
+        settled = bool(found_regions)
         for x, y, w, h in pasted_rectangles(detected.work, MAX_PROPOSALS):
             # Back to the listing's pixels, a little wider than the frame found at working size.
             x0, y0 = max(0, int((x - 2) / scale)), max(0, int((y - 2) / scale))
-            x1 = min(gray.shape[1], int(np.ceil((x + w + 2) / scale)))
-            y1 = min(gray.shape[0], int(np.ceil((y + h + 2) / scale)))
+            x1 = min(width, int(np.ceil((x + w + 2) / scale)))
+            y1 = min(height, int(np.ceil((y + h + 2) / scale)))
             crop = gray[y0:y1, x0:x1]
-            if float(crop.std()) < FLAT_PROPOSAL:
-                continue  # a filled box, not a picture: nothing to match
+            if float(crop.std()) < FLAT_PROPOSAL or _mostly_inside((x0, y0, x1, y1), found_regions):
+                continue  # a filled box, or the picture already found
             found = self._candidates(crop, allowed, thorough=False)[0]
             matches = _merge(matches, [_shifted(m, x0, y0) for m in found])
             settled = settled or _conclusive(found)
@@ -499,13 +513,25 @@ class Matcher:
         match.homography = homography.tolist()
         return match
 
+    def _region_in_query(self, match: Match, width: int, height: int) -> np.ndarray | None:
+        """The original's outline mapped into the query (float32 (4, 2), clipped), or None."""
+        if match.homography is None:
+            return None
+        ow, oh = self.catalog.sizes[self._lookup()[match.original_id]]
+        quad = _apply(np.asarray(match.homography), _box(ow, oh)).astype(np.float32)
+        area, clipped = cv2.intersectConvexConvex(quad, _box(width, height).astype(np.float32))
+        return clipped.reshape(-1, 2) if area > 0 and clipped is not None else None
+
     def _with_regions(self, match: Match, width: int, height: int) -> Match:
         """Fill in the matched region in both images (done only for the matches reported)."""
         if match.homography is None or match.region_query is not None:
             return match
         homography = np.asarray(match.homography)
         ow, oh = self.catalog.sizes[self._lookup()[match.original_id]]
-        match.region_query = _clip(_apply(homography, _box(ow, oh)), width, height)
+        quad = self._region_in_query(match, width, height)
+        match.region_query = (
+            None if quad is None else [(round(float(x), 1), round(float(y), 1)) for x, y in quad]
+        )
         match.region_original = _clip(_apply(np.linalg.inv(homography), _box(width, height)), ow, oh)
         return match
 
@@ -531,6 +557,14 @@ def _evidence(match: Match) -> float:
 def _conclusive(matches: Sequence[Match]) -> bool:
     """Whether any match's evidence leaves no doubt (false-alarm rate at most UNSETTLED_ABOVE_RATE)."""
     return any(m.components["false_alarm_rate"] <= UNSETTLED_ABOVE_RATE for m in matches)
+
+
+def _mostly_inside(box: tuple[int, int, int, int], regions: Sequence[np.ndarray]) -> bool:
+    """Whether half of ``box`` (x0, y0, x1, y1) or more lies inside one of ``regions``."""
+    x0, y0, x1, y1 = box
+    rectangle = _box(x1 - x0, y1 - y0).astype(np.float32) + np.float32([x0, y0])
+    area = float((x1 - x0) * (y1 - y0))
+    return any(cv2.intersectConvexConvex(rectangle, region)[0] >= 0.5 * area for region in regions)
 
 
 def _merge(matches: list[Match], more: list[Match]) -> list[Match]:

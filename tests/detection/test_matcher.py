@@ -202,3 +202,18 @@ def test_second_looks_only_when_the_first_finds_too_little(
         assert looked == ["_dense_look", "_zoom_look"]
     finally:
         matcher._second_looks = looks
+
+
+def test_every_picture_pasted_into_a_collage_is_reported(originals: dict[str, np.ndarray]) -> None:
+    catalog = Catalog.build(originals.items())
+    canvas = np.full((1400, 1600, 3), (60, 140, 200), np.uint8)
+    big = cv2.resize(originals["sku-7"], (500, 600), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(originals["sku-11"], (160, 192), interpolation=cv2.INTER_AREA)
+    canvas[100:700, 100:600] = big
+    canvas[900:1092, 1200:1360] = small
+    matches = Matcher(catalog).match(canvas, k=5)
+    scores = {m.original_id: m.score for m in matches}
+    assert scores.get("sku-7", 0.0) > 0.9
+    assert scores.get("sku-11", 0.0) > 0.9, "the small pasted picture beside the large one"
+    without = {m.original_id: m.score for m in Matcher(catalog, proposals=False).match(canvas, k=5)}
+    assert without.get("sku-11", 0.0) < 0.5
