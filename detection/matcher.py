@@ -237,7 +237,7 @@ class Matcher:
         height, width = gray.shape[:2]
         # Raw inliers may have looked conclusive; what counts is the evidence after the structure check.
         found_regions = [
-            quad
+            np.float32(quad)
             for m in matches
             if m.components["false_alarm_rate"] <= UNSETTLED_ABOVE_RATE
             and (quad := self._region_in_query(m, width, height)) is not None
@@ -513,26 +513,21 @@ class Matcher:
         match.homography = homography.tolist()
         return match
 
-    def _region_in_query(self, match: Match, width: int, height: int) -> np.ndarray | None:
-        """The original's outline mapped into the query (float32 (4, 2), clipped), or None."""
+    def _region_in_query(self, match: Match, width: int, height: int) -> list[tuple[float, float]] | None:
+        """The original's outline mapped into the query and clipped to it, or None."""
         if match.homography is None:
             return None
         ow, oh = self.catalog.sizes[self._lookup()[match.original_id]]
-        quad = _apply(np.asarray(match.homography), _box(ow, oh)).astype(np.float32)
-        area, clipped = cv2.intersectConvexConvex(quad, _box(width, height).astype(np.float32))
-        return clipped.reshape(-1, 2) if area > 0 and clipped is not None else None
+        return _clip(_apply(np.asarray(match.homography), _box(ow, oh)), width, height)
 
     def _with_regions(self, match: Match, width: int, height: int) -> Match:
         """Fill in the matched region in both images (done only for the matches reported)."""
         if match.homography is None or match.region_query is not None:
             return match
-        homography = np.asarray(match.homography)
         ow, oh = self.catalog.sizes[self._lookup()[match.original_id]]
-        quad = self._region_in_query(match, width, height)
-        match.region_query = (
-            None if quad is None else [(round(float(x), 1), round(float(y), 1)) for x, y in quad]
-        )
-        match.region_original = _clip(_apply(np.linalg.inv(homography), _box(width, height)), ow, oh)
+        match.region_query = self._region_in_query(match, width, height)
+        inverse = np.linalg.inv(np.asarray(match.homography))
+        match.region_original = _clip(_apply(inverse, _box(width, height)), ow, oh)
         return match
 
     def _homography(self, verified: _Verified, query: Features) -> np.ndarray:
