@@ -241,6 +241,15 @@ def perspective(
     return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=WHITE)
 
 
+def stretch(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Forced into another aspect ratio (a shop's square or tall thumbnail slot): one side scaled
+    by 0.6-0.8, the other kept."""
+    h, w = image.shape[:2]
+    factor = float(rng.uniform(0.6, 0.8))
+    size = (max(1, round(w * factor)), h) if rng.random() < 0.5 else (w, max(1, round(h * factor)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def watermark(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A shop's name tiled diagonally over the whole photo, 35-60 % opaque."""
     h, w = image.shape[:2]
@@ -308,6 +317,7 @@ EDIT_FAMILIES: dict[str, Edit] = {
     "border": border,
     "combo": combo,
     "perspective": perspective,
+    "stretch": stretch,
     "watermark": watermark,
     "blur_noise": blur_noise,
     "low_res": low_res,

@@ -47,6 +47,7 @@ QUERY_FAMILIES = (
 #: Stronger edits, added with ``strong=True`` (``copywatch bench make --strong``).
 STRONG_FAMILIES = (
     "perspective",
+    "stretch",
     "watermark",
     "blur_noise",
     "low_res",

@@ -8,7 +8,9 @@ Pipeline per query (and again for its mirror image, to catch flipped copies):
    ones vote for the original that owns them — a shortlist that works for crops and collages,
    where a global descriptor of the whole image would not.
 3. The best-voted originals are verified geometrically: RANSAC fits a similarity transform
-   (rotation, scale, translation) to the correspondences; the inliers are the evidence.
+   (rotation, scale, translation) to the correspondences; the inliers are the evidence. A
+   well-supported similarity is refined to a homography when one explains far more of them
+   (a copy photographed at an angle, or squeezed into another aspect ratio).
 4. The leading candidates are checked structurally (:mod:`detection.verify`): the query is
    aligned onto the original's stored thumbnail and the fraction of blocks whose gradient
    orientations agree is measured. A re-drawn *variant* of an original (another moon phase, an
@@ -81,6 +83,12 @@ MAX_STRUCTURE_CHECKS = 8  # candidates aligned and compared per query at most (e
 CHECK_BELOW_RATE = 0.05  # raw false-alarm rate under which a candidate is always checked
 STRUCTURE_WEIGHT = 4.0  # score evidence = inliers x agreement^4
 RANK_WEIGHT = 0.5  # ranking evidence = inliers x agreement^0.5
+# A similarity with this many inliers is refined to a homography (perspective, a stretched
+# aspect ratio), adopted only when it explains many more correspondences and is a plausible view.
+REFINE_MIN_INLIERS = 12
+REFINE_GAIN = 1.2  # ... and the homography must explain this many times the similarity's inliers
+MAX_AREA_CHANGE = 2.0  # the refined map may change the mapped original's area this much at most
+MAX_DEPTH_RATIO = 3.0  # farthest over nearest corner of the original (projective depth)
 
 
 @dataclass
@@ -106,7 +114,8 @@ class _Verified:
     votes: int
     correspondences: int
     mirrored: bool
-    affine: np.ndarray | None  # 2x3, original working frame -> query working frame
+    affine: np.ndarray | None  # 2x3 similarity, original working frame -> query working frame
+    model: np.ndarray | None = None  # 3x3 map actually used: the similarity, or its refinement
 
 
 @dataclass
@@ -440,7 +449,14 @@ class Matcher:
         if not MIN_SCALE <= scale <= MAX_SCALE:
             return _Verified(position, 0, votes, len(chosen), mirrored, None)
         inliers = int(inlier_mask.sum())
-        return _Verified(position, inliers, votes, len(chosen), mirrored, affine)
+        model = np.vstack([affine, [0.0, 0.0, 1.0]])
+        if inliers >= REFINE_MIN_INLIERS:
+            width, height = self.catalog.sizes[position]
+            work = self.catalog.scales[position]
+            refined, refined_inliers = _refined(src, dst, model, inliers, (width * work, height * work))
+            if refined is not None:
+                model, inliers = refined, refined_inliers
+        return _Verified(position, inliers, votes, len(chosen), mirrored, affine, model)
 
     def _check_structure(self, matches: list[Match], positions: list[int], gray: np.ndarray) -> list[Match]:
         """Weigh the leading candidates' inliers by their structural agreement, then re-rank.
@@ -535,13 +551,53 @@ class Matcher:
         o_scale = self.catalog.scales[verified.position]
         q_scale = WORKING_SIDE / max(query.width, query.height)
         to_work = resize_matrix(o_scale)
-        affine = np.vstack([verified.affine, [0.0, 0.0, 1.0]])
         from_work = resize_matrix(1.0 / q_scale)  # the inverse of resizing by q_scale
-        homography = from_work @ affine @ to_work
+        homography = from_work @ verified.model @ to_work
         if verified.mirrored:
             flip = np.array([[-1.0, 0.0, query.width - 1], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
             homography = flip @ homography
         return homography
+
+
+def _refined(
+    src: np.ndarray, dst: np.ndarray, similarity: np.ndarray, inliers: int, size: tuple[float, float]
+) -> tuple[np.ndarray | None, int]:
+    """A homography explaining more correspondences than ``similarity`` does, or (None, inliers).
+
+    Fitted (RANSAC, the same tolerance) to all the correspondences, so a perspective or
+    anisotropic copy is not cut down to the part a similarity fits (or aligned by a wrong
+    similarity that fits a part); kept only when it is a plausible view of the original (same
+    orientation, corners in a convex outline, bounded projective depth, area within
+    ``MAX_AREA_CHANGE`` of the similarity's).
+    """
+    if len(src) < REFINE_GAIN * inliers:  # too few correspondences to explain enough more
+        return None, inliers
+    homography, _ = cv2.findHomography(
+        src, dst, cv2.RANSAC, RANSAC_PIXELS, maxIters=RANSAC_ITERATIONS, confidence=0.995
+    )
+    if homography is None or abs(homography[2, 2]) < 1e-9:
+        return None, inliers
+    homography = homography / homography[2, 2]
+    corners = _box(*size)
+    depth = corners @ homography[2, :2] + 1.0
+    if np.any(depth <= 0) or float(depth.max() / depth.min()) > MAX_DEPTH_RATIO:
+        return None, inliers
+    mapped = _apply(homography, corners.astype(np.float32)).astype(np.float64)
+    if not cv2.isContourConvex(mapped.astype(np.float32).reshape(-1, 1, 2)):
+        return None, inliers
+    area = _signed_area(mapped)
+    reference = _signed_area(_apply(similarity, corners.astype(np.float32)).astype(np.float64))
+    if area * reference <= 0 or not 1 / MAX_AREA_CHANGE <= area / reference <= MAX_AREA_CHANGE:
+        return None, inliers
+    count = int((np.linalg.norm(_apply(homography, src) - dst, axis=1) <= RANSAC_PIXELS).sum())
+    # A few more inliers are what eight free parameters win by chance; a real perspective or
+    # stretch wins many (a 15 % corner pull costs a similarity a third of its inliers).
+    return (homography, count) if count >= inliers * REFINE_GAIN else (None, inliers)
+
+
+def _signed_area(polygon: np.ndarray) -> float:
+    x, y = polygon[:, 0], polygon[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
 
 
 def _evidence(match: Match) -> float:

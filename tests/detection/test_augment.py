@@ -24,7 +24,7 @@ def test_every_dev_family_and_the_stronger_ones_are_there():
     expected = {"crop_strip", "crop_random", "hflip", "rotate", "scale_down", "jpeg", "color"}
     expected |= {"text_overlay", "insert", "border", "combo"}
     expected |= {"perspective", "watermark", "blur_noise", "low_res", "small_insert", "tight_crop"}
-    expected |= {"rotate_big", "mirror_combo"}
+    expected |= {"rotate_big", "mirror_combo", "stretch"}
     assert set(EDIT_FAMILIES) == expected
 
 
@@ -37,6 +37,9 @@ def test_stronger_edits_do_what_they_say():
     assert 96 <= max(thumb.shape[:2]) <= 160
     room = apply_edit("small_insert", IMAGE, rng, others=OTHERS)
     assert room.shape[0] * room.shape[1] >= 4 * h * w  # a canvas of 2-3.5x each side
+    squeezed = apply_edit("stretch", IMAGE, rng)
+    ratios = sorted((squeezed.shape[0] / h, squeezed.shape[1] / w))
+    assert 0.59 <= ratios[0] <= 0.81 and ratios[1] == 1.0  # one side squeezed, the other kept
     tilted = apply_edit("perspective", IMAGE, rng)
     assert tilted.shape == IMAGE.shape and (tilted[0, 0] == 255).all()  # a corner left white
     marked = apply_edit("watermark", IMAGE, rng).astype(np.int16)

@@ -217,3 +217,26 @@ def test_every_picture_pasted_into_a_collage_is_reported(originals: dict[str, np
     assert scores.get("sku-11", 0.0) > 0.9, "the small pasted picture beside the large one"
     without = {m.original_id: m.score for m in Matcher(catalog, proposals=False).match(canvas, k=5)}
     assert without.get("sku-11", 0.0) < 0.5
+
+
+@pytest.mark.parametrize("view", ["perspective", "stretched"])
+def test_a_copy_seen_at_an_angle_or_stretched_is_aligned_by_a_homography(
+    matcher: Matcher, originals: dict[str, np.ndarray], view: str
+) -> None:
+    original = originals["sku-11"]
+    h, w = original.shape[:2]
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    if view == "perspective":  # photographed at an angle: the right side pulled in by 18 %
+        target = np.float32([[0, 0], [w, 0.18 * h], [w, 0.82 * h], [0, h]])
+    else:  # squeezed to 70 % of its width, as a shop forcing a square thumbnail would
+        target = np.float32([[0, 0], [0.7 * w, 0], [0.7 * w, h], [0, h]])
+    truth = cv2.getPerspectiveTransform(corners, target)
+    query = cv2.warpPerspective(original, truth, (w, h), borderValue=(255, 255, 255))
+    match = matcher.match(query, k=1)[0]
+    assert match.original_id == "sku-11"
+    # A similarity would fit only part of the copy; the refined map lines up all of it ...
+    assert match.components["inlier_ratio"] > 0.7
+    assert match.score > 0.9
+    # ... and puts the original's corners where the warp put them.
+    mapped = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), np.array(match.homography)).reshape(-1, 2)
+    assert np.abs(mapped - target).max() < 0.04 * w
