@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -19,16 +20,35 @@ MIN_PRODUCT_WIDTH = 24
 
 @dataclass
 class Located:
-    """Where the logo sits on the product, in the image's pixels."""
+    """Where the logo sits on the product, in the image's pixels.
+
+    The position is measured at once; the shape (the seed's Table 2: region and contour
+    features, the contours traced in Python) only when first asked for — most listing images
+    are judged undetermined on position alone and never need it.
+    """
 
     box: tuple[int, int, int, int]  # x, y, w, h
     extent: Extent  # the product at the band's height
     band: tuple[int, int]
     offset: float
     position: str
-    shape: str | None
     confidence: float
-    features: dict[str, float] = field(default_factory=dict)
+    shape_inputs: tuple[np.ndarray, np.ndarray, np.ndarray, float] = field(repr=False)
+    # (logo mask, edges in the logo box, colour strength in it, the start threshold t_0)
+
+    @cached_property
+    def features(self) -> dict[str, float]:
+        """Region and contour features of the logo (:func:`shape_features`, :func:`contour_features`)."""
+        logo_mask, box_edges, box_strength, t_0 = self.shape_inputs
+        starts = [(x, y) for x, y in start_points(box_strength, t_0) if box_edges[y, x]]
+        features = shape_features(logo_mask)
+        features.update(contour_features(box_edges, starts))
+        return features
+
+    @cached_property
+    def shape(self) -> str | None:
+        """The logo's shape class (:func:`classify_shape`)."""
+        return classify_shape(self.features)
 
 
 def contour_features(
@@ -94,10 +114,6 @@ def locate(image: np.ndarray) -> Located | None:
     x0, y0, bw, bh = box
     x1, y1 = x0 + bw, y0 + bh
     logo_mask = _logo_mask(colour, mask, box, band)
-    features = shape_features(logo_mask)
-    box_edges = edges[y0:y1, x0:x1]
-    starts = [(x, y) for x, y in start_points(strength[y0:y1, x0:x1], t_0) if box_edges[y, x]]
-    features.update(contour_features(box_edges, starts))
     offset = ((x0 + x1) / 2.0 - at_band.centre_x) / at_band.width
     at_edge = x0 <= at_band.x0 + 1 or x1 >= at_band.x1 - 1
     confidence = float(min(1.0, span[2] * 1.25)) * (0.5 if at_edge else 1.0)
@@ -107,9 +123,8 @@ def locate(image: np.ndarray) -> Located | None:
         band,
         float(offset),
         classify_offset(offset),
-        classify_shape(features),
         confidence,
-        features,
+        (logo_mask, edges[y0:y1, x0:x1], strength[y0:y1, x0:x1], t_0),
     )
 
 

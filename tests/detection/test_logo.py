@@ -186,3 +186,23 @@ def test_contour_features_follow_a_bounded_number_of_curves(monkeypatch: pytest.
     followed.clear()
     features = locate.contour_features(edges, starts, max_attempts=1000)
     assert len(followed) > 150 and features["closed_contours"] >= 1
+
+
+def test_the_shape_is_measured_only_when_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    import detection.logo.locate as locate
+
+    image, _ = draw_product_with_logo(np.random.default_rng(1), "RC", "triangular")
+    traced: list[int] = []
+    real = locate.contour_features
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - test spy
+        traced.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(locate, "contour_features", counting)
+    located = locate.locate(image)
+    assert located is not None and located.position == "RC"
+    assert traced == []  # the position alone needs no contour tracing
+    assert located.shape == "triangular" and "closed_contours" in located.features
+    assert located.shape == "triangular"
+    assert traced == [1]  # measured once, then kept
