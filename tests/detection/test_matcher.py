@@ -194,12 +194,16 @@ def test_second_looks_only_when_the_first_finds_too_little(
 ) -> None:
     looked: list[str] = []
     looks = matcher._second_looks
-    matcher._second_looks = [(_spied(look, look.__name__, looked), rate) for look, rate in looks]
+    matcher._second_looks = [(_spied(look, look.__name__, looked), *gates) for look, *gates in looks]
     try:
         matcher.match(originals["sku-2"], k=1)  # a copy: settled by the plain pass
         assert looked == []
-        matcher.match(np.full((300, 300, 3), 200, np.uint8), k=1)  # nothing to match: both looks
+        matcher.match(np.full((900, 900, 3), 200, np.uint8), k=1)  # nothing to match: both looks
         assert looked == ["_dense_look", "_zoom_look"]
+        looked.clear()
+        # A listing no larger than the working frame has no finer detail for the zoom to see.
+        matcher.match(np.full((300, 300, 3), 200, np.uint8), k=1)
+        assert looked == ["_dense_look"]
     finally:
         matcher._second_looks = looks
 
