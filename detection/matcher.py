@@ -314,7 +314,7 @@ class Matcher:
         ranked = sorted(best.values(), key=lambda v: (v.inliers, v.votes), reverse=True)
         matches = [self._to_match(v, plain.features) for v in ranked]
         if self.structure_check:
-            matches = self._check_structure(matches, [v.position for v in ranked], gray)
+            matches = self._check_structure(matches, [v.position for v in ranked], gray, detected)
         if self.catalog.calibration.false_alarm_rate(strongest) <= UNSETTLED_ABOVE_RATE:
             return matches, [], detected
         everyone = allowed if allowed is not None else range(len(self.catalog))
@@ -466,7 +466,9 @@ class Matcher:
                 model, inliers = refined, refined_inliers
         return _Verified(position, inliers, votes, len(chosen), mirrored, affine, model)
 
-    def _check_structure(self, matches: list[Match], positions: list[int], gray: np.ndarray) -> list[Match]:
+    def _check_structure(
+        self, matches: list[Match], positions: list[int], gray: np.ndarray, detected: Detected
+    ) -> list[Match]:
         """Weigh the leading candidates' inliers by their structural agreement, then re-rank.
 
         Agreement enters twice. The *ranking* (which original is the source) uses it gently,
@@ -482,6 +484,12 @@ class Matcher:
         """
         settled = -1.0
         checks = 0
+        # The thumbnails are tiny: a large listing is compared from its working-size copy (already
+        # made for the features), so each check shrinks 480 px rather than the full photo.
+        if detected.scale < 1.0:
+            source, to_source = detected.work, resize_matrix(detected.scale)
+        else:
+            source, to_source = gray, np.eye(3)
         for match, position in zip(matches, positions, strict=True):
             # Past the settled top, only candidates whose unchecked score could matter are checked:
             # every match is reported with its score, and none may keep an unverified high one.
@@ -492,7 +500,10 @@ class Matcher:
             rank = match.components["inliers"]
             if match.homography is not None and thumbnail is not None:
                 fraction = agreement(
-                    thumbnail, gray, np.asarray(match.homography), self.catalog.sizes[position]
+                    thumbnail,
+                    source,
+                    to_source @ np.asarray(match.homography),
+                    self.catalog.sizes[position],
                 )
                 effective = match.components["inliers"] * fraction**STRUCTURE_WEIGHT
                 rank = match.components["inliers"] * fraction**RANK_WEIGHT
