@@ -383,7 +383,7 @@ def detections_for(
             }
         )
     if not found and logo is not None:
-        verdict = logo.check(image)
+        verdict = logo.check(image, shape_from_confidence=LOGO_ONLY_MIN_CONFIDENCE)
         confidence = float(verdict.confidence)
         if (
             verdict.suspicious

@@ -48,9 +48,19 @@ def _undetermined(reason: str) -> LogoVerdict:
 
 
 def check(
-    image: np.ndarray, reference: LogoReference | None = None, homography: np.ndarray | None = None
+    image: np.ndarray,
+    reference: LogoReference | None = None,
+    homography: np.ndarray | None = None,
+    *,
+    shape_from_confidence: float = 0.0,
 ) -> LogoVerdict:
-    """Judge the logo placement of ``image`` (BGR). See the module docstring for the three modes."""
+    """Judge the logo placement of ``image`` (BGR). See the module docstring for the three modes.
+
+    ``shape_from_confidence``: without a reference, the logo's shape (the seed's contour
+    tracing, most of the check's cost) is measured only for a verdict at least this confident;
+    below it the verdict's ``shape`` is None. A caller that discards less confident verdicts
+    (the worker's logo-only rule) skips that cost on most listings.
+    """
     if image is None or image.size == 0 or min(image.shape[:2]) < 16:
         return _undetermined("image too small or empty")
     if image.ndim == 3 and float(cv2.meanStdDev(image)[1].max()) < 2.0:
@@ -58,16 +68,16 @@ def check(
     try:
         if reference is not None and homography is not None:
             return _check_aligned(image, reference, np.asarray(homography, dtype=np.float64))
-        return _check_by_extent(image, reference)
+        return _check_by_extent(image, reference, shape_from_confidence)
     except (cv2.error, ValueError, np.linalg.LinAlgError) as exc:
         return _undetermined(f"could not measure the logo: {exc}")
 
 
-def _check_by_extent(image: np.ndarray, reference: LogoReference | None) -> LogoVerdict:
+def _check_by_extent(
+    image: np.ndarray, reference: LogoReference | None, shape_from_confidence: float = 0.0
+) -> LogoVerdict:
     located = locate(image)
     if located is None:
-        if reference is not None:
-            return _undetermined("no product or no logo edges in the band")
         return _undetermined("no product or no logo edges in the band")
     if located.confidence < 0.25:
         return _undetermined("the band has no dominant mark (texture or seams only)")
@@ -89,7 +99,9 @@ def _check_by_extent(image: np.ndarray, reference: LogoReference | None) -> Logo
         reason = f"logo at {located.position} as expected"
     margin = min(1.0, abs(abs(located.offset - expected) - BIN / 2) / (BIN / 2))
     confidence = located.confidence * (0.5 + 0.5 * margin)
-    return LogoVerdict(verdict, located.position, located.offset, located.shape, round(confidence, 3), reason)
+    compared = reference is not None and bool(reference.shape)  # its shape was measured above
+    shape = located.shape if compared or confidence >= shape_from_confidence else None
+    return LogoVerdict(verdict, located.position, located.offset, shape, round(confidence, 3), reason)
 
 
 def _check_aligned(image: np.ndarray, reference: LogoReference, homography: np.ndarray) -> LogoVerdict:

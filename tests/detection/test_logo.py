@@ -206,3 +206,17 @@ def test_the_shape_is_measured_only_when_asked_for(monkeypatch: pytest.MonkeyPat
     assert located.shape == "triangular" and "closed_contours" in located.features
     assert located.shape == "triangular"
     assert traced == [1]  # measured once, then kept
+
+
+def test_a_caller_may_skip_the_shape_of_verdicts_it_will_discard(monkeypatch: pytest.MonkeyPatch) -> None:
+    import detection.logo.locate as locate
+
+    image, _ = draw_product_with_logo(np.random.default_rng(2), "LC", "square")
+    traced: list[int] = []
+    real = locate.contour_features
+    monkeypatch.setattr(locate, "contour_features", lambda *a, **k: traced.append(1) or real(*a, **k))
+    full = check(image)
+    assert full.verdict == "shifted" and full.shape == "square" and traced == [1]
+    brief = check(image, shape_from_confidence=full.confidence + 0.01)
+    assert (brief.verdict, brief.position, brief.confidence) == (full.verdict, full.position, full.confidence)
+    assert brief.shape is None and traced == [1]  # same verdict, no contours traced
