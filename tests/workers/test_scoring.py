@@ -112,4 +112,4 @@ def test_match_effort_reaches_the_workers_matcher(world: World) -> None:
     thorough = MatcherCache(world.settings.index_dir).get()
     fast = MatcherCache(world.settings.index_dir, effort="fast").get()
     assert thorough.proposals and len(thorough._second_looks) == 2
-    assert not fast.proposals and [look.__name__ for look, _ in fast._second_looks] == ["_zoom_look"]
+    assert not fast.proposals and [look.__name__ for look, *_ in fast._second_looks] == ["_zoom_look"]
