@@ -163,6 +163,19 @@ def test_aligned_check_reports_a_missing_logo() -> None:
     assert check(listing, reference, homography).verdict in {"missing", "shape_differs"}
 
 
+def _count_calls(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
+    """Replace ``module.name`` by a spy that records one entry per call; return the record."""
+    calls: list[int] = []
+    real = getattr(module, name)
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - test spy
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
 def test_contour_features_follow_a_bounded_number_of_curves(monkeypatch: pytest.MonkeyPatch) -> None:
     import detection.logo.locate as locate
 
@@ -173,14 +186,7 @@ def test_contour_features_follow_a_bounded_number_of_curves(monkeypatch: pytest.
         edges[y, x : x + 16] = True  # longer than the spur pruning takes off
     cv2.rectangle(edges.view(np.uint8), (60, 220), (120, 280), 1, 1)
     starts = [(int(x), int(y)) for y, x in zip(*np.nonzero(edges), strict=True)]
-    followed: list[int] = []
-    real_trace = locate.trace
-
-    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - test spy
-        followed.append(1)
-        return real_trace(*args, **kwargs)
-
-    monkeypatch.setattr(locate, "trace", counting)
+    followed = _count_calls(monkeypatch, locate, "trace")
     locate.contour_features(edges, starts)
     assert len(followed) == 48  # every stroke is a candidate; only max_attempts are followed
     followed.clear()
@@ -192,14 +198,7 @@ def test_the_shape_is_measured_only_when_asked_for(monkeypatch: pytest.MonkeyPat
     import detection.logo.locate as locate
 
     image, _ = draw_product_with_logo(np.random.default_rng(1), "RC", "triangular")
-    traced: list[int] = []
-    real = locate.contour_features
-
-    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - test spy
-        traced.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(locate, "contour_features", counting)
+    traced = _count_calls(monkeypatch, locate, "contour_features")
     located = locate.locate(image)
     assert located is not None and located.position == "RC"
     assert traced == []  # the position alone needs no contour tracing
@@ -212,9 +211,7 @@ def test_a_caller_may_skip_the_shape_of_verdicts_it_will_discard(monkeypatch: py
     import detection.logo.locate as locate
 
     image, _ = draw_product_with_logo(np.random.default_rng(2), "LC", "square")
-    traced: list[int] = []
-    real = locate.contour_features
-    monkeypatch.setattr(locate, "contour_features", lambda *a, **k: traced.append(1) or real(*a, **k))
+    traced = _count_calls(monkeypatch, locate, "contour_features")
     full = check(image)
     assert full.verdict == "shifted" and full.shape == "square" and traced == [1]
     brief = check(image, shape_from_confidence=full.confidence + 0.01)
