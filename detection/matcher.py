@@ -610,15 +610,15 @@ def _refined(
     if homography is None or abs(homography[2, 2]) < 1e-9:
         return None, inliers
     homography = homography / homography[2, 2]
-    corners = _box(*size)
+    corners = _box(*size).astype(np.float32)
     depth = corners @ homography[2, :2] + 1.0
     if np.any(depth <= 0) or float(depth.max() / depth.min()) > MAX_DEPTH_RATIO:
         return None, inliers
-    mapped = _apply(homography, corners.astype(np.float32)).astype(np.float64)
-    if not cv2.isContourConvex(mapped.astype(np.float32).reshape(-1, 1, 2)):
+    mapped = _apply(homography, corners).reshape(-1, 1, 2)
+    if not cv2.isContourConvex(mapped):
         return None, inliers
-    area = _signed_area(mapped)
-    reference = _signed_area(_apply(similarity, corners.astype(np.float32)).astype(np.float64))
+    area = cv2.contourArea(mapped, oriented=True)
+    reference = cv2.contourArea(_apply(similarity, corners).reshape(-1, 1, 2), oriented=True)
     if area * reference <= 0 or not 1 / MAX_AREA_CHANGE <= area / reference <= MAX_AREA_CHANGE:
         return None, inliers
     fits = np.linalg.norm(_apply(homography, src) - dst, axis=1) <= RANSAC_PIXELS
@@ -628,11 +628,6 @@ def _refined(
     # A few more inliers are what eight free parameters win by chance; a real perspective or
     # stretch wins many (a 15 % corner pull costs a similarity a third of its inliers).
     return (homography, count) if count >= inliers * REFINE_GAIN else (None, inliers)
-
-
-def _signed_area(polygon: np.ndarray) -> float:
-    x, y = polygon[:, 0], polygon[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
 
 
 def _evidence(match: Match) -> float:
