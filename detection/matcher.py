@@ -120,8 +120,8 @@ class _Verified:
     votes: int
     correspondences: int
     mirrored: bool
-    affine: np.ndarray | None  # 2x3 similarity, original working frame -> query working frame
-    model: np.ndarray | None = None  # 3x3 map actually used: the similarity, or its refinement
+    # 3x3, original working frame -> query working frame: the similarity, or its refinement
+    model: np.ndarray | None
 
 
 @dataclass
@@ -469,7 +469,7 @@ class Matcher:
             )
             if refined is not None:
                 model, inliers = refined, refined_inliers
-        return _Verified(position, inliers, votes, len(chosen), mirrored, affine, model)
+        return _Verified(position, inliers, votes, len(chosen), mirrored, model)
 
     def _check_structure(
         self, matches: list[Match], positions: list[int], gray: np.ndarray, detected: Detected
@@ -543,12 +543,12 @@ class Matcher:
             region_original=None,
             transform="mirrored" if verified.mirrored else None,
         )
-        if verified.affine is None or verified.inliers == 0:
+        if verified.model is None or verified.inliers == 0:
             return match
         homography = self._homography(verified, query)
         components["scale"] = float(math.sqrt(abs(np.linalg.det(homography[:2, :2]))))
         components["rotation_deg"] = float(
-            math.degrees(math.atan2(verified.affine[1, 0], verified.affine[0, 0]))
+            math.degrees(math.atan2(verified.model[1, 0], verified.model[0, 0]))
         )
         match.homography = homography.tolist()
         return match
