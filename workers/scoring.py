@@ -561,7 +561,7 @@ def runtime(settings: Settings, *, threads: int | None = None) -> tuple[Sessions
     """
     from db.engine import make_engine, session_factory
 
-    key = (settings.database_url, str(settings.index_dir))
+    key = (settings.database_url, str(settings.index_dir), settings.match_effort)
     with _runtimes_lock:
         if key not in _runtimes:
             _runtimes[key] = (
