@@ -255,8 +255,7 @@ class Matcher:
         found_regions = [
             np.float32(quad)
             for m in matches
-            if m.components["false_alarm_rate"] <= UNSETTLED_ABOVE_RATE
-            and (quad := self._region_in_query(m, width, height)) is not None
+            if _conclusive([m]) and (quad := self._region_in_query(m, width, height)) is not None
         ]
         if found_regions and max(cv2.contourArea(q) for q in found_regions) >= COLLAGE_BELOW * width * height:
             return matches, strip_pool
