@@ -78,12 +78,12 @@ GRID = 4  # keypoints are spread over a GRID x GRID layout so every part of an i
 
 def spread_keypoints(
     keypoints: Sequence[cv2.KeyPoint], width: int, height: int, count: int, grid: int = GRID
-) -> list[cv2.KeyPoint]:
-    """Keep ``count`` keypoints, at most an equal share per cell of a ``grid`` x ``grid`` layout
-    (strongest first), then the strongest of the rest: a crop of any part of the image still
-    finds indexed features."""
+) -> np.ndarray:
+    """Indices of ``count`` keypoints to keep, at most an equal share per cell of a ``grid`` x
+    ``grid`` layout (strongest first), then the strongest of the rest: a crop of any part of the
+    image still finds indexed features."""
     if len(keypoints) <= count:
-        return list(keypoints)
+        return np.arange(len(keypoints))
     strength = np.array([kp.response for kp in keypoints], np.float32)
     points = cv2.KeyPoint_convert(list(keypoints))
     order = np.argsort(-strength, kind="stable")
@@ -100,8 +100,14 @@ def spread_keypoints(
     quota = max(1, count // (grid * grid))
     within = rank < quota
     chosen, rest = order[within], order[~within]
-    picked = np.concatenate([chosen, rest[: max(0, count - len(chosen))]])
-    return [keypoints[i] for i in picked]
+    return np.concatenate([chosen, rest[: max(0, count - len(chosen))]])
+
+
+def by_level(keypoints: Sequence[cv2.KeyPoint], chosen: np.ndarray) -> np.ndarray:
+    """``chosen`` in pyramid-level order, as ORB's ``compute`` returns keypoints (the matcher's
+    RANSAC samples in this order, so results do not depend on how the descriptors were made)."""
+    octaves = np.array([keypoints[i].octave for i in chosen], np.int64)
+    return chosen[np.argsort(octaves, kind="stable")]
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,9 @@ class Detected:
     """ORB keypoints found on an image's working-size grayscale, before description.
 
     Kept so the mirrored view of the same image needs no second detection: FAST corners and
-    Harris responses are mirror-symmetric, so the mirror's keypoints are these, reflected.
+    Harris responses are mirror-symmetric, so the mirror's keypoints are these, reflected. The
+    whole pool is described along with the detection (one image pyramid for both, cheaper than
+    describing the spread selection afterwards), so another spread of it costs no description.
     """
 
     work: np.ndarray  # grayscale at the working size
@@ -118,12 +126,21 @@ class Detected:
     width: int  # input pixels
     height: int
     pool: tuple[cv2.KeyPoint, ...] = ()  # every keypoint ORB found, before the spread
+    pool_descriptors: np.ndarray | None = None  # (len(pool), 32), the pool's descriptors
+    chosen: np.ndarray | None = None  # indices of ``keypoints`` within ``pool``
 
     def respread(self, count: int, grid: int) -> Detected:
         """Another spread of the same pool: ``count`` keypoints over a ``grid`` x ``grid`` layout."""
         height, width = self.work.shape[:2]
-        chosen = spread_keypoints(self.pool, width, height, count, grid)
-        return dataclasses.replace(self, keypoints=tuple(chosen))
+        chosen = by_level(self.pool, spread_keypoints(self.pool, width, height, count, grid))
+        return dataclasses.replace(self, keypoints=tuple(self.pool[i] for i in chosen), chosen=chosen)
+
+    def without(self, other: Detected) -> Detected:
+        """This selection less the keypoints ``other`` (a spread of the same pool) already holds."""
+        if self.chosen is None or other.chosen is None:
+            raise ValueError("only spreads of one pool can be subtracted")
+        chosen = self.chosen[~np.isin(self.chosen, other.chosen)]
+        return dataclasses.replace(self, keypoints=tuple(self.pool[i] for i in chosen), chosen=chosen)
 
     def mirrored(self) -> Detected:
         """The same detection on the horizontally flipped image (x reflected, angle 180° - a);
@@ -161,13 +178,20 @@ class FeatureExtractor:
         gray = to_gray(image)
         height, width = gray.shape[:2]
         work, scale = normalised(gray, self.side)
-        pool = tuple(self._orb.detect(work, None))
-        keypoints = spread_keypoints(pool, work.shape[1], work.shape[0], self.n_features)
-        return Detected(work, scale, tuple(keypoints), width, height, pool)
+        found, descriptors = self._orb.detectAndCompute(work, None)
+        pool = tuple(found)
+        if descriptors is None:
+            descriptors = np.zeros((0, 32), np.uint8)
+        chosen = by_level(pool, spread_keypoints(pool, work.shape[1], work.shape[0], self.n_features))
+        keypoints = tuple(pool[i] for i in chosen)
+        return Detected(work, scale, keypoints, width, height, pool, descriptors, chosen)
 
     def describe(self, detected: Detected) -> Features:
         """Descriptors of ``detected``'s keypoints, positions in the input image's pixels."""
-        keypoints, descriptors = self._orb.compute(detected.work, list(detected.keypoints))
+        if detected.pool_descriptors is not None and detected.chosen is not None:
+            keypoints, descriptors = detected.keypoints, detected.pool_descriptors[detected.chosen]
+        else:
+            keypoints, descriptors = self._orb.compute(detected.work, list(detected.keypoints))
         if descriptors is None or not keypoints:
             return Features(
                 np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), detected.width, detected.height

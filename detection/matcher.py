@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -48,7 +50,7 @@ from detection.features import (
     to_resized,
 )
 from detection.proposals import pasted_rectangles
-from detection.verify import agreement, strip_similarity
+from detection.verify import AreaPyramid, Reference, agreement, strip_similarity
 
 MAX_HAMMING = 64  # of 256 bits: above this two ORB descriptors are unrelated
 NEIGHBOURS = 2
@@ -95,6 +97,9 @@ REFINE_GAIN = 1.2  # ... and the homography must explain this many times the sim
 REFINE_KEEP = 0.7  # ... including this share of the similarity's own
 MAX_AREA_CHANGE = 2.0  # the refined map may change the mapped original's area this much at most
 MAX_DEPTH_RATIO = 3.0  # farthest over nearest corner of the original (projective depth)
+# Originals' prepared thumbnails (:class:`detection.verify.Reference`, ~85 KB each) kept between
+# queries: the same few hundred look-alikes come up as candidates again and again.
+REFERENCE_CACHE = 512
 
 
 @dataclass
@@ -162,6 +167,8 @@ class Matcher:
         self.device = device or "cpu"
         self.proposals = proposals
         self._position_of: dict[str, int] = {}
+        self._references: OrderedDict[int, Reference | None] = OrderedDict()
+        self._references_lock = threading.Lock()
         self._extractor = FeatureExtractor(QUERY_FEATURES)
         self._zoom_extractor = FeatureExtractor(ZOOM_FEATURES, side=int(WORKING_SIDE * ZOOM))
         # (look, run it while the best raw false-alarm rate is above this, on listings at least
@@ -324,10 +331,8 @@ class Matcher:
 
     def _dense_look(self, gray: np.ndarray, detected: Detected, plain: _Searched) -> _Searched:
         """The plain pass's features plus the dense spread's others; only those are searched."""
-        dense = detected.respread(DENSE_FEATURES, DENSE_GRID)
-        known = {(kp.pt, kp.octave) for kp in detected.keypoints}
-        extra = tuple(kp for kp in dense.keypoints if (kp.pt, kp.octave) not in known)
-        added = self._search(self._extractor.describe(dataclasses.replace(dense, keypoints=extra)))
+        extra = detected.respread(DENSE_FEATURES, DENSE_GRID).without(detected)
+        added = self._search(self._extractor.describe(extra))
         features = Features(
             np.concatenate([plain.features.points, added.features.points]),
             np.concatenate([plain.features.descriptors, added.features.descriptors]),
@@ -350,12 +355,13 @@ class Matcher:
         thumbnail at the one scale a strip allows. The best such original, if it correlates
         strongly, goes first; scores are left as they are (this is ranking, not evidence)."""
         strips: dict = {}
+        pyramid = AreaPyramid(gray)
         best, best_similarity = None, DENSE_MIN_SIMILARITY
         for position in pool:
-            thumbnail = self.catalog.thumbnail_of(position)
-            if thumbnail is None:
+            reference = self._reference(position)
+            if reference is None:
                 continue
-            similarity = strip_similarity(thumbnail, gray, strips)
+            similarity = strip_similarity(reference, gray, strips, pyramid)
             if similarity > best_similarity:
                 best, best_similarity = position, similarity
         if best is None:
@@ -364,6 +370,20 @@ class Matcher:
         chosen = next((m for m in matches if m.original_id == original_id), None) or self._unsupported(best)
         chosen.components["strip_similarity"] = best_similarity
         return [chosen, *(m for m in matches if m is not chosen)]
+
+    def _reference(self, position: int) -> Reference | None:
+        """The original's prepared thumbnail (None when the catalog holds none), cached."""
+        with self._references_lock:  # the review page matches from several threads
+            if position in self._references:
+                self._references.move_to_end(position)
+                return self._references[position]
+        thumbnail = self.catalog.thumbnail_of(position)
+        reference = None if thumbnail is None else Reference(thumbnail)
+        with self._references_lock:
+            self._references[position] = reference
+            if len(self._references) > REFERENCE_CACHE:
+                self._references.popitem(last=False)
+        return reference
 
     def _lookup(self) -> dict[str, int]:
         """Catalog position by original id (rebuilt when originals were added since)."""
@@ -494,20 +514,22 @@ class Matcher:
             source, to_source = detected.work, resize_matrix(detected.scale)
         else:
             source, to_source = gray, np.eye(3)
+        pyramid = AreaPyramid(source)
         for match, position in zip(matches, positions, strict=True):
             # Past the settled top, only candidates whose unchecked score could matter are checked:
             # every match is reported with its score, and none may keep an unverified high one.
             plausible = match.components["false_alarm_rate"] <= CHECK_BELOW_RATE
             if (match.components["inliers"] <= settled and not plausible) or checks == MAX_STRUCTURE_CHECKS:
                 break
-            thumbnail = self.catalog.thumbnail_of(position)
+            reference = self._reference(position)
             rank = match.components["inliers"]
-            if match.homography is not None and thumbnail is not None:
+            if match.homography is not None and reference is not None:
                 fraction = agreement(
-                    thumbnail,
+                    reference,
                     source,
                     to_source @ np.asarray(match.homography),
                     self.catalog.sizes[position],
+                    pyramid,
                 )
                 effective = match.components["inliers"] * fraction**STRUCTURE_WEIGHT
                 rank = match.components["inliers"] * fraction**RANK_WEIGHT
@@ -685,4 +707,4 @@ def _clip(polygon: np.ndarray, width: int, height: int) -> list[tuple[float, flo
     )
     if area <= 0 or clipped is None:
         return None
-    return [(round(float(x), 1), round(float(y), 1)) for x, y in clipped.reshape(-1, 2)]
+    return [(x, y) for x, y in np.round(clipped.reshape(-1, 2).astype(np.float64), 1).tolist()]

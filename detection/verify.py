@@ -16,6 +16,8 @@ a colour change that turns a dark-on-light edge into light-on-dark still agrees.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import cv2
 import numpy as np
 
@@ -83,21 +85,85 @@ def _orientation_field(gray: np.ndarray) -> np.ndarray:
     return ((gx * gx - gy * gy) + 1j * (2 * gx * gy)) / magnitude
 
 
+class Reference:
+    """An original's thumbnail and what every comparison derives from it — its smoothed copy
+    and orientation field — each computed once however many queries it is compared with."""
+
+    def __init__(self, thumbnail: np.ndarray) -> None:
+        self.thumbnail = thumbnail
+
+    @cached_property
+    def smoothed(self) -> np.ndarray:
+        return _smoothed(self.thumbnail)
+
+    @cached_property
+    def field(self) -> np.ndarray:
+        return _orientation_field(self.smoothed)
+
+
+def _reference(thumbnail: np.ndarray | Reference) -> Reference:
+    return thumbnail if isinstance(thumbnail, Reference) else Reference(thumbnail)
+
+
+class AreaPyramid:
+    """Area-averaged reductions of one grayscale image, drawn from cached exact halvings.
+
+    An area resize by a non-integer factor walks every source pixel for every output pixel it
+    touches; from a half or a quarter of the image (exact halvings are nearly free) the same
+    reduction costs a fraction of that. Several candidates are compared with one query, so the
+    halvings are shared between them.
+    """
+
+    def __init__(self, gray: np.ndarray) -> None:
+        self.levels = [gray]
+
+    def reduced(self, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The image area-resized to ``size`` (width, height), and the 3x3 map of its pixel
+        coordinates from the full image's."""
+        width, height = size
+        level = 0
+        while True:
+            image = self.levels[level]
+            h, w = image.shape[:2]
+            if w // 2 < width or h // 2 < height:
+                break
+            if level + 1 == len(self.levels):
+                # Even sides halve exactly (each pixel the mean of a 2x2 block); an odd last
+                # row or column is dropped, which moves no pixel centre.
+                half = cv2.resize(
+                    image[: h - h % 2, : w - w % 2], (w // 2, h // 2), interpolation=cv2.INTER_AREA
+                )
+                self.levels.append(half)
+            level += 1
+        to_level = resize_matrix(0.5**level)
+        if (w, h) == (width, height):
+            return image, to_level
+        reduced = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        return reduced, resize_matrix(width / w, height / h) @ to_level
+
+
 def agreement(
-    thumbnail: np.ndarray, query: np.ndarray, homography: np.ndarray, original_size: tuple[int, int]
+    thumbnail: np.ndarray | Reference,
+    query: np.ndarray,
+    homography: np.ndarray,
+    original_size: tuple[int, int],
+    pyramid: AreaPyramid | None = None,
 ) -> float:
     """Fraction of textured overlap blocks where the aligned query's structure matches the original.
 
     Args:
-        thumbnail: the original's thumbnail (:func:`make_thumbnail`).
+        thumbnail: the original's thumbnail (:func:`make_thumbnail`), or its :class:`Reference`.
         query: the query image (BGR or grayscale, full size).
         homography: 3x3, original pixels -> query pixels (mirror folded in).
         original_size: (width, height) of the original in pixels.
+        pyramid: an :class:`AreaPyramid` of ``query``'s grayscale to draw its reduction from
+            (share one between the candidates compared with a query).
 
     Returns:
         Agreement in [0, 1]; 1.0 when the overlap holds too few textured blocks to judge.
     """
-    th, tw = thumbnail.shape[:2]
+    reference = _reference(thumbnail)
+    th, tw = reference.thumbnail.shape[:2]
     to_thumb = resize_matrix(tw / original_size[0], th / original_size[1])
     # query pixels -> thumbnail pixels
     query_to_thumb = to_thumb @ np.linalg.inv(np.asarray(homography, np.float64))
@@ -108,9 +174,8 @@ def agreement(
     if shrink < 0.9:
         qh, qw = gray.shape[:2]
         size = (max(1, round(qw * shrink)), max(1, round(qh * shrink)))
-        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-        pre = np.linalg.inv(resize_matrix(size[0] / qw, size[1] / qh))
-        query_to_thumb = query_to_thumb @ pre
+        gray, to_reduced = (pyramid or AreaPyramid(gray)).reduced(size)
+        query_to_thumb = query_to_thumb @ np.linalg.inv(to_reduced)
     # Both sides are smoothed alike at about the thumbnail's resolution, so sub-pixel alignment
     # error and resampling aliasing do not decorrelate fine texture; edges are replicated, not
     # blackened, so the smoothing invents no edge along the overlap's border.
@@ -137,7 +202,7 @@ def agreement(
         )
         > 0
     )
-    a = _orientation_field(_smoothed(thumbnail))
+    a = reference.field.copy()
     b = _orientation_field(warped)
     a[~covered] = 0
     b[~covered] = 0
@@ -173,7 +238,10 @@ FLAT = 2.0  # grey-level standard deviation below which a strip is blank and pro
 
 
 def strip_similarity(
-    thumbnail: np.ndarray, query: np.ndarray, strips: dict[tuple[int, int], np.ndarray | None] | None = None
+    thumbnail: np.ndarray | Reference,
+    query: np.ndarray,
+    strips: dict[tuple[int, int], np.ndarray | None] | None = None,
+    pyramid: AreaPyramid | None = None,
 ) -> float:
     """How well ``query`` correlates with the original as a full-width or full-height strip of it.
 
@@ -182,29 +250,29 @@ def strip_similarity(
     (normalised cross-correlation, both sides smoothed alike).
 
     Args:
-        thumbnail: the original's thumbnail (:func:`make_thumbnail`).
+        thumbnail: the original's thumbnail (:func:`make_thumbnail`), or its :class:`Reference`.
         query: the query image (BGR or grayscale).
         strips: a cache of the query's smoothed strips by size, shared across thumbnails.
+        pyramid: an :class:`AreaPyramid` of ``query``'s grayscale to draw the strips from.
 
     Returns:
         The best correlation in [-1, 1]; -1 when neither hypothesis fits or the strip is blank.
     """
-    th, tw = thumbnail.shape[:2]
+    reference = _reference(thumbnail)
+    th, tw = reference.thumbnail.shape[:2]
     qh, qw = query.shape[:2]
     strips = {} if strips is None else strips
-    reference: np.ndarray | None = None
     best = -1.0
     for size in ((tw, round(qh * tw / qw)), (round(qw * th / qh), th)):
         if not (STRIP_MIN_SIDE <= size[0] <= tw and STRIP_MIN_SIDE <= size[1] <= th):
             continue
         if size not in strips:
-            strip = _smoothed(cv2.resize(to_gray(query), size, interpolation=cv2.INTER_AREA))
+            pyramid = pyramid or AreaPyramid(to_gray(query))
+            strip = _smoothed(pyramid.reduced(size)[0])
             strips[size] = strip if float(strip.std()) >= FLAT else None
         strip = strips[size]
         if strip is None:
             continue
-        if reference is None:
-            reference = _smoothed(thumbnail)
-        scores = cv2.matchTemplate(reference, strip, cv2.TM_CCOEFF_NORMED)
-        best = max(best, float(np.nan_to_num(scores, nan=-1.0).max()))
+        scores = cv2.matchTemplate(reference.smoothed, strip, cv2.TM_CCOEFF_NORMED)
+        best = max(best, float(scores.max()))  # max() keeps ``best`` over a NaN
     return best

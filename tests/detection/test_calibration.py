@@ -59,7 +59,9 @@ def test_build_measures_the_null_with_the_matchers_own_pipeline() -> None:
     # The null holds, for sampled originals, the best evidence a listing image showing that
     # original gets from the *other* originals — exactly what the matcher itself reports.
     expected = sorted(matcher.best_other_evidence(image, exclude=oid) for oid, image in images)
-    assert list(catalog.calibration.sorted_null) == pytest.approx(expected)
+    # (Evidence is in inliers. OpenCV's RANSAC draws from a generator whose state moves on with every
+    # call, so a chance candidate's near-zero inliers x agreement^4 can differ in the fifth decimal.)
+    assert list(catalog.calibration.sorted_null) == pytest.approx(expected, abs=1e-3)
     # An original duplicated under another id is a copy, not chance: its evidence dwarfs the rest.
     duplicated = Catalog.build([*images, ("copy-of-o3", images[3][1])])
     assert max(duplicated.calibration.sorted_null) > 5 * max(expected)

@@ -165,3 +165,25 @@ def test_feature_poor_strip_is_ranked_first_by_the_strip_fallback() -> None:
     top = matcher.match(strip, k=3)[0]
     assert top.original_id == "b5"
     assert top.components["strip_similarity"] > 0.9  # the features alone do not find it
+
+
+@pytest.mark.parametrize("size", [(37, 51), (90, 120), (150, 200), (250, 333)])
+def test_area_pyramid_reduces_like_one_area_resize_and_maps_points(size: tuple[int, int]) -> None:
+    from detection.verify import AreaPyramid
+
+    image = cv2.cvtColor(product_image(4, (384, 512)), cv2.COLOR_BGR2GRAY)
+    reduced, mapping = AreaPyramid(image).reduced(size)
+    direct = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    assert reduced.shape[::-1] == size
+    correlation = np.corrcoef(reduced.ravel().astype(np.float64), direct.ravel().astype(np.float64))[0, 1]
+    assert correlation > 0.97
+
+    # A bright dot lands where the returned map says it does.
+    dot = np.zeros_like(image)
+    dot[300:308, 200:208] = 255  # centre (203.5, 303.5)
+    moved, mapping = AreaPyramid(dot).reduced(size)
+    ys, xs = np.nonzero(moved)
+    weights = moved[ys, xs].astype(np.float64)
+    centre = np.array([np.average(xs, weights=weights), np.average(ys, weights=weights)])
+    expected = (mapping @ np.array([203.5, 303.5, 1.0]))[:2]
+    np.testing.assert_allclose(centre, expected, atol=0.35)
