@@ -20,8 +20,10 @@ Pipeline per query (and again for its mirror image, to catch flipped copies):
    calibrated score (:mod:`detection.calibration`), and the fitted transform gives the matched
    region in both images and a homography for the logo check.
 
-A query none of this settles gets second looks (more, finer-spread features when nothing was
-even plausible; twice the resolution), then the pictures pasted into it
+A candidate that shows the original blown up (a close-up of a detail) gets a wide look: the
+query at half the working size, where the detail is back at the original's scale. A query none of
+this settles gets second looks (more, finer-spread features when nothing was even plausible; twice
+the resolution), then the pictures pasted into it
 (:mod:`detection.proposals`) are matched on their own, then the strip fallback ranks it.
 """
 
@@ -64,6 +66,11 @@ MIN_SCALE, MAX_SCALE = 0.08, 12.0
 SKIP_MIRROR_BELOW_RATE = 1e-6
 ZOOM = 2.0  # the second look at an unconvincing query: this many times the working resolution
 ZOOM_FEATURES = 400
+# The wide look, for a close-up (a detail cropped from the original and blown up): the query at
+# 1/WIDE of the working size, when the best candidate shows the original at least WIDE_FROM_SCALE
+# times larger than its own working frame.
+WIDE = 2.0
+WIDE_FROM_SCALE = 1.6
 # The zoom only for listings this large (px, longest side): a smaller one has no detail that its
 # working frame does not already show, and upsampling it further found nothing on the benchmarks.
 ZOOM_MIN_SIDE = 600
@@ -171,6 +178,7 @@ class Matcher:
         self._references_lock = threading.Lock()
         self._extractor = FeatureExtractor(QUERY_FEATURES)
         self._zoom_extractor = FeatureExtractor(ZOOM_FEATURES, side=int(WORKING_SIDE * ZOOM))
+        self._wide_extractor = FeatureExtractor(QUERY_FEATURES, side=int(WORKING_SIDE / WIDE))
         # (look, run it while the best raw false-alarm rate is above this, on listings at least
         # this many px on their longest side)
         self._second_looks = ([(self._dense_look, NOTHING_ABOVE_RATE, 0)] if dense_pass else []) + [
@@ -300,6 +308,16 @@ class Matcher:
             mirrored = self._search(self._extractor.describe(detected.mirrored()))
             verified += self._verify_all(mirrored, True, allowed)[0]
             strongest = max((v.inliers for v in verified), default=0)
+        # A close-up of the original (a detail cropped from it and blown up) shows its texture at
+        # a scale the original's features were never extracted at: the plain pass matched it on a
+        # few coarse-level features. Seen at half the working size, the close-up's detail is back
+        # at the original's scale, and all 400 features land there.
+        if thorough and self._wants_wide_look(verified, strongest):
+            wide = self._wide_extractor.detect(gray)
+            mirrored = max(verified, key=lambda v: v.inliers).mirrored
+            found = self._search(self._wide_extractor.describe(wide.mirrored() if mirrored else wide))
+            verified += self._verify_all(found, mirrored, allowed)[0]
+            strongest = max((v.inliers for v in verified), default=0)
         # Still nothing convincing: look again. The dense look re-reads the same working image with
         # 1000 finely spread features (a tiled watermark or a busy host photo takes most of a
         # 400-feature budget with its own corners) — only when nothing plausible was found at all:
@@ -328,6 +346,19 @@ class Matcher:
             return matches, [], detected
         everyone = allowed if allowed is not None else range(len(self.catalog))
         return matches, (sorted(everyone) if len(everyone) <= DENSE_ALL_BELOW else voted), detected
+
+    def _wants_wide_look(self, verified: list[_Verified], strongest: int) -> bool:
+        """Whether the best candidate so far is plausible, not yet overwhelming, and shows the
+        original blown up (a detail of it): then the wide look may add the evidence it lacks."""
+        best = max(verified, key=lambda v: v.inliers, default=None)
+        if best is None or best.model is None or best.inliers == 0:
+            return False
+        rate = self.catalog.calibration.false_alarm_rate(strongest)
+        # Overwhelming already, or not even plausible (a chance candidate's scale means nothing).
+        if rate <= SKIP_MIRROR_BELOW_RATE or rate > NOTHING_ABOVE_RATE:
+            return False
+        scale = math.sqrt(abs(np.linalg.det(best.model[:2, :2])))
+        return scale >= WIDE_FROM_SCALE
 
     def _dense_look(self, gray: np.ndarray, detected: Detected, plain: _Searched) -> _Searched:
         """The plain pass's features plus the dense spread's others; only those are searched."""

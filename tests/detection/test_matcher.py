@@ -244,3 +244,30 @@ def test_a_copy_seen_at_an_angle_or_stretched_is_aligned_by_a_homography(
     # ... and puts the original's corners where the warp put them.
     mapped = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), np.array(match.homography)).reshape(-1, 2)
     assert np.abs(mapped - target).max() < 0.04 * w
+
+
+def test_a_close_up_detail_gets_the_wide_look(
+    matcher: Matcher, originals: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fifth of the original's area cropped as the listing: brought to the working size, its
+    texture is 2.2x larger than the original's features were extracted at; the look at half the
+    working size brings it back to scale and adds evidence, mirrored or not."""
+    original = originals["sku-17"]
+    height, width = original.shape[:2]
+    detail = original[int(height * 0.3) : int(height * 0.75), int(width * 0.25) : int(width * 0.7)]
+    detail = cv2.imdecode(cv2.imencode(".jpg", detail, [cv2.IMWRITE_JPEG_QUALITY, 88])[1], cv2.IMREAD_COLOR)
+    for query in (detail, cv2.flip(detail, 1)):
+        with_wide = matcher.match(query, k=1)[0]
+        with monkeypatch.context() as patched:
+            patched.setattr(matcher, "_wants_wide_look", lambda verified, strongest: False)
+            without = matcher.match(query, k=1)[0]
+        assert with_wide.original_id == without.original_id == "sku-17"
+        assert with_wide.components["inliers"] > 1.2 * without.components["inliers"]
+        assert with_wide.components["mirrored"] == (query is not detail)
+
+    # A copy at the original's own scale does not take it.
+    wanted: list[bool] = []
+    wants = matcher._wants_wide_look
+    monkeypatch.setattr(matcher, "_wants_wide_look", lambda *args: wanted.append(wants(*args)) or wanted[-1])
+    matcher.match(original[: height // 2], k=1)
+    assert wanted == [False]
