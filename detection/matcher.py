@@ -312,9 +312,9 @@ class Matcher:
         # a scale the original's features were never extracted at: the plain pass matched it on a
         # few coarse-level features. Seen at half the working size, the close-up's detail is back
         # at the original's scale, and all 400 features land there.
-        if thorough and self._wants_wide_look(verified, strongest):
+        if thorough and (close_up := self._close_up(verified, strongest)) is not None:
             wide = self._wide_extractor.detect(gray)
-            mirrored = max(verified, key=lambda v: v.inliers).mirrored
+            mirrored = close_up.mirrored
             found = self._search(self._wide_extractor.describe(wide.mirrored() if mirrored else wide))
             verified += self._verify_all(found, mirrored, allowed)[0]
             strongest = max((v.inliers for v in verified), default=0)
@@ -347,18 +347,18 @@ class Matcher:
         everyone = allowed if allowed is not None else range(len(self.catalog))
         return matches, (sorted(everyone) if len(everyone) <= DENSE_ALL_BELOW else voted), detected
 
-    def _wants_wide_look(self, verified: list[_Verified], strongest: int) -> bool:
-        """Whether the best candidate so far is plausible, not yet overwhelming, and shows the
-        original blown up (a detail of it): then the wide look may add the evidence it lacks."""
+    def _close_up(self, verified: list[_Verified], strongest: int) -> _Verified | None:
+        """The best candidate so far when it is plausible, not yet overwhelming, and shows the
+        original blown up (a detail of it) — the wide look may add the evidence it lacks — else None."""
         best = max(verified, key=lambda v: v.inliers, default=None)
         if best is None or best.model is None or best.inliers == 0:
-            return False
+            return None
         rate = self.catalog.calibration.false_alarm_rate(strongest)
         # Overwhelming already, or not even plausible (a chance candidate's scale means nothing).
         if rate <= SKIP_MIRROR_BELOW_RATE or rate > NOTHING_ABOVE_RATE:
-            return False
+            return None
         scale = math.sqrt(abs(np.linalg.det(best.model[:2, :2])))
-        return scale >= WIDE_FROM_SCALE
+        return best if scale >= WIDE_FROM_SCALE else None
 
     def _dense_look(self, gray: np.ndarray, detected: Detected, plain: _Searched) -> _Searched:
         """The plain pass's features plus the dense spread's others; only those are searched."""

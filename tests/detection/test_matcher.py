@@ -259,15 +259,15 @@ def test_a_close_up_detail_gets_the_wide_look(
     for query in (detail, cv2.flip(detail, 1)):
         with_wide = matcher.match(query, k=1)[0]
         with monkeypatch.context() as patched:
-            patched.setattr(matcher, "_wants_wide_look", lambda verified, strongest: False)
+            patched.setattr(matcher, "_close_up", lambda verified, strongest: None)
             without = matcher.match(query, k=1)[0]
         assert with_wide.original_id == without.original_id == "sku-17"
         assert with_wide.components["inliers"] > 1.2 * without.components["inliers"]
         assert with_wide.components["mirrored"] == (query is not detail)
 
     # A copy at the original's own scale does not take it.
-    wanted: list[bool] = []
-    wants = matcher._wants_wide_look
-    monkeypatch.setattr(matcher, "_wants_wide_look", lambda *args: wanted.append(wants(*args)) or wanted[-1])
+    chosen: list[object] = []
+    close_up = matcher._close_up
+    monkeypatch.setattr(matcher, "_close_up", lambda *args: chosen.append(close_up(*args)) or chosen[-1])
     matcher.match(original[: height // 2], k=1)
-    assert wanted == [False]
+    assert chosen == [None]
