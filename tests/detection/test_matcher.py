@@ -271,3 +271,29 @@ def test_a_close_up_detail_gets_the_wide_look(
     monkeypatch.setattr(matcher, "_close_up", lambda *args: chosen.append(close_up(*args)) or chosen[-1])
     matcher.match(original[: height // 2], k=1)
     assert chosen == [None]
+
+
+def test_prepared_thumbnails_are_cached_within_a_bound(
+    originals: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Originals' prepared thumbnails are kept between queries, at most REFERENCE_CACHE of them,
+    and a cached one gives the very scores a fresh one does."""
+    import detection.matcher as matcher_module
+
+    catalog = Catalog.build(list(originals.items())[:8])
+    # Each original seen first as its top half, then whole: a cached thumbnail must come back
+    # unchanged by the comparison that used it.
+    queries = [query for i in range(8) for query in (originals[f"sku-{i}"][:240], originals[f"sku-{i}"])]
+    fresh = [Matcher(catalog).match(query, k=1)[0] for query in queries]
+
+    monkeypatch.setattr(matcher_module, "REFERENCE_CACHE", 3)
+    cached = Matcher(catalog)
+    for query, expected in zip(queries, fresh, strict=True):
+        # (The copies' own scores: a chance candidate's few inliers vary with RANSAC's draws.)
+        got = cached.match(query, k=1)[0]
+        assert (got.original_id, got.components["agreement"]) == (
+            expected.original_id,
+            expected.components["agreement"],
+        )
+        assert len(cached._references) <= 3
+    assert len(cached._references) == 3
