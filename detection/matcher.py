@@ -312,7 +312,7 @@ class Matcher:
         # a scale the original's features were never extracted at: the plain pass matched it on a
         # few coarse-level features. Seen at half the working size, the close-up's detail is back
         # at the original's scale, and all 400 features land there.
-        if thorough and (close_up := self._close_up(verified, strongest)) is not None:
+        if thorough and (close_up := self._close_up(verified)) is not None:
             wide = self._wide_extractor.detect(gray)
             mirrored = close_up.mirrored
             found = self._search(self._wide_extractor.describe(wide.mirrored() if mirrored else wide))
@@ -347,13 +347,13 @@ class Matcher:
         everyone = allowed if allowed is not None else range(len(self.catalog))
         return matches, (sorted(everyone) if len(everyone) <= DENSE_ALL_BELOW else voted), detected
 
-    def _close_up(self, verified: list[_Verified], strongest: int) -> _Verified | None:
+    def _close_up(self, verified: list[_Verified]) -> _Verified | None:
         """The best candidate so far when it is plausible, not yet overwhelming, and shows the
         original blown up (a detail of it) — the wide look may add the evidence it lacks — else None."""
         best = max(verified, key=lambda v: v.inliers, default=None)
         if best is None or best.model is None or best.inliers == 0:
             return None
-        rate = self.catalog.calibration.false_alarm_rate(strongest)
+        rate = self.catalog.calibration.false_alarm_rate(best.inliers)
         # Overwhelming already, or not even plausible (a chance candidate's scale means nothing).
         if rate <= SKIP_MIRROR_BELOW_RATE or rate > NOTHING_ABOVE_RATE:
             return None

@@ -259,7 +259,7 @@ def test_a_close_up_detail_gets_the_wide_look(
     for query in (detail, cv2.flip(detail, 1)):
         with_wide = matcher.match(query, k=1)[0]
         with monkeypatch.context() as patched:
-            patched.setattr(matcher, "_close_up", lambda verified, strongest: None)
+            patched.setattr(matcher, "_close_up", lambda verified: None)
             without = matcher.match(query, k=1)[0]
         assert with_wide.original_id == without.original_id == "sku-17"
         assert with_wide.components["inliers"] > 1.2 * without.components["inliers"]
