@@ -7,11 +7,11 @@ index under 10 KB per original.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
+import faiss
 import numpy as np
 
 # Images are brought to this longest side before extraction: small thumbnails are upscaled so
@@ -73,6 +73,13 @@ def resize_matrix(scale_x: float, scale_y: float | None = None) -> np.ndarray:
     return np.array([[scale_x, 0.0, 0.5 * scale_x - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
 
 
+# A keypoint whose descriptor has REPEAT_TWINS or more near-duplicates (Hamming distance below
+# REPEAT_RADIUS of 256 bits) elsewhere in the same image belongs to a repeated pattern — a tiled
+# watermark's letters, a fabric print — and says little about which original the image shows
+# ("burstiness", Jégou et al. 2009).
+REPEAT_RADIUS = 48
+REPEAT_TWINS = 3
+
 GRID = 4  # keypoints are spread over a GRID x GRID layout so every part of an image is indexed
 
 
@@ -117,7 +124,7 @@ class Detected:
     Kept so the mirrored view of the same image needs no second detection: FAST corners and
     Harris responses are mirror-symmetric, so the mirror's keypoints are these, reflected. The
     whole pool is described along with the detection (one image pyramid for both, cheaper than
-    describing the spread selection afterwards), so another spread of it costs no description.
+    describing the spread selection afterwards).
     """
 
     work: np.ndarray  # grayscale at the working size
@@ -128,19 +135,6 @@ class Detected:
     pool: tuple[cv2.KeyPoint, ...] = ()  # every keypoint ORB found, before the spread
     pool_descriptors: np.ndarray | None = None  # (len(pool), 32), the pool's descriptors
     chosen: np.ndarray | None = None  # indices of ``keypoints`` within ``pool``
-
-    def respread(self, count: int, grid: int) -> Detected:
-        """Another spread of the same pool: ``count`` keypoints over a ``grid`` x ``grid`` layout."""
-        height, width = self.work.shape[:2]
-        chosen = by_level(self.pool, spread_keypoints(self.pool, width, height, count, grid))
-        return dataclasses.replace(self, keypoints=tuple(self.pool[i] for i in chosen), chosen=chosen)
-
-    def without(self, other: Detected) -> Detected:
-        """This selection less the keypoints ``other`` (a spread of the same pool) already holds."""
-        if self.chosen is None or other.chosen is None:
-            raise ValueError("only spreads of one pool can be subtracted")
-        chosen = self.chosen[~np.isin(self.chosen, other.chosen)]
-        return dataclasses.replace(self, keypoints=tuple(self.pool[i] for i in chosen), chosen=chosen)
 
     def mirrored(self) -> Detected:
         """The same detection on the horizontally flipped image (x reflected, angle 180° - a);
@@ -155,14 +149,43 @@ class Detected:
         return Detected(cv2.flip(self.work, 1), self.scale, keypoints, self.width, self.height)
 
 
-class FeatureExtractor:
-    """ORB extraction with fixed parameters; one instance per thread (OpenCV objects are not shared)."""
+def repeated(descriptors: np.ndarray) -> np.ndarray:
+    """Which of one image's descriptors are part of a repeated pattern: each has at least
+    ``REPEAT_TWINS`` others closer than ``REPEAT_RADIUS`` bits."""
+    if len(descriptors) == 0:
+        return np.zeros(0, bool)
+    index = faiss.IndexBinaryFlat(descriptors.shape[1] * 8)
+    index.add(np.ascontiguousarray(descriptors))
+    limits, _, _ = index.range_search(np.ascontiguousarray(descriptors), REPEAT_RADIUS)
+    return np.diff(limits) - 1 >= REPEAT_TWINS  # less the descriptor itself
 
-    def __init__(self, n_features: int, side: int = WORKING_SIDE) -> None:
+
+class FeatureExtractor:
+    """ORB extraction with fixed parameters; one instance per thread (OpenCV objects are not shared).
+
+    Args:
+        n_features: keypoints kept, spread over a ``grid`` x ``grid`` layout.
+        side: the working frame's longest side.
+        pool: keypoints ORB detects to choose them from (default three times ``n_features``).
+        grid: the spread's layout.
+        distinctive: leave out keypoints of repeated patterns (:func:`repeated`) before spreading.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        side: int = WORKING_SIDE,
+        *,
+        pool: int | None = None,
+        grid: int = GRID,
+        distinctive: bool = False,
+    ) -> None:
         self.n_features = n_features
         self.side = side
+        self.grid = grid
+        self.distinctive = distinctive
         self._orb = cv2.ORB_create(
-            nfeatures=n_features * 3,
+            nfeatures=pool or n_features * 3,
             scaleFactor=1.2,
             nlevels=8,
             edgeThreshold=15,
@@ -182,7 +205,12 @@ class FeatureExtractor:
         pool = tuple(found)
         if descriptors is None:
             descriptors = np.zeros((0, 32), np.uint8)
-        chosen = by_level(pool, spread_keypoints(pool, work.shape[1], work.shape[0], self.n_features))
+        candidates = np.arange(len(pool))
+        if self.distinctive:
+            candidates = np.flatnonzero(~repeated(descriptors))
+        eligible = [pool[i] for i in candidates]
+        spread = spread_keypoints(eligible, work.shape[1], work.shape[0], self.n_features, self.grid)
+        chosen = candidates[by_level(eligible, spread)]
         keypoints = tuple(pool[i] for i in chosen)
         return Detected(work, scale, keypoints, width, height, pool, descriptors, chosen)
 

@@ -22,8 +22,8 @@ Pipeline per query (and again for its mirror image, to catch flipped copies):
 
 A candidate that shows the original blown up (a close-up of a detail) gets a wide look: the
 query at half the working size, where the detail is back at the original's scale. A query none of
-this settles gets second looks (more, finer-spread features when nothing was even plausible; twice
-the resolution), then the pictures pasted into it
+this settles gets second looks (more, finer-spread and distinctive features when nothing was even
+plausible; twice the resolution), then the pictures pasted into it
 (:mod:`detection.proposals`) are matched on their own, then the strip fallback ranks it.
 """
 
@@ -74,9 +74,12 @@ WIDE_FROM_SCALE = 1.6
 # The zoom only for listings this large (px, longest side): a smaller one has no detail that its
 # working frame does not already show, and upsampling it further found nothing on the benchmarks.
 ZOOM_MIN_SIDE = 600
-# The dense look, for a query whose first passes found nothing plausible: many more, finer-spread
-# features. A tiled watermark or a busy host photo takes most of a 400-feature budget with its own
-# corners; a 1000-feature, 8 x 8 spread still gives the copied product its share.
+# The dense look, for a query whose first passes found nothing plausible: a deeper detection, its
+# repeated-pattern keypoints left out, many more features finely spread. A tiled watermark or a
+# busy host photo takes most of a 400-feature budget (and of the 1200-keypoint pool it is chosen
+# from) with its own corners; among the 3000 strongest keypoints the copied product's are there,
+# and the watermark's letters, repeated across the image, are what the distinctiveness test drops.
+DENSE_POOL = 3000
 DENSE_FEATURES = 1000
 DENSE_GRID = 8
 # Raw false-alarm rate of the best candidate above which a query is unsettled: it gets the second
@@ -155,7 +158,8 @@ class Matcher:
         structure_check: weigh inliers by structural agreement (:mod:`detection.verify`); off,
             the score is the calibrated raw inlier count.
         dense_pass: give a query whose first passes found nothing plausible a second look with
-            ``DENSE_FEATURES`` finer-spread features (catches copies under tiled watermarks).
+            ``DENSE_FEATURES`` distinctive, finer-spread features from a deeper detection
+            (catches copies under tiled watermarks).
         proposals: match pictures pasted small into a query that is still unsettled on their
             own (:mod:`detection.proposals`).
     """
@@ -179,6 +183,9 @@ class Matcher:
         self._extractor = FeatureExtractor(QUERY_FEATURES)
         self._zoom_extractor = FeatureExtractor(ZOOM_FEATURES, side=int(WORKING_SIDE * ZOOM))
         self._wide_extractor = FeatureExtractor(QUERY_FEATURES, side=int(WORKING_SIDE / WIDE))
+        self._dense_extractor = FeatureExtractor(
+            DENSE_FEATURES, pool=DENSE_POOL, grid=DENSE_GRID, distinctive=True
+        )
         # (look, run it while the best raw false-alarm rate is above this, on listings at least
         # this many px on their longest side)
         self._second_looks = ([(self._dense_look, NOTHING_ABOVE_RATE, 0)] if dense_pass else []) + [
@@ -318,9 +325,10 @@ class Matcher:
             found = self._search(self._wide_extractor.describe(wide.mirrored() if mirrored else wide))
             verified += self._verify_all(found, mirrored, allowed)[0]
             strongest = max((v.inliers for v in verified), default=0)
-        # Still nothing convincing: look again. The dense look re-reads the same working image with
-        # 1000 finely spread features (a tiled watermark or a busy host photo takes most of a
-        # 400-feature budget with its own corners) — only when nothing plausible was found at all:
+        # Still nothing convincing: look again. The dense look re-reads the image with 1000 finely
+        # spread, distinctive features of a deeper detection (a tiled watermark or a busy host photo
+        # takes most of a 400-feature budget with its own corners) — only when nothing plausible
+        # was found at all:
         # more features also add chance inliers, and on a look-alike that shares a silhouette
         # (another shirt of the same cut) they would lift a weak candidate into an alert. The zoom
         # looks at twice the resolution (a copy small in a large listing, below the originals'
@@ -361,20 +369,7 @@ class Matcher:
         return best if scale >= WIDE_FROM_SCALE else None
 
     def _dense_look(self, gray: np.ndarray, detected: Detected, plain: _Searched) -> _Searched:
-        """The plain pass's features plus the dense spread's others; only those are searched."""
-        extra = detected.respread(DENSE_FEATURES, DENSE_GRID).without(detected)
-        added = self._search(self._extractor.describe(extra))
-        features = Features(
-            np.concatenate([plain.features.points, added.features.points]),
-            np.concatenate([plain.features.descriptors, added.features.descriptors]),
-            plain.features.width,
-            plain.features.height,
-        )
-        return _Searched(
-            features,
-            np.concatenate([plain.distances, added.distances]),
-            np.concatenate([plain.ids, added.ids]),
-        )
+        return self._search(self._dense_extractor.extract(gray))
 
     def _zoom_look(self, gray: np.ndarray, detected: Detected, plain: _Searched) -> _Searched:
         return self._search(self._zoom_extractor.extract(gray))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from detection.features import FeatureExtractor
+from detection.features import FeatureExtractor, repeated
 from tests.detection.drawing import product_image
 
 
@@ -50,20 +50,35 @@ def test_described_selection_is_what_orb_computes_for_it() -> None:
     assert [kp.pt for kp in keypoints] == [kp.pt for kp in detected.keypoints]
 
 
-def test_a_denser_spread_less_the_plain_one_holds_only_new_keypoints() -> None:
-    image = product_image(6)
-    extractor = FeatureExtractor(200)
-    detected = extractor.detect(image)
-    dense = detected.respread(600, 8)
-    extra = dense.without(detected)
+def _tiled_text_with_a_patch() -> np.ndarray:
+    """A light image tiled with one word (a watermark's pattern) and one unique textured patch."""
+    image = np.full((480, 480), 235, np.uint8)
+    for y in range(20, 480, 40):
+        for x in range(-40, 480, 150):
+            cv2.putText(image, "SHOP", (x + (y // 40) % 2 * 60, y), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 120, 2)
+    texture = np.random.default_rng(3).integers(0, 255, (20, 20), dtype=np.uint8)
+    image[180:300, 180:300] = cv2.resize(texture, (120, 120), interpolation=cv2.INTER_NEAREST)
+    return image
 
-    plain_points = {kp.pt for kp in detected.keypoints}
-    extra_points = {kp.pt for kp in extra.keypoints}
-    assert len(dense.keypoints) == 600
-    assert extra_points and not extra_points & plain_points
-    assert extra_points | (plain_points & {kp.pt for kp in dense.keypoints}) == {
-        kp.pt for kp in dense.keypoints
-    }
-    # Described from the pool: the same as describing those keypoints afresh.
-    _, fresh = extractor._orb.compute(extra.work, list(extra.keypoints))
-    assert np.array_equal(extractor.describe(extra).descriptors, fresh)
+
+def test_distinctive_extraction_leaves_a_repeated_pattern_out() -> None:
+    image = _tiled_text_with_a_patch()
+
+    def share_on_patch(detected) -> float:  # noqa: ANN001 - a Detected
+        return float(np.mean([180 <= kp.pt[0] < 300 and 180 <= kp.pt[1] < 300 for kp in detected.keypoints]))
+
+    plain = FeatureExtractor(200).detect(image)
+    distinctive = FeatureExtractor(200, pool=1500, distinctive=True).detect(image)
+
+    assert len(distinctive.keypoints) == 200
+    assert repeated(distinctive.pool_descriptors).mean() > 0.4  # the tiled word's corners
+    assert not repeated(distinctive.pool_descriptors)[distinctive.chosen].any()
+    # The patch is a sixteenth of the image: the plain spread gives it a few of its cells' share,
+    # the distinctive one nearly everything.
+    assert share_on_patch(plain) < 0.5 < 0.9 < share_on_patch(distinctive)
+
+
+def test_nothing_repeats_in_noise_or_an_empty_set() -> None:
+    noise = np.random.default_rng(5).integers(0, 255, (300, 32), dtype=np.uint8)
+    assert not repeated(noise).any()
+    assert repeated(np.zeros((0, 32), np.uint8)).shape == (0,)
