@@ -21,7 +21,8 @@ Pipeline per query (and again for its mirror image, to catch flipped copies):
    region in both images and a homography for the logo check.
 
 A candidate that shows the original blown up (a close-up of a detail) gets a wide look: the
-query at half the working size, where the detail is back at the original's scale. A query none of
+query at half the working size, where the detail is back at the original's scale; so does a small
+listing (blown up 1.6x or more to the working size) that nothing plausible was found for. A query none of
 this settles gets second looks (more, finer-spread and distinctive features when nothing was even
 plausible; twice the resolution), then the pictures pasted into it
 (:mod:`detection.proposals`) are matched on their own, then the strip fallback ranks it.
@@ -320,10 +321,17 @@ class Matcher:
         # few coarse-level features. Seen at half the working size, the close-up's detail is back
         # at the original's scale, and all 400 features land there.
         if thorough and (close_up := self._close_up(verified)) is not None:
-            wide = self._wide_extractor.detect(gray)
-            mirrored = close_up.mirrored
-            found = self._search(self._wide_extractor.describe(wide.mirrored() if mirrored else wide))
-            verified += self._verify_all(found, mirrored, allowed)[0]
+            verified += self._wide_look(gray, close_up.mirrored, allowed)
+            strongest = max((v.inliers for v in verified), default=0)
+        elif (
+            thorough
+            and max(gray.shape[:2]) * WIDE_FROM_SCALE <= WORKING_SIDE
+            and self.catalog.calibration.false_alarm_rate(strongest) > NOTHING_ABOVE_RATE
+        ):
+            # A small listing is blown up to the working frame: if it is a close-up, its detail
+            # is now far larger than the original's features saw it, too large for even a
+            # plausible candidate to point at the wide look. Small listings get it anyway.
+            verified += self._wide_look(gray, False, allowed)
             strongest = max((v.inliers for v in verified), default=0)
         # Still nothing convincing: look again. The dense look re-reads the image with 1000 finely
         # spread, distinctive features of a deeper detection (a tiled watermark or a busy host photo
@@ -367,6 +375,12 @@ class Matcher:
             return None
         scale = math.sqrt(abs(np.linalg.det(best.model[:2, :2])))
         return best if scale >= WIDE_FROM_SCALE else None
+
+    def _wide_look(self, gray: np.ndarray, mirrored: bool, allowed: set[int] | None) -> list[_Verified]:
+        """The query read at 1/WIDE of the working size (mirrored when asked), verified."""
+        wide = self._wide_extractor.detect(gray)
+        found = self._search(self._wide_extractor.describe(wide.mirrored() if mirrored else wide))
+        return self._verify_all(found, mirrored, allowed)[0]
 
     def _dense_look(self, gray: np.ndarray, detected: Detected, plain: _Searched) -> _Searched:
         return self._search(self._dense_extractor.extract(gray))

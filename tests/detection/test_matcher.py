@@ -263,6 +263,38 @@ def test_a_close_up_detail_gets_the_wide_look(
     assert chosen == [None]
 
 
+def test_a_small_listing_of_a_detail_gets_the_wide_look(
+    matcher: Matcher, originals: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """6-9 % details kept at their own 120-144 px: blown up 3.3-4x to the working frame, their texture is
+    far larger than the original's features saw it and often no candidate is even plausible; read
+    at half the working size as well, many more are found."""
+
+    def details(original: np.ndarray) -> list[np.ndarray]:
+        height, width = original.shape[:2]
+        pieces = [
+            original[int(height * 0.4) : int(height * (0.4 + f)), int(width * 0.35) : int(width * (0.35 + f))]
+            for f in (0.25, 0.3)
+        ]
+        return [
+            cv2.imdecode(cv2.imencode(".jpg", p, [cv2.IMWRITE_JPEG_QUALITY, 88])[1], cv2.IMREAD_COLOR)
+            for p in pieces
+        ]
+
+    def found() -> int:
+        return sum(
+            matcher.match(query, k=1)[0].original_id == name
+            for name, image in originals.items()
+            for query in details(image)
+        )
+
+    with_wide = found()
+    with monkeypatch.context() as patched:
+        patched.setattr("detection.matcher.WIDE_FROM_SCALE", 100.0)  # no wide look at all
+        without = found()
+    assert with_wide >= 1.5 * without + 5  # 18 and 6 of 48 when written
+
+
 def test_prepared_thumbnails_are_cached_within_a_bound(
     originals: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:
