@@ -347,7 +347,7 @@ class Matcher:
                 or self.catalog.calibration.false_alarm_rate(strongest) <= above_rate
             ):
                 continue
-            verified += self._verify_all(look(gray, detected, plain), False, allowed)[0]
+            verified += self._verify_all(look(gray), False, allowed)[0]
             strongest = max((v.inliers for v in verified), default=0)
         best: dict[int, _Verified] = {}
         for item in verified:
@@ -382,10 +382,10 @@ class Matcher:
         found = self._search(self._wide_extractor.describe(wide.mirrored() if mirrored else wide))
         return self._verify_all(found, mirrored, allowed)[0]
 
-    def _dense_look(self, gray: np.ndarray, detected: Detected, plain: _Searched) -> _Searched:
+    def _dense_look(self, gray: np.ndarray) -> _Searched:
         return self._search(self._dense_extractor.extract(gray))
 
-    def _zoom_look(self, gray: np.ndarray, detected: Detected, plain: _Searched) -> _Searched:
+    def _zoom_look(self, gray: np.ndarray) -> _Searched:
         return self._search(self._zoom_extractor.extract(gray))
 
     def _strip_fallback(self, matches: list[Match], gray: np.ndarray, pool: Sequence[int]) -> list[Match]:

@@ -147,7 +147,7 @@ def test_dense_look_searches_many_more_distinctive_features(matcher: Matcher) ->
     detected = matcher._extractor.detect(query)
     plain = matcher._search(matcher._extractor.describe(detected))
 
-    dense = matcher._dense_look(query, detected, plain)
+    dense = matcher._dense_look(query)
 
     assert len(plain.features) + 300 < len(dense.features) <= DENSE_FEATURES
     assert not repeated(dense.features.descriptors).any()
