@@ -17,15 +17,18 @@ from torch import nn
 
 #: Features per twin after FC + sigmoid (the seed's 4096).
 FEATURE_DIM = 4096
+#: Rows x columns the last conv map is average-pooled to before the FC ((1, 1): global pooling).
+POOL_GRID = (1, 1)
 CHECKPOINT_FORMAT = "copywatch-siamese-1"
 
 
 class SiameseNet(nn.Module):
     """Koch-style twin network scoring how likely two images show the same original."""
 
-    def __init__(self, feature_dim: int = FEATURE_DIM) -> None:
+    def __init__(self, feature_dim: int = FEATURE_DIM, pool_grid: tuple[int, int] = POOL_GRID) -> None:
         super().__init__()
         self.feature_dim = feature_dim
+        self.pool_grid = (int(pool_grid[0]), int(pool_grid[1]))
         self.twin = nn.Sequential(
             nn.Conv2d(1, 64, 10),
             nn.ReLU(inplace=True),
@@ -38,9 +41,10 @@ class SiameseNet(nn.Module):
             nn.MaxPool2d(2),
             nn.Conv2d(128, 256, 4),
             nn.ReLU(inplace=True),
-            nn.AdaptiveAvgPool2d(1),  # global pooling: keeps the FC (and the checkpoint) small
+            # Average-pool the 8 x 6 map to a coarse grid: keeps the FC (and the checkpoint) small.
+            nn.AdaptiveAvgPool2d(self.pool_grid),
             nn.Flatten(),
-            nn.Linear(256, feature_dim),
+            nn.Linear(256 * self.pool_grid[0] * self.pool_grid[1], feature_dim),
             nn.Sigmoid(),
         )
         self.head = nn.Linear(feature_dim, 1)
@@ -83,6 +87,7 @@ def save_checkpoint(
     payload = {
         "format": CHECKPOINT_FORMAT,
         "feature_dim": model.feature_dim,
+        "pool_grid": list(model.pool_grid),
         "state_dict": {k: v.detach().cpu() for k, v in state.items()},
         "metadata": dict(metadata or {}),
     }
@@ -110,7 +115,8 @@ def load_checkpoint(
     payload = torch.load(Path(path), map_location="cpu", weights_only=True)
     if payload.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not a copywatch Siamese checkpoint (format {payload.get('format')!r})")
-    model = SiameseNet(feature_dim=int(payload["feature_dim"]))
+    grid = payload.get("pool_grid", (1, 1))  # checkpoints before the grid option pooled globally
+    model = SiameseNet(feature_dim=int(payload["feature_dim"]), pool_grid=(int(grid[0]), int(grid[1])))
     model.load_state_dict(
         {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
     )

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from detection.preprocess import preprocess_batch
-from detection.siamese import SiameseNet, load_checkpoint, save_checkpoint
+from detection.siamese import POOL_GRID, SiameseNet, load_checkpoint, save_checkpoint
 from detection.stolen import STRIPS_PER_ORIGINAL, PairBatch, epoch_pairs, stolen_strips
 
 
@@ -31,6 +31,7 @@ class TrainConfig:
     seed: int = 0
     test_fraction: float = 0.15
     device: str | None = None  # None: "cuda" when available, else "cpu"
+    pool_grid: tuple[int, int] = POOL_GRID  # the last conv map pooled to this grid before the FC
 
 
 @dataclass
@@ -152,7 +153,7 @@ def train(
     train_orig, train_strips = pair_tensors([originals[i] for i in train_ids])
     test_orig, test_strips = pair_tensors([originals[i] for i in test_ids])
 
-    model = SiameseNet().to(device)
+    model = SiameseNet(pool_grid=config.pool_grid).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = TrainResult(train_ids=train_ids, test_ids=test_ids)
     if resume is not None:

@@ -22,6 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (split, init, pairs)")
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when present)")
     parser.add_argument(
+        "--pool-grid",
+        type=_grid,
+        default=None,
+        metavar="RxC",
+        help="pool the last conv map to R x C before the FC (default 1x1: global pooling)",
+    )
+    parser.add_argument(
         "--exclude-seed-queries",
         type=Path,
         default=None,
@@ -29,6 +36,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="leave out originals whose strips are crop_strip queries of this benchmark",
     )
     parser.set_defaults(handler=run)
+
+
+def _grid(text: str) -> tuple[int, int]:
+    try:
+        rows, cols = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ROWSxCOLS such as 2x2, got {text!r}") from None
+    if not (1 <= rows <= 8 and 1 <= cols <= 6):
+        raise argparse.ArgumentTypeError("the last conv map is 8 x 6: rows 1-8, columns 1-6")
+    return rows, cols
 
 
 def seed_query_originals(bench: Path) -> set[str]:
@@ -53,6 +70,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"copywatch train: need at least 6 originals, found {len(originals)}", file=sys.stderr)
         return 2
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device)
+    if args.pool_grid is not None:
+        config.pool_grid = args.pool_grid
     command = "copywatch " + shlex.join(sys.argv[1:])
     print(
         f"training on {len(originals)} originals, {config.epochs} epochs, batch {config.batch_size}",

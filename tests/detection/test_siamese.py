@@ -73,3 +73,15 @@ def test_short_training_run_lowers_the_loss_and_resumes_identically(originals, t
     assert np.allclose([h.train_loss for h in resumed.history], losses, rtol=1e-3)
     model, meta, _ = load_checkpoint(tmp_path / "part.pt")
     assert meta["epochs_done"] == 3 and meta["train_ids"] == full.train_ids
+
+
+def test_a_spatial_pooling_grid_survives_the_checkpoint(tmp_path):
+    torch.manual_seed(2)
+    model = SiameseNet(pool_grid=(2, 2)).eval()
+    assert model.twin[-2].in_features == 256 * 4
+    save_checkpoint(tmp_path / "grid.pt", model, half=True)
+    loaded, _, _ = load_checkpoint(tmp_path / "grid.pt")
+    x, y = torch.randn(2, 1, 125, 105), torch.randn(2, 1, 125, 105)
+    assert loaded.pool_grid == (2, 2)
+    with torch.no_grad():
+        assert torch.allclose(model(x, y), loaded(x, y), atol=1e-2)
