@@ -65,6 +65,9 @@ RANSAC_PIXELS = 5.0  # reprojection tolerance in the 480-px working frame
 RANSAC_ITERATIONS = 500
 MIN_SCALE, MAX_SCALE = 0.08, 12.0
 SKIP_MIRROR_BELOW_RATE = 1e-6
+# ... unless the structure check says the plain alignment is wrong: a mirrored copy of a nearly
+# symmetric product lines up its silhouette unmirrored (many inliers) while its details disagree.
+MIRROR_IF_AGREEMENT_BELOW = 0.8
 ZOOM = 2.0  # the second look at an unconvincing query: this many times the working resolution
 ZOOM_FEATURES = 400
 # The wide look, for a close-up (a detail cropped from the original and blown up): the query at
@@ -138,6 +141,20 @@ class _Verified:
     mirrored: bool
     # 3x3, original working frame -> query working frame: the similarity, or its refinement
     model: np.ndarray | None
+
+
+class _StructureView:
+    """The query as the structure check compares it: a large listing from its working-size copy
+    (already made for the features), so each check shrinks 480 px rather than the full photo;
+    its area pyramid is shared by every candidate checked."""
+
+    def __init__(self, gray: np.ndarray, detected: Detected) -> None:
+        if detected.scale < 1.0:
+            self.source, self.to_source = detected.work, resize_matrix(detected.scale)
+        else:
+            self.source, self.to_source = gray, np.eye(3)
+        self.pyramid = AreaPyramid(self.source)
+        self.agreements: dict[tuple[int, bytes], float] = {}
 
 
 @dataclass
@@ -305,13 +322,17 @@ class Matcher:
         as a strip; and the query's detection. Not ``thorough`` (a pasted picture's crop): the
         plain pass only, no mirrored pass and no second looks."""
         detected = self._extractor.detect(gray)
+        view = _StructureView(gray, detected)
         plain = self._search(self._extractor.describe(detected))
         verified, voted = self._verify_all(plain, False, allowed)
         strongest = max((v.inliers for v in verified), default=0)
         # A copy that already explains itself unmirrored needs no mirrored pass (half the cost);
-        # the bar is a false-alarm rate far below any alert threshold.
+        # the bar is a false-alarm rate far below any alert threshold — and an alignment whose
+        # details agree (a nearly symmetric product, mirrored, aligns its outline either way).
         # A pasted picture (thorough off) is matched as it is: mirrored ones are left out.
-        if thorough and self.catalog.calibration.false_alarm_rate(strongest) > SKIP_MIRROR_BELOW_RATE:
+        conclusive = self.catalog.calibration.false_alarm_rate(strongest) <= SKIP_MIRROR_BELOW_RATE
+        misaligned = self._misaligned(verified, plain.features, view) if thorough and conclusive else None
+        if thorough and (not conclusive or misaligned is not None):
             # The mirror's keypoints are the plain ones reflected: only the description is redone.
             mirrored = self._search(self._extractor.describe(detected.mirrored()))
             verified += self._verify_all(mirrored, True, allowed)[0]
@@ -349,15 +370,20 @@ class Matcher:
                 continue
             verified += self._verify_all(look(gray), False, allowed)[0]
             strongest = max((v.inliers for v in verified), default=0)
-        best: dict[int, _Verified] = {}
+        # One alignment per original, the one with the most inliers — but for the original whose
+        # plain alignment disagreed, one per orientation: which is right is for the structure
+        # check to say (the one with more inliers may only have lined up a symmetric outline).
+        best: dict[tuple[int, bool | None], _Verified] = {}
         for item in verified:
-            held = best.get(item.position)
+            key = (item.position, item.mirrored if item.position == misaligned else None)
+            held = best.get(key)
             if held is None or (item.inliers, item.votes) > (held.inliers, held.votes):
-                best[item.position] = item
+                best[key] = item
         ranked = sorted(best.values(), key=lambda v: (v.inliers, v.votes), reverse=True)
         matches = [self._to_match(v, plain.features) for v in ranked]
         if self.structure_check:
-            matches = self._check_structure(matches, [v.position for v in ranked], gray, detected)
+            matches = self._check_structure(matches, [v.position for v in ranked], view)
+        matches = _one_per_original(matches)
         if self.catalog.calibration.false_alarm_rate(strongest) <= UNSETTLED_ABOVE_RATE:
             return matches, [], detected
         everyone = allowed if allowed is not None else range(len(self.catalog))
@@ -530,8 +556,34 @@ class Matcher:
                 model, inliers = refined, refined_inliers
         return _Verified(position, inliers, votes, len(chosen), mirrored, model)
 
+    def _misaligned(self, verified: list[_Verified], query: Features, view: _StructureView) -> int | None:
+        """The best candidate's position when its alignment disagrees with its original's
+        structure, else None."""
+        best = max(verified, key=lambda v: (v.inliers, v.votes), default=None)
+        if not self.structure_check or best is None or best.model is None or best.inliers == 0:
+            return None
+        fraction = self._agreement(self._to_match(best, query), best.position, view)
+        return best.position if fraction is not None and fraction < MIRROR_IF_AGREEMENT_BELOW else None
+
+    def _agreement(self, match: Match, position: int, view: _StructureView) -> float | None:
+        """Fraction of agreeing blocks of ``match``'s alignment (None: nothing to compare with)."""
+        reference = self._reference(position)
+        if match.homography is None or reference is None:
+            return None
+        homography = np.asarray(match.homography)
+        key = (position, homography.tobytes())
+        if key not in view.agreements:  # the mirror decision may have checked this one already
+            view.agreements[key] = agreement(
+                reference,
+                view.source,
+                view.to_source @ homography,
+                self.catalog.sizes[position],
+                view.pyramid,
+            )
+        return view.agreements[key]
+
     def _check_structure(
-        self, matches: list[Match], positions: list[int], gray: np.ndarray, detected: Detected
+        self, matches: list[Match], positions: list[int], view: _StructureView
     ) -> list[Match]:
         """Weigh the leading candidates' inliers by their structural agreement, then re-rank.
 
@@ -548,29 +600,15 @@ class Matcher:
         """
         settled = -1.0
         checks = 0
-        # The thumbnails are tiny: a large listing is compared from its working-size copy (already
-        # made for the features), so each check shrinks 480 px rather than the full photo.
-        if detected.scale < 1.0:
-            source, to_source = detected.work, resize_matrix(detected.scale)
-        else:
-            source, to_source = gray, np.eye(3)
-        pyramid = AreaPyramid(source)
         for match, position in zip(matches, positions, strict=True):
             # Past the settled top, only candidates whose unchecked score could matter are checked:
             # every match is reported with its score, and none may keep an unverified high one.
             plausible = match.components["false_alarm_rate"] <= CHECK_BELOW_RATE
             if (match.components["inliers"] <= settled and not plausible) or checks == MAX_STRUCTURE_CHECKS:
                 break
-            reference = self._reference(position)
             rank = match.components["inliers"]
-            if match.homography is not None and reference is not None:
-                fraction = agreement(
-                    reference,
-                    source,
-                    to_source @ np.asarray(match.homography),
-                    self.catalog.sizes[position],
-                    pyramid,
-                )
+            fraction = self._agreement(match, position, view)
+            if fraction is not None:
                 effective = match.components["inliers"] * fraction**STRUCTURE_WEIGHT
                 rank = match.components["inliers"] * fraction**RANK_WEIGHT
                 match.components["agreement"] = fraction
@@ -715,6 +753,31 @@ def _merge(matches: list[Match], more: list[Match]) -> list[Match]:
     for match in [*matches, *more]:
         held = best.get(match.original_id)
         if held is None or _rank_key(match) > _rank_key(held):
+            best[match.original_id] = match
+    return sorted(best.values(), key=_rank_key, reverse=True)
+
+
+def _one_per_original(matches: list[Match]) -> list[Match]:
+    """One alignment per original, best ranked first: the best structure-checked one where any
+    was checked (an unchecked alternative keeps its raw inliers, so it must not outrank the
+    verdict), else the one with the most inliers."""
+    best: dict[str, Match] = {}
+    for match in matches:
+        held = best.get(match.original_id)
+        if held is None:
+            best[match.original_id] = match
+            continue
+        checked, held_checked = "agreement" in match.components, "agreement" in held.components
+        if checked != held_checked:
+            better = checked
+        elif checked:
+            better = _rank_key(match) > _rank_key(held)
+        else:
+            better = (match.components["inliers"], match.components["votes"]) > (
+                held.components["inliers"],
+                held.components["votes"],
+            )
+        if better:
             best[match.original_id] = match
     return sorted(best.values(), key=_rank_key, reverse=True)
 

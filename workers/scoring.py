@@ -192,13 +192,13 @@ class MatcherCache:
 # --- claiming rows ------------------------------------------------------------------------------------
 
 
-def _lock_and_fail_exhausted(session: Session, query: Any, max_attempts: int) -> list[int]:
-    """Lock the rows of ``query`` (id, attempts) — skipping rows another worker holds, on
-    PostgreSQL — mark those out of attempts ``failed``, and return the ids of the others."""
+def _lock_and_fail_exhausted(session: Session, query: Any, max_attempts: int) -> list[Any]:
+    """Lock the rows of ``query`` (id, attempts, any further columns) — skipping rows another
+    worker holds, on PostgreSQL — mark those out of attempts ``failed``, and return the others."""
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = session.execute(query).all()
-    exhausted = [int(i) for i, attempts in rows if attempts >= max_attempts]
+    exhausted = [int(row[0]) for row in rows if row[1] >= max_attempts]
     if exhausted:
         session.execute(
             update(ListingImage)
@@ -208,7 +208,7 @@ def _lock_and_fail_exhausted(session: Session, query: Any, max_attempts: int) ->
                 error=f"gave up after {max_attempts} attempts (its worker was lost or it kept failing)",
             )
         )
-    return [int(i) for i, attempts in rows if attempts < max_attempts]
+    return [row for row in rows if row[1] < max_attempts]
 
 
 def claim_images(
@@ -226,21 +226,28 @@ def claim_images(
     that has used up ``max_attempts`` is set ``failed`` instead. Rows locked by a concurrent
     claimer are skipped on PostgreSQL (``SKIP LOCKED``).
     """
+    return list(_claim(session, ids, max_attempts=max_attempts, lease_s=lease_s, reclaim=reclaim))
+
+
+def _claim(
+    session: Session, ids: Sequence[int], *, max_attempts: int, lease_s: float, reclaim: bool
+) -> dict[int, str | None]:
+    """:func:`claim_images`, returning each claimed id's stored file path (read by the same query)."""
     if not ids:
-        return []
+        return {}
     expired = ListingImage.status == ImageStatus.SCORING
     if not reclaim:
         expired = and_(expired, ListingImage.updated_at < utcnow() - timedelta(seconds=lease_s))
     query = (
-        select(ListingImage.id, ListingImage.attempts)
+        select(ListingImage.id, ListingImage.attempts, ListingImage.path)
         .where(ListingImage.id.in_(list(ids)), or_(ListingImage.status == ImageStatus.QUEUED, expired))
         .order_by(ListingImage.id)
     )
-    claimed = _lock_and_fail_exhausted(session, query, max_attempts)
+    claimed = {int(row[0]): row[2] for row in _lock_and_fail_exhausted(session, query, max_attempts)}
     if claimed:
         session.execute(
             update(ListingImage)
-            .where(ListingImage.id.in_(claimed))
+            .where(ListingImage.id.in_(list(claimed)))
             .values(status=ImageStatus.SCORING, attempts=ListingImage.attempts + 1, updated_at=utcnow())
         )
     return claimed
@@ -286,7 +293,7 @@ def requeue_stale(
         .order_by(ListingImage.id)
         .limit(limit)
     )
-    again = _lock_and_fail_exhausted(session, stuck_query, max_attempts)
+    again = [int(row[0]) for row in _lock_and_fail_exhausted(session, stuck_query, max_attempts)]
     lost: list[int] = []
     if lost_after_s is not None:
         lost = [
@@ -438,26 +445,27 @@ def score_batch(
 
     outcomes = {i: ScoreOutcome(int(i), "skipped") for i in listing_image_ids}
     with sessions() as session, session.begin():
-        claimed = claim_images(
+        paths = _claim(
             session,
             list(outcomes),
             max_attempts=settings.score_max_attempts,
             lease_s=lease_s,
             reclaim=reclaim,
         )
-        paths = dict(
+        # Only images not claimed can have been failed (now, out of attempts, or earlier).
+        unclaimed = [i for i in outcomes if i not in paths]
+        gave_up = (
             session.execute(
-                select(ListingImage.id, ListingImage.path).where(ListingImage.id.in_(claimed))
+                select(ListingImage.id, ListingImage.error).where(
+                    ListingImage.id.in_(unclaimed), ListingImage.status == ImageStatus.FAILED
+                )
             ).all()
+            if unclaimed
+            else []
         )
-        gave_up = session.execute(
-            select(ListingImage.id, ListingImage.error).where(
-                ListingImage.id.in_(list(outcomes)), ListingImage.status == ImageStatus.FAILED
-            )
-        ).all()
     for image_id, error in gave_up:
-        if image_id not in claimed:
-            outcomes[image_id] = ScoreOutcome(image_id, "failed", error=error)
+        outcomes[image_id] = ScoreOutcome(image_id, "failed", error=error)
+    claimed = list(paths)
     if not claimed:
         return list(outcomes.values())
 
