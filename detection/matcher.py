@@ -31,10 +31,11 @@ plausible; twice the resolution), then the pictures pasted into it
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -65,9 +66,12 @@ RANSAC_PIXELS = 5.0  # reprojection tolerance in the 480-px working frame
 RANSAC_ITERATIONS = 500
 MIN_SCALE, MAX_SCALE = 0.08, 12.0
 SKIP_MIRROR_BELOW_RATE = 1e-6
-# ... unless the structure check says the plain alignment is wrong: a mirrored copy of a nearly
-# symmetric product lines up its silhouette unmirrored (many inliers) while its details disagree.
-MIRROR_IF_AGREEMENT_BELOW = 0.8
+# Structural agreement below which an alignment is in doubt and its alternatives are weighed:
+# the mirrored pass for a conclusive plain match (a mirrored copy of a nearly symmetric product
+# lines up its silhouette unmirrored, with many inliers, while its details disagree), and the
+# other fits of the same correspondences (similarity, affine, homography). An alignment that
+# agrees already stays, so a look-alike that agrees well is not polished further.
+DOUBT_BELOW_AGREEMENT = 0.8
 ZOOM = 2.0  # the second look at an unconvincing query: this many times the working resolution
 ZOOM_FEATURES = 400
 # The wide look, for a close-up (a detail cropped from the original and blown up): the query at
@@ -141,6 +145,14 @@ class _Verified:
     mirrored: bool
     # 3x3, original working frame -> query working frame: the similarity, or its refinement
     model: np.ndarray | None
+    # Other plausible alignments of the same correspondences (the similarity, an affine map, a
+    # homography) that explain at least as many of them: which one aligns the copy is for the
+    # structure check to say (a mild perspective costs a similarity few inliers but misaligns
+    # the far side of the copy; a homography fitted to a stretch invents a perspective). The
+    # evidence stays this alignment's inliers — the few more that extra free parameters win by
+    # chance would tip close races between look-alikes.
+    # Fitted only when asked (the structure check doubts this alignment).
+    alternatives: Callable[[], tuple[np.ndarray, ...]] | None = None
 
 
 class _StructureView:
@@ -382,7 +394,8 @@ class Matcher:
         ranked = sorted(best.values(), key=lambda v: (v.inliers, v.votes), reverse=True)
         matches = [self._to_match(v, plain.features) for v in ranked]
         if self.structure_check:
-            matches = self._check_structure(matches, [v.position for v in ranked], view)
+            alternatives = [functools.partial(self._alternative_matches, v, plain.features) for v in ranked]
+            matches = self._check_structure(matches, [v.position for v in ranked], view, alternatives)
         matches = _one_per_original(matches)
         if self.catalog.calibration.false_alarm_rate(strongest) <= UNSETTLED_ABOVE_RATE:
             return matches, [], detected
@@ -546,15 +559,27 @@ class Matcher:
             return _Verified(position, 0, votes, len(chosen), mirrored, None)
         inliers = int(inlier_mask.sum())
         model = np.vstack([affine, [0.0, 0.0, 1.0]])
+        alternatives = None
         if inliers >= REFINE_MIN_INLIERS:
             width, height = self.catalog.sizes[position]
             work = self.catalog.scales[position]
-            refined, refined_inliers = _refined(
-                src, dst, model, inlier_mask.ravel() > 0, (width * work, height * work)
-            )
-            if refined is not None:
-                model, inliers = refined, refined_inliers
-        return _Verified(position, inliers, votes, len(chosen), mirrored, model)
+            similarity, explained = model, inlier_mask.ravel() > 0
+            size = (width * work, height * work)
+            if len(src) >= REFINE_GAIN * inliers:
+                # A refinement may explain far more: fit now, and adopt the one that explains
+                # the most if it does; the other alignments stay alternatives.
+                refined = _refinements(src, dst, similarity, explained, size)
+                adopted = max(refined, key=lambda fit: fit[1], default=None)
+                if adopted is not None and adopted[1] >= REFINE_GAIN * inliers:
+                    model, inliers = adopted
+                others = tuple(fit for fit, _ in refined if fit is not model)
+                others += (similarity,) if model is not similarity else ()
+                alternatives = lambda: others  # noqa: E731 - a constant thunk
+            else:
+                alternatives = functools.cache(
+                    lambda: tuple(fit for fit, _ in _refinements(src, dst, similarity, explained, size))
+                )
+        return _Verified(position, inliers, votes, len(chosen), mirrored, model, alternatives)
 
     def _misaligned(self, verified: list[_Verified], query: Features, view: _StructureView) -> int | None:
         """The best candidate's position when its alignment disagrees with its original's
@@ -563,7 +588,7 @@ class Matcher:
         if not self.structure_check or best is None or best.model is None or best.inliers == 0:
             return None
         fraction = self._agreement(self._to_match(best, query), best.position, view)
-        return best.position if fraction is not None and fraction < MIRROR_IF_AGREEMENT_BELOW else None
+        return best.position if fraction is not None and fraction < DOUBT_BELOW_AGREEMENT else None
 
     def _agreement(self, match: Match, position: int, view: _StructureView) -> float | None:
         """Fraction of agreeing blocks of ``match``'s alignment (None: nothing to compare with)."""
@@ -583,7 +608,11 @@ class Matcher:
         return view.agreements[key]
 
     def _check_structure(
-        self, matches: list[Match], positions: list[int], view: _StructureView
+        self,
+        matches: list[Match],
+        positions: list[int],
+        view: _StructureView,
+        alternatives: list[Callable[[], list[Match]]] | None = None,
     ) -> list[Match]:
         """Weigh the leading candidates' inliers by their structural agreement, then re-rank.
 
@@ -600,7 +629,8 @@ class Matcher:
         """
         settled = -1.0
         checks = 0
-        for match, position in zip(matches, positions, strict=True):
+        alternatives = alternatives or [list for _ in matches]
+        for match, position, others in zip(matches, positions, alternatives, strict=True):
             # Past the settled top, only candidates whose unchecked score could matter are checked:
             # every match is reported with its score, and none may keep an unverified high one.
             plausible = match.components["false_alarm_rate"] <= CHECK_BELOW_RATE
@@ -608,6 +638,8 @@ class Matcher:
                 break
             rank = match.components["inliers"]
             fraction = self._agreement(match, position, view)
+            if fraction is not None and fraction < DOUBT_BELOW_AGREEMENT:
+                fraction = self._best_alignment(match, position, view, others, fraction)
             if fraction is not None:
                 effective = match.components["inliers"] * fraction**STRUCTURE_WEIGHT
                 rank = match.components["inliers"] * fraction**RANK_WEIGHT
@@ -619,6 +651,35 @@ class Matcher:
                 checks += 1
             settled = max(settled, rank)
         return sorted(matches, key=_rank_key, reverse=True)
+
+    def _best_alignment(
+        self,
+        match: Match,
+        position: int,
+        view: _StructureView,
+        others: Callable[[], list[Match]],
+        fraction: float,
+    ) -> float:
+        """Adopt into ``match`` the alternative alignment that agrees best, if one agrees better
+        than ``fraction``; returns the agreement of the alignment kept."""
+        for other in others():
+            candidate = self._agreement(other, position, view)
+            if candidate is not None and candidate > fraction:
+                fraction = candidate
+                match.homography = other.homography
+                for key in ("scale", "rotation_deg"):
+                    if key in other.components:
+                        match.components[key] = other.components[key]
+        return fraction
+
+    def _alternative_matches(self, verified: _Verified, query: Features) -> list[Match]:
+        """``verified``'s alternative alignments, each as the match it would make."""
+        if verified.alternatives is None:
+            return []
+        return [
+            self._to_match(dataclasses.replace(verified, model=model, alternatives=None), query)
+            for model in verified.alternatives()
+        ]
 
     def _unsupported(self, position: int) -> Match:
         return Match(self.catalog.id_at(position), 0.0, {"inliers": 0.0, "votes": 0.0}, None, None)
@@ -682,51 +743,65 @@ class Matcher:
         return homography
 
 
-def _refined(
+def _refinements(
     src: np.ndarray,
     dst: np.ndarray,
     similarity: np.ndarray,
     explained: np.ndarray,
     size: tuple[float, float],
-) -> tuple[np.ndarray | None, int]:
-    """A homography explaining more correspondences than ``similarity`` does, or (None, inliers).
+) -> list[tuple[np.ndarray, int]]:
+    """An affine map and a homography that explain at least as many correspondences as
+    ``similarity``, each with its inlier count (the plausible ones only).
 
     Fitted (RANSAC, the same tolerance) to all the correspondences, so a perspective or
     anisotropic copy is not cut down to the part a similarity fits; kept only when it is a
     plausible view of the original (same orientation, corners in a convex outline, bounded
     projective depth, area within ``MAX_AREA_CHANGE`` of the similarity's) and an extension of
     the similarity — it still explains ``REFINE_KEEP`` of the correspondences the similarity
-    explained (``explained``). A homography that explains *other* correspondences is another
-    alignment, and eight free parameters find one by chance between two look-alikes (a T-shirt
+    explained (``explained``). A map that explains *other* correspondences is another
+    alignment, and extra free parameters find one by chance between two look-alikes (a T-shirt
     of the same cut warped onto the catalog's shirt by its outline).
     """
     inliers = int(explained.sum())
-    if len(src) < REFINE_GAIN * inliers:  # too few correspondences to explain enough more
-        return None, inliers
+    if len(src) <= inliers:  # the similarity explains every correspondence already
+        return []
+    found = []
+    affine, _ = cv2.estimateAffine2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS, maxIters=RANSAC_ITERATIONS
+    )
     homography, _ = cv2.findHomography(
         src, dst, cv2.RANSAC, RANSAC_PIXELS, maxIters=RANSAC_ITERATIONS, confidence=0.995
     )
-    if homography is None or abs(homography[2, 2]) < 1e-9:
-        return None, inliers
-    homography = homography / homography[2, 2]
+    for fit in (
+        None if affine is None else np.vstack([affine, [0.0, 0.0, 1.0]]),
+        None if homography is None or abs(homography[2, 2]) < 1e-9 else homography / homography[2, 2],
+    ):
+        if fit is None or not _plausible_view(fit, similarity, size):
+            continue
+        fits = np.linalg.norm(_apply(fit, src) - dst, axis=1) <= RANSAC_PIXELS
+        count = int(fits.sum())
+        # A few more inliers are what extra free parameters win by chance; a real perspective or
+        # stretch wins many (a 15 % corner pull costs a similarity a third of its inliers). The
+        # caller adopts a fit from REFINE_GAIN times the inliers; from as many, it is an
+        # alternative for the structure check to weigh.
+        if int((fits & explained).sum()) >= REFINE_KEEP * inliers and count >= inliers:
+            found.append((fit, count))
+    return found
+
+
+def _plausible_view(model: np.ndarray, similarity: np.ndarray, size: tuple[float, float]) -> bool:
+    """Whether ``model`` maps the original's frame as a camera could: positive, bounded projective
+    depth, a convex outline of the same orientation, an area near the similarity's."""
     corners = _box(*size).astype(np.float32)
-    depth = corners @ homography[2, :2] + 1.0
+    depth = corners @ model[2, :2] + 1.0
     if np.any(depth <= 0) or float(depth.max() / depth.min()) > MAX_DEPTH_RATIO:
-        return None, inliers
-    mapped = _apply(homography, corners).reshape(-1, 1, 2)
+        return False
+    mapped = _apply(model, corners).reshape(-1, 1, 2)
     if not cv2.isContourConvex(mapped):
-        return None, inliers
+        return False
     area = cv2.contourArea(mapped, oriented=True)
     reference = cv2.contourArea(_apply(similarity, corners).reshape(-1, 1, 2), oriented=True)
-    if area * reference <= 0 or not 1 / MAX_AREA_CHANGE <= area / reference <= MAX_AREA_CHANGE:
-        return None, inliers
-    fits = np.linalg.norm(_apply(homography, src) - dst, axis=1) <= RANSAC_PIXELS
-    if int((fits & explained).sum()) < REFINE_KEEP * inliers:
-        return None, inliers
-    count = int(fits.sum())
-    # A few more inliers are what eight free parameters win by chance; a real perspective or
-    # stretch wins many (a 15 % corner pull costs a similarity a third of its inliers).
-    return (homography, count) if count >= inliers * REFINE_GAIN else (None, inliers)
+    return area * reference > 0 and 1 / MAX_AREA_CHANGE <= area / reference <= MAX_AREA_CHANGE
 
 
 def _evidence(match: Match) -> float:

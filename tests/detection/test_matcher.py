@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+import detection.matcher as matcher_module
 from detection.catalog import Catalog
 from detection.features import repeated
 from detection.matcher import DENSE_FEATURES, Matcher
@@ -348,3 +349,26 @@ def test_a_mirrored_copy_of_a_nearly_symmetric_product_is_aligned_mirrored(
         assert best.original_id == sku
         assert best.transform == "mirrored", (sku, best.components)
         assert best.components["agreement"] >= 0.9 and best.score >= 0.9, (sku, best.components)
+
+
+@pytest.mark.parametrize("sku", ["sku-3", "sku-11", "sku-17"])
+def test_a_doubted_alignment_gives_way_to_the_fit_the_structure_agrees_with(
+    matcher: Matcher, originals: dict[str, np.ndarray], sku: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy squeezed to 80 % of its width. With no refinement allowed to win on inlier counts
+    alone, the similarity fits part of the copy and disagrees with the original's structure; the
+    other fits of the same correspondences are then weighed, and the affine map that lines up
+    the whole copy is kept (it used to stay with the similarity and score near zero)."""
+    monkeypatch.setattr(matcher_module, "REFINE_GAIN", 100.0)
+    original = originals[sku]
+    h, w = original.shape[:2]
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    target = np.float32([[0, 0], [0.8 * w, 0], [0.8 * w, h], [0, h]])
+    query = cv2.warpPerspective(
+        original, cv2.getPerspectiveTransform(corners, target), (w, h), borderValue=(255, 255, 255)
+    )
+    match = matcher.match(query, k=1)[0]
+    assert match.original_id == sku
+    mapped = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), np.array(match.homography)).reshape(-1, 2)
+    assert np.abs(mapped - target).max() < 0.02 * w
+    assert match.components["agreement"] >= 0.9 and match.score > 0.9
