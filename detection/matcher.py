@@ -9,13 +9,16 @@ Pipeline per query (and again for its mirror image, to catch flipped copies):
    where a global descriptor of the whole image would not.
 3. The best-voted originals are verified geometrically: RANSAC fits a similarity transform
    (rotation, scale, translation) to the correspondences; the inliers are the evidence. A
-   well-supported similarity is refined to a homography when one explains far more of them
-   (a copy photographed at an angle, or squeezed into another aspect ratio).
+   well-supported similarity is refined to an affine map or a homography when one explains far
+   more of them (a copy photographed at an angle, or squeezed into another aspect ratio); the
+   other plausible fits stay alternatives for step 4.
 4. The leading candidates are checked structurally (:mod:`detection.verify`): the query is
    aligned onto the original's stored thumbnail and the fraction of blocks whose gradient
    orientations agree is measured. A re-drawn *variant* of an original (another moon phase, an
    added arrow) shares most keypoints but disagrees over much of its area; a copy under a text
-   banner or sticker disagrees only locally.
+   banner or sticker disagrees only locally. An alignment that disagrees with most of the
+   original is in doubt: its alternative fits (and, for a conclusive unmirrored match, the
+   mirrored pass) are aligned too, and the one the structure agrees with is kept.
 5. The evidence — inliers × agreement^4, the inliers that the structure vouches for — becomes a
    calibrated score (:mod:`detection.calibration`), and the fitted transform gives the matched
    region in both images and a homography for the logo check.
