@@ -153,8 +153,8 @@ class _Verified:
     # structure check to say (a mild perspective costs a similarity few inliers but misaligns
     # the far side of the copy; a homography fitted to a stretch invents a perspective). The
     # evidence stays this alignment's inliers — the few more that extra free parameters win by
-    # chance would tip close races between look-alikes.
-    # Fitted only when asked (the structure check doubts this alignment).
+    # chance would tip close races between look-alikes. Fitted when first asked for (the
+    # structure check doubts this alignment), unless the refinement was fitted already.
     alternatives: Callable[[], tuple[np.ndarray, ...]] | None = None
 
 
@@ -632,7 +632,7 @@ class Matcher:
         """
         settled = -1.0
         checks = 0
-        alternatives = alternatives or [list for _ in matches]
+        alternatives = alternatives or [_no_alternatives] * len(matches)
         for match, position, others in zip(matches, positions, alternatives, strict=True):
             # Past the settled top, only candidates whose unchecked score could matter are checked:
             # every match is reported with its score, and none may keep an unverified high one.
@@ -833,6 +833,10 @@ def _merge(matches: list[Match], more: list[Match]) -> list[Match]:
         if held is None or _rank_key(match) > _rank_key(held):
             best[match.original_id] = match
     return sorted(best.values(), key=_rank_key, reverse=True)
+
+
+def _no_alternatives() -> list[Match]:
+    return []
 
 
 def _one_per_original(matches: list[Match]) -> list[Match]:
