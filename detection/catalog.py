@@ -44,7 +44,10 @@ from detection.verify import make_thumbnail, pack, thumbnail_size, unpack
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: thumbnails for structural verification
+# 2: thumbnails for structural verification; 3: thumbnails contrast-stretched before quantising
+# (a format-2 index still reads: its thumbnails only keep faint drawings less well).
+FORMAT_VERSION = 3
+READABLE_FORMATS = (2, 3)
 DESCRIPTOR_BITS = 256
 IVF_FROM = 60_000  # descriptors; below this an exact search is as fast
 CALIBRATION_SAMPLES = 200
@@ -310,10 +313,10 @@ class Catalog:
                 f"no catalog index in {directory} (build one with `copywatch catalog build`)"
             )
         meta = json.loads(meta_path.read_text())
-        if meta.get("format") != FORMAT_VERSION or meta.get("working_side") != WORKING_SIDE:
+        if meta.get("format") not in READABLE_FORMATS or meta.get("working_side") != WORKING_SIDE:
             raise ValueError(
                 f"catalog index in {directory} has format {meta.get('format')}, this version reads"
-                f" {FORMAT_VERSION}; rebuild it with `copywatch catalog build`"
+                f" {' or '.join(map(str, READABLE_FORMATS))}; rebuild it with `copywatch catalog build`"
             )
         catalog = cls()
         catalog._ids = [str(i) for i in meta["ids"]]

@@ -187,3 +187,26 @@ def test_area_pyramid_reduces_like_one_area_resize_and_maps_points(size: tuple[i
     centre = np.array([np.average(xs, weights=weights), np.average(ys, weights=weights)])
     expected = (mapping @ np.array([203.5, 303.5, 1.0]))[:2]
     np.testing.assert_allclose(centre, expected, atol=0.35)
+
+
+def _faint_map(seed: int) -> np.ndarray:
+    """Line art a few grey levels deep: thin light-grey borders on off-white, like a map."""
+    rng = np.random.default_rng(seed)
+    image = np.full((480, 400, 3), 252, np.uint8)
+    for _ in range(40):
+        points = rng.integers(10, [390, 470], size=(4, 2)).astype(np.int32)
+        cv2.polylines(image, [points], False, (236, 236, 236), 2, cv2.LINE_AA)
+    return image
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_strip_of_a_faint_drawing_agrees_with_its_original(seed: int) -> None:
+    original = _faint_map(seed)
+    strip = original[120:360]  # the seed's middle strip: full width, half the height
+    query = cv2.resize(strip, None, fx=1.2, fy=1.2, interpolation=cv2.INTER_LINEAR)
+    ok, encoded = cv2.imencode(".jpg", query, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    query = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    homography = np.array([[1.2, 0, 0], [0, 1.2, -120 * 1.2], [0, 0, 1]], np.float64)
+    assert agreement(make_thumbnail(original), query, homography, (400, 480)) >= 0.8
+    # ... while a different faint drawing of the same style still disagrees.
+    assert agreement(make_thumbnail(_faint_map(seed + 100)), query, homography, (400, 480)) < 0.5
