@@ -101,11 +101,13 @@ class Settings:
     max_image_pixels: int = 40_000_000
     score_max_attempts: int = 5
     scoring_queue: str = "score"  # Celery queue the scoring tasks are sent to and workers consume
-    # "thorough": a query the first passes leave unsettled gets the matcher's dense and zoomed
-    # second looks and its pasted pictures are matched on their own; "fast" skips the dense look
-    # and the pasted pictures (about half the CPU on images that copy nothing, fewer finds under
-    # tiled watermarks and in collages).
-    match_effort: str = "thorough"
+    # Which of the matcher's optional looks the scoring workers take (workers.scoring.MATCH_EFFORTS):
+    # "thorough" every one, also those that only rank weak finds (the dense look, the strip
+    # fallback); "balanced" skips those two — what the workers store, matches at or above the
+    # review threshold, is the same on both benchmarks, at about a third less CPU on listings
+    # that copy nothing; "fast" also skips matching the pictures pasted into a listing (fewer
+    # finds in collages and inserts).
+    match_effort: str = "balanced"
 
     @property
     def eager(self) -> bool:
@@ -153,7 +155,7 @@ class Settings:
             max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", 40_000_000, 4096, 1 << 31),
             score_max_attempts=_int(env, "SCORE_MAX_ATTEMPTS", 5, 1, 100),
             scoring_queue=_text(env, "SCORING_QUEUE") or "score",
-            match_effort=_choice(env, "MATCH_EFFORT", "thorough", ("thorough", "fast")),
+            match_effort=_choice(env, "MATCH_EFFORT", "balanced", ("thorough", "balanced", "fast")),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

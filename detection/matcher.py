@@ -195,6 +195,9 @@ class Matcher:
             (catches copies under tiled watermarks).
         proposals: match pictures pasted small into a query that is still unsettled on their
             own (:mod:`detection.proposals`).
+        strip_fallback: rank first, for a query nothing else settles, the original it correlates
+            with as a full-width or full-height strip (:meth:`_strip_fallback`). It only reorders
+            (scores stay as they are), so a caller that keeps only high scores can leave it off.
     """
 
     def __init__(
@@ -205,8 +208,10 @@ class Matcher:
         structure_check: bool = True,
         dense_pass: bool = True,
         proposals: bool = True,
+        strip_fallback: bool = True,
     ) -> None:
         self.catalog = catalog
+        self.strip_fallback = strip_fallback
         self.structure_check = structure_check
         self.device = device or "cpu"
         self.proposals = proposals
@@ -246,7 +251,7 @@ class Matcher:
         allowed = self._positions(candidates)
         gray = to_gray(image)
         matches, strip_pool = self._matches(gray, allowed)
-        if strip_pool:
+        if strip_pool and self.strip_fallback:
             matches = self._strip_fallback(matches, gray, strip_pool)
         if allowed is not None:
             seen = {m.original_id for m in matches}

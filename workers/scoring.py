@@ -124,6 +124,18 @@ def limit_threads(threads: int) -> None:
         sys.modules["torch"].set_num_threads(threads)
 
 
+# The matcher's optional looks per Settings.match_effort. The worker stores only matches at or
+# above the review threshold, so by default it skips the looks that serve the ranking of weak
+# finds: the dense look (35 ms CPU on a listing that copies nothing, against a 10,000-original
+# index; on the dev and strong benchmarks none of its finds scored 0.6) and the strip fallback
+# (reorders, never scores). Pasted pictures are matched: collages and inserts score high.
+MATCH_EFFORTS: dict[str, dict[str, bool]] = {
+    "thorough": {"dense_pass": True, "proposals": True, "strip_fallback": True},
+    "balanced": {"dense_pass": False, "proposals": True, "strip_fallback": False},
+    "fast": {"dense_pass": False, "proposals": False, "strip_fallback": False},
+}
+
+
 class MatcherCache:
     """The catalog index and its :class:`~detection.matcher.Matcher`, loaded lazily and reloaded
     between tasks when a new index version is saved to ``index_dir``.
@@ -134,8 +146,8 @@ class MatcherCache:
         check_interval_s: how often to look at the version on disk (it is a small file read).
         threads: cap the native thread pools of this process to this many when loading (None:
             leave them; worker processes pass 1).
-        effort: ``thorough`` or ``fast`` (Settings.match_effort): whether the matcher takes its
-            dense second look and matches pasted pictures on their own.
+        effort: ``thorough``, ``balanced`` or ``fast`` (Settings.match_effort): which of the
+            matcher's optional looks it takes (:data:`MATCH_EFFORTS`).
     """
 
     def __init__(
@@ -145,8 +157,10 @@ class MatcherCache:
         device: str | None = None,
         check_interval_s: float = 2.0,
         threads: int | None = None,
-        effort: str = "thorough",
+        effort: str = "balanced",
     ) -> None:
+        if effort not in MATCH_EFFORTS:
+            raise ValueError(f"unknown match effort {effort!r}; one of {', '.join(MATCH_EFFORTS)}")
         self.index_dir = Path(index_dir)
         self.effort = effort
         self.device = device
@@ -182,8 +196,7 @@ class MatcherCache:
                     limit_threads(self.threads)
                 catalog = Catalog.load(self.index_dir)
                 device = self.device or default_device()
-                thorough = self.effort != "fast"
-                self._matcher = Matcher(catalog, device=device, dense_pass=thorough, proposals=thorough)
+                self._matcher = Matcher(catalog, device=device, **MATCH_EFFORTS[self.effort])
                 self._version = catalog.version
                 log.info("loaded catalog %s (%d originals) on %s", catalog.version, len(catalog), device)
             return self._matcher

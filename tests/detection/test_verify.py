@@ -165,6 +165,12 @@ def test_feature_poor_strip_is_ranked_first_by_the_strip_fallback() -> None:
     top = matcher.match(strip, k=3)[0]
     assert top.original_id == "b5"
     assert top.components["strip_similarity"] > 0.9  # the features alone do not find it
+    # Off, the ranking is the features' alone, and no score moves: the fallback only reorders.
+    plain = Matcher(boards, strip_fallback=False).match(strip, k=3)
+    assert all("strip_similarity" not in m.components for m in plain)
+    assert {(m.original_id, m.score) for m in plain if m.score > 0} <= {
+        (m.original_id, m.score) for m in matcher.match(strip, k=8)
+    }
 
 
 @pytest.mark.parametrize("size", [(37, 51), (90, 120), (150, 200), (250, 333)])

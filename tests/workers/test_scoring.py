@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 
 from db.models import Detection, DetectionKind, ListingImage
@@ -109,7 +110,12 @@ def test_queued_rows_without_a_message_are_found_by_the_sweep(world: World) -> N
 
 
 def test_match_effort_reaches_the_workers_matcher(world: World) -> None:
-    thorough = MatcherCache(world.settings.index_dir).get()
+    thorough = MatcherCache(world.settings.index_dir, effort="thorough").get()
+    balanced = MatcherCache(world.settings.index_dir).get()
     fast = MatcherCache(world.settings.index_dir, effort="fast").get()
-    assert thorough.proposals and len(thorough._second_looks) == 2
+    assert thorough.proposals and thorough.strip_fallback and len(thorough._second_looks) == 2
+    assert balanced.proposals and not balanced.strip_fallback
+    assert [look.__name__ for look, *_ in balanced._second_looks] == ["_zoom_look"]
     assert not fast.proposals and [look.__name__ for look, *_ in fast._second_looks] == ["_zoom_look"]
+    with pytest.raises(ValueError, match="unknown match effort"):
+        MatcherCache(world.settings.index_dir, effort="quick")
