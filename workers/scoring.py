@@ -498,7 +498,7 @@ def score_batch(
                 failures[image_id] = (f"cannot read image file: {exc}", False)
 
         found = _match_all(matcher, images, failures)
-        references = logo_references(sessions, found)
+        references = logo_references(sessions, found, settings.review_threshold)
         rows: dict[int, list[dict[str, Any]]] = {}
         for image_id, matches in found.items():
             try:
@@ -556,9 +556,18 @@ def _match_all(
     return found
 
 
-def logo_references(sessions: Sessions, found: dict[int, list[Match]]) -> dict[int, dict[str, Any] | None]:
-    """The logo reference of every original matched in ``found`` (image id → matches)."""
-    wanted = {oid for matches in found.values() for m in matches if (oid := _original_id(m)) is not None}
+def logo_references(
+    sessions: Sessions, found: dict[int, list[Match]], min_score: float = 0.0
+) -> dict[int, dict[str, Any] | None]:
+    """The logo reference of every original matched in ``found`` (image id → matches) with a
+    score of at least ``min_score`` — the others get no detection row, so no logo check. Most
+    listings match nothing that high, and then the database is not asked at all."""
+    wanted = {
+        oid
+        for matches in found.values()
+        for m in matches
+        if m.score >= min_score and (oid := _original_id(m)) is not None
+    }
     if not wanted:
         return {}
     with sessions() as session:

@@ -59,7 +59,7 @@ def scan(settings: Settings, target: str, k: int = 10) -> list[dict[str, Any]]:
             results.append({"image": name, "error": image, "matches": [], "detections": []})
             continue
         matches = matcher.match(image, k)
-        references = logo_references(sessions, {0: matches})
+        references = logo_references(sessions, {0: matches}, settings.review_threshold)
         detections = detections_for(image, matches, references, settings)
         results.append(
             {

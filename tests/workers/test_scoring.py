@@ -119,3 +119,21 @@ def test_match_effort_reaches_the_workers_matcher(world: World) -> None:
     assert not fast.proposals and [look.__name__ for look, *_ in fast._second_looks] == ["_zoom_look"]
     with pytest.raises(ValueError, match="unknown match effort"):
         MatcherCache(world.settings.index_dir, effort="quick")
+
+
+def test_logo_references_are_read_only_for_matches_that_get_a_row(world: World) -> None:
+    from db.models import Original
+    from detection.matcher import Match
+    from workers.scoring import logo_references
+
+    def unreachable() -> None:  # a sessions factory that must not be called
+        raise AssertionError("the database was asked for nothing it needed")
+
+    sessions = world.sessions()
+    with sessions() as session:
+        original_id = session.scalars(select(Original.id).order_by(Original.id).limit(1)).one()
+    weak = Match(str(original_id + 1), 0.3, {}, None, None)
+    strong = Match(str(original_id), 0.9, {}, None, None)
+    assert logo_references(unreachable, {7: [weak]}, min_score=0.68) == {}
+    assert set(logo_references(sessions, {7: [weak, strong]}, min_score=0.68)) == {original_id}
+    assert set(logo_references(sessions, {7: [weak, strong]})) == {original_id, original_id + 1}
