@@ -129,6 +129,18 @@ def test_original_added_as_features_has_no_thumbnail_even_after_save_and_load(
     assert np.array_equal(loaded.thumbnail_of(3), catalog.thumbnail_of(3))
 
 
+def test_a_format_2_index_still_loads(catalog: Catalog, tmp_path: Path) -> None:
+    """Format 3 only stretches faint thumbnails before storing them; format-2 thumbnails still work."""
+    catalog.save(tmp_path / "index")
+    meta_path = tmp_path / "index" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["format"] == 3
+    meta["format"] = 2
+    meta_path.write_text(json.dumps(meta))
+    loaded = Catalog.load(tmp_path / "index")
+    assert np.array_equal(loaded.thumbnail_of(2), catalog.thumbnail_of(2))
+
+
 def test_older_format_is_refused_with_a_rebuild_hint(catalog: Catalog, tmp_path: Path) -> None:
     catalog.save(tmp_path / "index")
     meta_path = tmp_path / "index" / "meta.json"
