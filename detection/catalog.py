@@ -44,8 +44,8 @@ from detection.verify import make_thumbnail, pack, thumbnail_size, unpack
 
 log = logging.getLogger(__name__)
 
-# 2: thumbnails for structural verification; 3: thumbnails contrast-stretched before quantising
-# (a format-2 index still reads: its thumbnails only keep faint drawings less well).
+# 2: thumbnails for structural verification; 3: a faint thumbnail is contrast-stretched before
+# quantising (a format-2 index still reads: its thumbnails only keep faint drawings less well).
 FORMAT_VERSION = 3
 READABLE_FORMATS = (2, 3)
 DESCRIPTOR_BITS = 256
