@@ -52,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # FAISS's loader reports at INFO which SIMD build it tried, a ModuleNotFoundError
+        # included when the wheel has no AVX2 variant: noise, not a problem.
+        logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
