@@ -157,7 +157,7 @@ class MatcherCache:
         device: str | None = None,
         check_interval_s: float = 2.0,
         threads: int | None = None,
-        effort: str = "balanced",
+        effort: str = Settings.match_effort,
     ) -> None:
         if effort not in MATCH_EFFORTS:
             raise ValueError(f"unknown match effort {effort!r}; one of {', '.join(MATCH_EFFORTS)}")
