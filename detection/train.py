@@ -32,6 +32,9 @@ class TrainConfig:
     test_fraction: float = 0.15
     device: str | None = None  # None: "cuda" when available, else "cpu"
     pool_grid: tuple[int, int] = POOL_GRID  # the last conv map pooled to this grid before the FC
+    # "bf16": the twin's convolutions run in bfloat16 under autocast (weights, optimiser, FC head
+    # and loss stay float32) — about 4x faster on CPUs with AMX and on recent GPUs.
+    precision: str = "fp32"
 
 
 @dataclass
@@ -77,16 +80,30 @@ def pair_tensors(images: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     return originals, strips
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def _embed(model: SiameseNet, images: torch.Tensor, device: str, precision: str) -> torch.Tensor:
+    images = images.to(device).contiguous(memory_format=torch.channels_last)
+    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        return model.embed(images).float()
+
+
 def _batch_logits(
-    model: SiameseNet, batch: PairBatch, originals: torch.Tensor, strips: torch.Tensor, device: str
+    model: SiameseNet,
+    batch: PairBatch,
+    originals: torch.Tensor,
+    strips: torch.Tensor,
+    device: str,
+    precision: str = "fp32",
 ) -> torch.Tensor:
     # Each original and each strip goes through the twin once per batch, however many pairs use it.
     rows = np.unique(batch.originals)
     row_of = {int(r): i for i, r in enumerate(rows)}
     owners = np.unique(batch.strip_owners)
     owner_of = {int(r): i for i, r in enumerate(owners)}
-    left = model.embed(originals[rows].to(device))
-    right = model.embed(strips[owners].flatten(0, 1).to(device))
+    left = _embed(model, originals[rows], device, precision)
+    right = _embed(model, strips[owners].flatten(0, 1), device, precision)
     left_idx = torch.tensor([row_of[int(r)] for r in batch.originals], device=device)
     right_idx = torch.tensor(
         [
@@ -100,7 +117,12 @@ def _batch_logits(
 
 @torch.no_grad()
 def evaluate_pairs(
-    model: SiameseNet, originals: torch.Tensor, strips: torch.Tensor, seed: int, device: str
+    model: SiameseNet,
+    originals: torch.Tensor,
+    strips: torch.Tensor,
+    seed: int,
+    device: str,
+    precision: str = "fp32",
 ) -> tuple[float, float]:
     """BCE loss and accuracy (threshold 0.5) on one fixed epoch of pairs of held-out originals."""
     if len(originals) < 2:
@@ -109,7 +131,7 @@ def evaluate_pairs(
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
     total, correct, count = 0.0, 0, 0
     for batch in epoch_pairs(len(originals), 32, np.random.default_rng(seed)):
-        logits = _batch_logits(model, batch, originals, strips, device)
+        logits = _batch_logits(model, batch, originals, strips, device, precision)
         labels = torch.from_numpy(batch.labels).to(device)
         total += float(loss_fn(logits, labels))
         correct += int(((logits > 0).float() == labels).sum())
@@ -147,13 +169,15 @@ def train(
     from tqdm import tqdm
 
     config = config or TrainConfig()
+    if config.precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {config.precision!r}")
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     train_ids, test_ids = split_originals(list(originals), config.test_fraction, config.seed)
     train_orig, train_strips = pair_tensors([originals[i] for i in train_ids])
     test_orig, test_strips = pair_tensors([originals[i] for i in test_ids])
 
-    model = SiameseNet(pool_grid=config.pool_grid).to(device)
+    model = SiameseNet(pool_grid=config.pool_grid).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = TrainResult(train_ids=train_ids, test_ids=test_ids)
     if resume is not None:
@@ -181,7 +205,7 @@ def train(
         total, count = 0.0, 0
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
         for batch in bar:
-            logits = _batch_logits(model, batch, train_orig, train_strips, device)
+            logits = _batch_logits(model, batch, train_orig, train_strips, device, config.precision)
             labels = torch.from_numpy(batch.labels).to(device)
             loss = loss_fn(logits, labels)
             optimizer.zero_grad()
@@ -190,7 +214,9 @@ def train(
             total += loss.item() * len(labels)
             count += len(labels)
             bar.set_postfix(loss=f"{total / count:.4f}")
-        test_loss, test_acc = evaluate_pairs(model, test_orig, test_strips, config.seed, device)
+        test_loss, test_acc = evaluate_pairs(
+            model, test_orig, test_strips, config.seed, device, config.precision
+        )
         stats = EpochStats(epoch, total / count, test_loss, test_acc, time.perf_counter() - started)
         result.history.append(stats)
         meta = {

@@ -29,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="pool the last conv map to R x C before the FC (default 1x1: global pooling)",
     )
     parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default="fp32",
+        help="bf16: convolutions in bfloat16 under autocast (~4x faster on AMX CPUs and recent GPUs)",
+    )
+    parser.add_argument(
         "--exclude-seed-queries",
         type=Path,
         default=None,
@@ -69,7 +75,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if len(originals) < 6:
         print(f"copywatch train: need at least 6 originals, found {len(originals)}", file=sys.stderr)
         return 2
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device)
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        device=args.device,
+        precision=args.precision,
+    )
     if args.pool_grid is not None:
         config.pool_grid = args.pool_grid
     command = "copywatch " + shlex.join(sys.argv[1:])

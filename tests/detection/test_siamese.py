@@ -75,6 +75,21 @@ def test_short_training_run_lowers_the_loss_and_resumes_identically(originals, t
     assert meta["epochs_done"] == 3 and meta["train_ids"] == full.train_ids
 
 
+def test_bfloat16_training_lowers_the_loss_and_keeps_float32_weights(originals, tmp_path):
+    config = TrainConfig(epochs=3, batch_size=24, lr=1e-3, seed=0, device="cpu", precision="bf16")
+    result = train(originals, tmp_path / "bf16.pt", config, progress=False)
+    losses = [h.train_loss for h in result.history]
+    assert losses[-1] < losses[0]
+    model, meta, _ = load_checkpoint(tmp_path / "bf16.pt.resume")
+    assert meta["config"]["precision"] == "bf16"
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_an_unknown_precision_is_refused(originals, tmp_path):
+    with pytest.raises(ValueError, match="precision"):
+        train(originals, tmp_path / "x.pt", TrainConfig(epochs=1, precision="fp8"), progress=False)
+
+
 def test_a_spatial_pooling_grid_survives_the_checkpoint(tmp_path):
     torch.manual_seed(2)
     model = SiameseNet(pool_grid=(2, 2)).eval()
