@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from detection.preprocess import preprocess_batch
-from detection.siamese import POOL_GRID, SiameseNet, load_checkpoint, save_checkpoint
+from detection.siamese import FEATURE_DIM, POOL_GRID, SiameseNet, factorised, load_checkpoint, save_checkpoint
 from detection.stolen import STRIPS_PER_ORIGINAL, PairBatch, epoch_pairs, stolen_strips
 
 
@@ -35,6 +35,8 @@ class TrainConfig:
     # "bf16": the twin's convolutions run in bfloat16 under autocast (weights, optimiser, FC head
     # and loss stay float32) — about 4x faster on CPUs with AMX and on recent GPUs.
     precision: str = "fp32"
+    # Ship the features' FC as a rank-r factorisation (the .resume file keeps it whole).
+    fc_rank: int | None = None
 
 
 @dataclass
@@ -151,8 +153,9 @@ def train(
 ) -> TrainResult:
     """Train the seed's Siamese network on ``originals`` and write a checkpoint to ``out``.
 
-    ``out`` gets the small float16 model after every epoch; ``out`` + ``.resume`` gets the float32
-    model with the optimiser state, which ``resume`` accepts to continue where a run stopped.
+    ``out`` gets the small float16 model after every epoch (its FC factorised when
+    ``config.fc_rank`` is set); ``out`` + ``.resume`` gets the float32 model with the optimiser
+    state, which ``resume`` accepts to continue where a run stopped.
 
     Args:
         originals: ``{original_id: BGR uint8 image}``; split 85 / 15 into train and test.
@@ -171,6 +174,11 @@ def train(
     config = config or TrainConfig()
     if config.precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {config.precision!r}")
+    fc_inputs = 256 * config.pool_grid[0] * config.pool_grid[1]
+    if config.fc_rank is not None and not 1 <= config.fc_rank < min(fc_inputs, FEATURE_DIM):
+        raise ValueError(
+            f"fc_rank must be between 1 and {min(fc_inputs, FEATURE_DIM) - 1}, got {config.fc_rank}"
+        )
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     train_ids, test_ids = split_originals(list(originals), config.test_fraction, config.seed)
@@ -228,7 +236,8 @@ def train(
             "test_ids": test_ids,
         }
         save_checkpoint(out.with_name(out.name + ".resume"), model, meta, optimizer=optimizer)
-        save_checkpoint(out, model, meta, half=True)
+        shipped = model if config.fc_rank is None else factorised(model, config.fc_rank)
+        save_checkpoint(out, shipped, meta, half=True)
         if on_epoch is not None:
             on_epoch(stats)
     return result

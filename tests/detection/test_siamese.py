@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from detection.siamese import SiameseNet, load_checkpoint, save_checkpoint
+from detection.siamese import SiameseNet, factorised, load_checkpoint, save_checkpoint
 from detection.train import TrainConfig, split_originals, train
 from tests.detection._synthetic import product_photo
 
@@ -100,3 +100,50 @@ def test_a_spatial_pooling_grid_survives_the_checkpoint(tmp_path):
     assert loaded.pool_grid == (2, 2)
     with torch.no_grad():
         assert torch.allclose(model(x, y), loaded(x, y), atol=1e-2)
+
+
+def test_a_factorised_fc_reproduces_a_low_rank_fc_and_survives_the_checkpoint(tmp_path):
+    torch.manual_seed(3)
+    model = SiameseNet(pool_grid=(2, 2)).eval()
+    fc = model.twin[-2]
+    with torch.no_grad():  # an FC that is exactly rank 8: the factorisation must lose nothing
+        fc.weight.copy_(torch.randn(4096, 8) @ torch.randn(8, 1024) / 30)
+    slim = factorised(model, 8)
+    assert slim.fc_rank == 8 and sum(p.numel() for p in slim.parameters()) < 0.3 * sum(
+        p.numel() for p in model.parameters()
+    )
+    x, y = torch.randn(3, 1, 125, 105), torch.randn(3, 1, 125, 105)
+    with torch.no_grad():
+        assert torch.allclose(model(x, y), slim(x, y), atol=1e-4)
+    save_checkpoint(tmp_path / "slim.pt", slim, half=True)
+    loaded, _, _ = load_checkpoint(tmp_path / "slim.pt")
+    assert loaded.fc_rank == 8 and loaded.pool_grid == (2, 2)
+    with torch.no_grad():
+        assert torch.allclose(model(x, y), loaded(x, y), atol=1e-2)
+
+
+def test_a_factorisation_keeps_the_strongest_directions_of_a_full_rank_fc():
+    torch.manual_seed(4)
+    model = SiameseNet(pool_grid=(1, 1)).eval()
+    weight = model.twin[-2].weight.detach()
+    slim = factorised(model, 64)
+    approx = slim.twin[-2].weight.detach() @ slim.twin[-3].weight.detach()
+    best = torch.linalg.svdvals(weight)
+    optimal = float(best[64:].square().sum().sqrt())  # Eckart-Young: no rank-64 map does better
+    assert float((weight - approx).norm()) <= 1.05 * optimal
+    with pytest.raises(ValueError, match="rank"):
+        factorised(model, 256)
+    with pytest.raises(ValueError, match="already"):
+        factorised(slim, 8)
+
+
+def test_training_with_an_fc_rank_ships_the_factorised_model_and_resumes_the_whole_one(originals, tmp_path):
+    config = TrainConfig(epochs=1, batch_size=24, lr=1e-3, seed=0, device="cpu", pool_grid=(2, 2), fc_rank=16)
+    train(originals, tmp_path / "ship.pt", config, progress=False)
+    shipped, meta, _ = load_checkpoint(tmp_path / "ship.pt")
+    whole, _, _ = load_checkpoint(tmp_path / "ship.pt.resume")
+    assert shipped.fc_rank == 16 and whole.fc_rank is None
+    assert meta["config"]["fc_rank"] == 16
+    assert sum(p.numel() for p in shipped.parameters()) < 0.5 * sum(p.numel() for p in whole.parameters())
+    with pytest.raises(ValueError, match="fc_rank"):
+        train(originals, tmp_path / "bad.pt", TrainConfig(epochs=1, fc_rank=4096), progress=False)
