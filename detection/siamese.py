@@ -1,14 +1,16 @@
-"""The seed's Siamese network (Koch et al. 2015 twin), with global pooling before the FC.
+"""The seed's Siamese network (Koch et al. 2015 twin).
 
 Twin conv stack on a ``1 x 125 x 105`` grayscale input: conv 64@10x10, max-pool 2, conv 128@7x7,
-max-pool 2, conv 128@4x4, max-pool 2, conv 256@4x4, all ReLU. The seed flattens the last map into
-FC 4096 + sigmoid; we average-pool it globally first (256 values, whatever the map size), so the FC
-has 1 M weights instead of 50 M (8 x 6 x 256 x 4096) and the checkpoint stays small (about 4.5 MB
-in float16). The similarity is FC 1 + sigmoid of the L1 distance of the twins' features.
+max-pool 2, conv 128@4x4, max-pool 2, conv 256@4x4, all ReLU; the last map into FC 4096 + sigmoid
+features. The similarity is FC 1 + sigmoid of the L1 distance of the twins' features.
 
-``pool_grid=(8, 6)`` is the seed's flattened FC (50 M weights). A trained model can be shipped with
-that FC stored as a rank-r factorisation (:func:`factorised`): the seed protocol's figures are
-unchanged at rank 128, and the file is 6.6 MB instead of 103 MB.
+The map is average-pooled to ``pool_grid`` before the FC. The seed flattens the whole 8 x 6 map
+(``SEED_POOL_GRID``; pooling to its own size changes nothing), which is what the shipped
+checkpoint does; coarser grids shrink the FC (global pooling: 1 M weights instead of 50 M) but
+lose where in the image each pattern sits, and with it most of the seed protocol's Top-1. The
+shipped checkpoint keeps the seed's FC and stores it as a rank-128 factorisation
+(:func:`factorised`): the seed protocol's figures are unchanged, and the file is 6.6 MB instead
+of 103 MB in float16.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from torch import nn
 FEATURE_DIM = 4096
 #: Rows x columns the last conv map is average-pooled to before the FC ((1, 1): global pooling).
 POOL_GRID = (1, 1)
+#: The seed's own FC input: the whole 8 x 6 map, flattened (pooling to 8 x 6 leaves it as it is).
+SEED_POOL_GRID = (8, 6)
+#: Rank of the shipped checkpoint's factorised FC (the seed protocol's figures are unchanged).
+SHIPPED_FC_RANK = 128
 CHECKPOINT_FORMAT = "copywatch-siamese-1"
 
 

@@ -155,7 +155,8 @@ def train(
 
     ``out`` gets the small float16 model after every epoch (its FC factorised when
     ``config.fc_rank`` is set); ``out`` + ``.resume`` gets the float32 model with the optimiser
-    state, which ``resume`` accepts to continue where a run stopped.
+    state, which ``resume`` accepts to continue where a run stopped. Resuming a finished run only
+    writes ``out`` again (e.g. with another ``fc_rank``).
 
     Args:
         originals: ``{original_id: BGR uint8 image}``; split 85 / 15 into train and test.
@@ -188,16 +189,17 @@ def train(
     model = SiameseNet(pool_grid=config.pool_grid).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = TrainResult(train_ids=train_ids, test_ids=test_ids)
+    resumed_meta: dict[str, Any] = {}
     if resume is not None:
         resume = Path(resume)
         if resume.suffix != ".resume":
             resume = resume.with_name(resume.name + ".resume")
-        loaded, meta, opt_state = load_checkpoint(resume, device)
+        loaded, resumed_meta, opt_state = load_checkpoint(resume, device)
         model.load_state_dict(loaded.state_dict())
         if opt_state is not None:
             optimizer.load_state_dict(opt_state)
-        result.history = [EpochStats(**h) for h in meta.get("history", [])]
-        if meta.get("train_ids") and meta["train_ids"] != train_ids:
+        result.history = [EpochStats(**h) for h in resumed_meta.get("history", [])]
+        if resumed_meta.get("train_ids") and resumed_meta["train_ids"] != train_ids:
             raise ValueError("resume checkpoint was trained on a different split of originals")
 
     loss_fn = nn.BCEWithLogitsLoss()
@@ -240,4 +242,10 @@ def train(
         save_checkpoint(out, shipped, meta, half=True)
         if on_epoch is not None:
             on_epoch(stats)
+    if resume is not None and len(result.history) == len(resumed_meta.get("history", [])):
+        # A finished run resumed: nothing to train, so write its checkpoint again (with this
+        # config's fc_rank), keeping the run's own facts and noting the command that wrote it.
+        meta = {**resumed_meta, "exported_by": (metadata or {}).get("command"), "fc_rank": config.fc_rank}
+        shipped = model if config.fc_rank is None else factorised(model, config.fc_rank)
+        save_checkpoint(out, shipped, meta, half=True)
     return result

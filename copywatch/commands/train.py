@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_grid,
         default=None,
         metavar="RxC",
-        help="pool the last conv map to R x C before the FC (default 1x1: global pooling)",
+        help="pool the last conv map to R x C before the FC (default 8x6: the seed's flattened map; 1x1: global pooling)",
     )
     parser.add_argument(
         "--precision",
@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="R",
-        help="store the shipped checkpoint's FC as a rank-R factorisation (8x6 at 128: 6.6 MB, not 103)",
+        help="store the checkpoint's FC as a rank-R factorisation, the .resume keeps it whole "
+        "(default 128 for the 8x6 grid: 6.6 MB instead of 103; 0: keep it whole)",
     )
     parser.add_argument(
         "--exclude-seed-queries",
@@ -73,6 +74,7 @@ def seed_query_originals(bench: Path) -> set[str]:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from detection.benchmark import read_images
+    from detection.siamese import SEED_POOL_GRID, SHIPPED_FC_RANK
     from detection.train import TrainConfig, train
 
     originals = read_images(args.catalog)
@@ -88,10 +90,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         device=args.device,
         precision=args.precision,
-        fc_rank=args.fc_rank,
     )
-    if args.pool_grid is not None:
-        config.pool_grid = args.pool_grid
+    config.pool_grid = args.pool_grid or SEED_POOL_GRID
+    if args.fc_rank is None:
+        config.fc_rank = SHIPPED_FC_RANK if config.pool_grid == SEED_POOL_GRID else None
+    else:
+        config.fc_rank = args.fc_rank or None
     command = "copywatch " + shlex.join(sys.argv[1:])
     print(
         f"training on {len(originals)} originals, {config.epochs} epochs, batch {config.batch_size}",

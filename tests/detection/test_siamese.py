@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from detection.siamese import SiameseNet, factorised, load_checkpoint, save_checkpoint
+from detection.siamese import (
+    SEED_POOL_GRID,
+    SHIPPED_FC_RANK,
+    SiameseNet,
+    default_checkpoint,
+    factorised,
+    load_checkpoint,
+    save_checkpoint,
+)
 from detection.train import TrainConfig, split_originals, train
 from tests.detection._synthetic import product_photo
 
@@ -18,10 +26,18 @@ def test_similarity_is_a_symmetric_probability():
     assert torch.allclose(ab, ba)
 
 
-def test_global_pooling_keeps_the_shipped_checkpoint_small(tmp_path):
-    model = SiameseNet()
-    save_checkpoint(tmp_path / "m.pt", model, half=True)
-    assert (tmp_path / "m.pt").stat().st_size < 6_000_000  # flattening the 8x6x256 map would need ~200 MB
+def test_the_shipped_recipe_keeps_the_seeds_flattened_fc_in_a_small_checkpoint(tmp_path):
+    model = SiameseNet(pool_grid=SEED_POOL_GRID)
+    assert model.twin[-2].in_features == 8 * 6 * 256  # the seed's FC over the flattened map
+    save_checkpoint(tmp_path / "m.pt", factorised(model, SHIPPED_FC_RANK), half=True)
+    assert (tmp_path / "m.pt").stat().st_size < 7_000_000  # whole, the FC alone is ~100 MB in float16
+
+
+def test_the_shipped_checkpoint_is_the_seeds_network_trained_at_its_scale():
+    model, meta, _ = load_checkpoint(default_checkpoint())
+    assert model.pool_grid == SEED_POOL_GRID and model.fc_rank == SHIPPED_FC_RANK
+    assert meta["epochs_done"] == 150 and meta["config"]["batch_size"] == 1024
+    assert meta["config"]["lr"] == 3e-4
 
 
 def test_save_load_round_trip_keeps_outputs_and_metadata(tmp_path):
@@ -147,3 +163,17 @@ def test_training_with_an_fc_rank_ships_the_factorised_model_and_resumes_the_who
     assert sum(p.numel() for p in shipped.parameters()) < 0.5 * sum(p.numel() for p in whole.parameters())
     with pytest.raises(ValueError, match="fc_rank"):
         train(originals, tmp_path / "bad.pt", TrainConfig(epochs=1, fc_rank=4096), progress=False)
+
+    # A finished run, resumed with another rank, is only written again: no epoch is trained.
+    again = TrainConfig(epochs=1, batch_size=24, lr=1e-3, seed=0, device="cpu", pool_grid=(2, 2), fc_rank=8)
+    result = train(
+        originals,
+        tmp_path / "r8.pt",
+        again,
+        resume=tmp_path / "ship.pt",
+        progress=False,
+        metadata={"command": "x"},
+    )
+    slim, slim_meta, _ = load_checkpoint(tmp_path / "r8.pt")
+    assert slim.fc_rank == 8 and len(result.history) == 1
+    assert slim_meta["epochs_done"] == 1 and slim_meta["exported_by"] == "x" and slim_meta["fc_rank"] == 8
