@@ -89,6 +89,13 @@ class SiameseNet(nn.Module):
         return self.similarity(self.embed(left), self.embed(right))
 
 
+def check_fc_rank(rank: int, pool_grid: tuple[int, int], feature_dim: int = FEATURE_DIM) -> None:
+    """Raise ValueError unless ``rank`` is below both sides of the FC a ``pool_grid`` network has."""
+    largest = min(256 * pool_grid[0] * pool_grid[1], feature_dim) - 1
+    if not 1 <= rank <= largest:
+        raise ValueError(f"fc_rank must be between 1 and {largest}, got {rank}")
+
+
 def factorised(model: SiameseNet, rank: int) -> SiameseNet:
     """A copy of ``model`` whose features' FC is its best rank-``rank`` approximation (truncated SVD).
 
@@ -97,9 +104,8 @@ def factorised(model: SiameseNet, rank: int) -> SiameseNet:
     """
     if model.fc_rank is not None:
         raise ValueError("the model's FC is factorised already")
+    check_fc_rank(rank, model.pool_grid, model.feature_dim)
     fc = model.twin[-2]
-    if not 1 <= rank < min(fc.weight.shape):
-        raise ValueError(f"rank must be between 1 and {min(fc.weight.shape) - 1}, got {rank}")
     weight = fc.weight.detach().float().cpu()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)

@@ -17,8 +17,18 @@ import torch
 from torch import nn
 
 from detection.preprocess import preprocess_batch
-from detection.siamese import FEATURE_DIM, POOL_GRID, SiameseNet, factorised, load_checkpoint, save_checkpoint
+from detection.siamese import (
+    POOL_GRID,
+    SiameseNet,
+    check_fc_rank,
+    factorised,
+    load_checkpoint,
+    save_checkpoint,
+)
 from detection.stolen import STRIPS_PER_ORIGINAL, PairBatch, epoch_pairs, stolen_strips
+
+#: Arithmetic of the twin's convolutions during training (see ``TrainConfig.precision``).
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -80,9 +90,6 @@ def pair_tensors(images: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     originals = preprocess_batch(images)
     strips = torch.stack([preprocess_batch(stolen_strips(image)) for image in images])
     return originals, strips
-
-
-PRECISIONS = ("fp32", "bf16")
 
 
 def _embed(model: SiameseNet, images: torch.Tensor, device: str, precision: str) -> torch.Tensor:
@@ -175,11 +182,8 @@ def train(
     config = config or TrainConfig()
     if config.precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {config.precision!r}")
-    fc_inputs = 256 * config.pool_grid[0] * config.pool_grid[1]
-    if config.fc_rank is not None and not 1 <= config.fc_rank < min(fc_inputs, FEATURE_DIM):
-        raise ValueError(
-            f"fc_rank must be between 1 and {min(fc_inputs, FEATURE_DIM) - 1}, got {config.fc_rank}"
-        )
+    if config.fc_rank is not None:
+        check_fc_rank(config.fc_rank, config.pool_grid)
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     train_ids, test_ids = split_originals(list(originals), config.test_fraction, config.seed)
