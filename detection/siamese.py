@@ -64,7 +64,7 @@ class SiameseNet(nn.Module):
             nn.MaxPool2d(2),
             nn.Conv2d(128, 256, 4),
             nn.ReLU(inplace=True),
-            # Average-pool the 8 x 6 map to a coarse grid: keeps the FC (and the checkpoint) small.
+            # Average-pool the 8 x 6 map to pool_grid (8 x 6, the seed's, leaves it as it is).
             nn.AdaptiveAvgPool2d(self.pool_grid),
             nn.Flatten(),
             *fc,
@@ -111,13 +111,13 @@ def factorised(model: SiameseNet, rank: int) -> SiameseNet:
         torch.manual_seed(0)
         left, values, right = torch.svd_lowrank(weight, q=min(2 * rank, min(weight.shape)), niter=6)
     slim = SiameseNet(model.feature_dim, model.pool_grid, fc_rank=rank)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    first, second = len(slim.twin) - 3, len(slim.twin) - 2
-    slim_state = {k: v for k, v in state.items() if not k.startswith(f"twin.{len(model.twin) - 2}.")}
-    slim_state[f"twin.{first}.weight"] = (right[:, :rank] * values[:rank]).T.contiguous()
-    slim_state[f"twin.{second}.weight"] = left[:, :rank].contiguous()
-    slim_state[f"twin.{second}.bias"] = state[f"twin.{len(model.twin) - 2}.bias"]
-    slim.load_state_dict(slim_state)
+    # Everything before the FC sits at the same places in both twins; the head is the same too.
+    slim.twin[:-3].load_state_dict(model.twin[:-2].state_dict())
+    slim.head.load_state_dict(model.head.state_dict())
+    with torch.no_grad():
+        slim.twin[-3].weight.copy_((right[:, :rank] * values[:rank]).T)
+        slim.twin[-2].weight.copy_(left[:, :rank])
+        slim.twin[-2].bias.copy_(fc.bias)
     return slim.eval()
 
 

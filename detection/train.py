@@ -210,7 +210,8 @@ def train(
     pairs_per_original = 2 * STRIPS_PER_ORIGINAL
     originals_per_batch = max(2, config.batch_size // pairs_per_original)
     out = Path(out)
-    for epoch in range(len(result.history) + 1, config.epochs + 1):
+    first_epoch = len(result.history) + 1
+    for epoch in range(first_epoch, config.epochs + 1):
         started = time.perf_counter()
         model.train()
         # One generator per epoch: a resumed run draws the same pairs as an uninterrupted one.
@@ -242,14 +243,17 @@ def train(
             "test_ids": test_ids,
         }
         save_checkpoint(out.with_name(out.name + ".resume"), model, meta, optimizer=optimizer)
-        shipped = model if config.fc_rank is None else factorised(model, config.fc_rank)
-        save_checkpoint(out, shipped, meta, half=True)
+        _save_shipped(out, model, meta, config.fc_rank)
         if on_epoch is not None:
             on_epoch(stats)
-    if resume is not None and len(result.history) == len(resumed_meta.get("history", [])):
+    if resume is not None and first_epoch > config.epochs:
         # A finished run resumed: nothing to train, so write its checkpoint again (with this
         # config's fc_rank), keeping the run's own facts and noting the command that wrote it.
         meta = {**resumed_meta, "exported_by": (metadata or {}).get("command"), "fc_rank": config.fc_rank}
-        shipped = model if config.fc_rank is None else factorised(model, config.fc_rank)
-        save_checkpoint(out, shipped, meta, half=True)
+        _save_shipped(out, model, meta, config.fc_rank)
     return result
+
+
+def _save_shipped(out: Path, model: SiameseNet, meta: dict[str, Any], fc_rank: int | None) -> None:
+    """The small float16 checkpoint, its FC factorised to ``fc_rank`` when one is given."""
+    save_checkpoint(out, model if fc_rank is None else factorised(model, fc_rank), meta, half=True)

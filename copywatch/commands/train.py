@@ -84,18 +84,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if len(originals) < 6:
         print(f"copywatch train: need at least 6 originals, found {len(originals)}", file=sys.stderr)
         return 2
+    pool_grid = args.pool_grid or SEED_POOL_GRID
+    default_rank = SHIPPED_FC_RANK if pool_grid == SEED_POOL_GRID else None
     config = TrainConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed,
         device=args.device,
+        pool_grid=pool_grid,
         precision=args.precision,
+        fc_rank=default_rank if args.fc_rank is None else (args.fc_rank or None),
     )
-    config.pool_grid = args.pool_grid or SEED_POOL_GRID
-    if args.fc_rank is None:
-        config.fc_rank = SHIPPED_FC_RANK if config.pool_grid == SEED_POOL_GRID else None
-    else:
-        config.fc_rank = args.fc_rank or None
     command = "copywatch " + shlex.join(sys.argv[1:])
     print(
         f"training on {len(originals)} originals, {config.epochs} epochs, batch {config.batch_size}",
