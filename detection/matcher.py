@@ -837,7 +837,7 @@ def _merge(matches: list[Match], more: list[Match]) -> list[Match]:
         held = best.get(match.original_id)
         if held is None or _rank_key(match) > _rank_key(held):
             best[match.original_id] = match
-    return sorted(best.values(), key=_rank_key, reverse=True)
+    return sorted(best.values(), key=_merged_rank_key, reverse=True)
 
 
 def _no_alternatives() -> list[Match]:
@@ -875,6 +875,15 @@ def _shifted(match: Match, dx: int, dy: int) -> Match:
     homography = None if match.homography is None else (shift @ np.asarray(match.homography)).tolist()
     components = {**match.components, "pasted_at_x": float(dx), "pasted_at_y": float(dy)}
     return dataclasses.replace(match, homography=homography, components=components)
+
+
+def _merged_rank_key(match: Match) -> tuple[bool, float, float, float, float]:
+    """:func:`_rank_key` for matches found in different parts of a listing (the whole image and
+    the pictures pasted into it): conclusive ones first, by score. Two conclusive matches of
+    different pictures are not look-alikes competing for one region, where structure-weighed
+    inliers pick the source; the surer copy goes first."""
+    conclusive = _conclusive([match])
+    return (conclusive, match.score if conclusive else 0.0, *_rank_key(match))
 
 
 def _rank_key(match: Match) -> tuple[float, float, float]:

@@ -214,6 +214,31 @@ def test_every_picture_pasted_into_a_collage_is_reported(originals: dict[str, np
     assert without.get("sku-11", 0.0) < 0.5
 
 
+def _found(original_id: str, score: float, rank_evidence: float, rate: float) -> matcher_module.Match:
+    components = {
+        "inliers": rank_evidence,
+        "votes": 10.0,
+        "rank_evidence": rank_evidence,
+        "false_alarm_rate": rate,
+    }
+    return matcher_module.Match(original_id, score, components, None, None)
+
+
+def test_pictures_found_in_different_parts_rank_the_surer_copy_first() -> None:
+    # The whole listing matched a copy conclusively; a picture pasted beside it (a recoloured
+    # look-alike of another original) has a few more structure-weighed inliers but a doubtful score.
+    whole = [_found("copied", 0.991, 38.0, 1e-8)]
+    pasted = [_found("look-alike", 0.57, 38.2, 0.03)]
+    assert [m.original_id for m in matcher_module._merge(whole, pasted)] == ["copied", "look-alike"]
+    # Two conclusive finds: the higher score first.
+    pasted = [_found("other copy", 0.952, 74.0, 1e-4)]
+    assert [m.original_id for m in matcher_module._merge(whole, pasted)] == ["copied", "other copy"]
+    # Nothing conclusive: the ranking evidence decides, as within one picture.
+    weak = [_found("weak", 0.40, 12.0, 0.1)]
+    chance = [_found("chance", 0.41, 9.0, 0.09)]
+    assert [m.original_id for m in matcher_module._merge(weak, chance)] == ["weak", "chance"]
+
+
 @pytest.mark.parametrize("view", ["perspective", "stretched"])
 def test_a_copy_seen_at_an_angle_or_stretched_is_aligned_by_a_homography(
     matcher: Matcher, originals: dict[str, np.ndarray], view: str

@@ -54,3 +54,38 @@ def test_at_most_max_count_largest_first() -> None:
     boxes = pasted_rectangles(cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY), max_count=2)
     assert len(boxes) == 2
     assert boxes[0][2] * boxes[0][3] >= boxes[1][2] * boxes[1][3]
+
+
+def test_a_picture_pasted_against_the_edge_is_proposed() -> None:
+    canvas = _host()
+    canvas[345:465, 0:100] = cv2.resize(product_image(2), (100, 120), interpolation=cv2.INTER_AREA)
+    boxes = pasted_rectangles(cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY))
+    assert boxes and max(_iou(box, (0, 345, 100, 120)) for box in boxes) > 0.8
+
+
+def test_a_pictures_own_panels_do_not_crowd_out_another_picture() -> None:
+    canvas = _host()
+    # A pasted calendar-like picture: a frame holding three nested panels (each a frame too).
+    canvas[60:300, 160:400] = 245
+    for inset in (12, 30, 48):
+        cv2.rectangle(canvas, (160 + inset, 60 + inset), (400 - inset, 300 - inset), (90, 60, 30), 2)
+    canvas[340:440, 30:120] = cv2.resize(product_image(3), (90, 100), interpolation=cv2.INTER_AREA)
+    boxes = pasted_rectangles(cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY), max_count=3)
+    assert max(_iou(box, (30, 340, 90, 100)) for box in boxes) > 0.8
+
+
+def test_a_picture_in_a_margin_closed_by_the_edge_is_proposed() -> None:
+    canvas = np.full((480, 420, 3), (60, 140, 200), np.uint8)
+    canvas[:, 200:] = (235, 235, 235)  # another product's photo takes the right side, edge to edge
+    canvas[360:450, 40:120] = cv2.resize(product_image(4), (80, 90), interpolation=cv2.INTER_AREA)
+    boxes = pasted_rectangles(cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY))
+    assert max(_iou(box, (40, 360, 80, 90)) for box in boxes) > 0.8
+
+
+def test_a_studio_shot_pasted_against_the_edge_is_proposed() -> None:
+    canvas = _host()
+    studio = np.full((110, 90, 3), 250, np.uint8)  # a plain white backdrop: the frame is its only edge
+    cv2.ellipse(studio, (45, 55), (30, 40), 0, 0, 360, (40, 40, 40), 3)
+    canvas[350:460, 0:90] = studio
+    boxes = pasted_rectangles(cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY))
+    assert boxes and max(_iou(box, (0, 350, 90, 110)) for box in boxes) > 0.8
