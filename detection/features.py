@@ -149,15 +149,38 @@ class Detected:
         return Detected(cv2.flip(self.work, 1), self.scale, keypoints, self.width, self.height)
 
 
-def repeated(descriptors: np.ndarray) -> np.ndarray:
+def repeated(descriptors: np.ndarray, octaves: np.ndarray | None = None) -> np.ndarray:
     """Which of one image's descriptors are part of a repeated pattern: each has at least
-    ``REPEAT_TWINS`` others closer than ``REPEAT_RADIUS`` bits."""
-    if len(descriptors) == 0:
+    ``REPEAT_TWINS`` others closer than ``REPEAT_RADIUS`` bits.
+
+    Args:
+        descriptors: (n, 32) ORB descriptors of one image.
+        octaves: their keypoints' pyramid levels; given, a descriptor is compared only with those
+            of its own level and the two beside it (a pattern repeats at one size, so its copies
+            are found at one level, or the next where a corner's strength tips it over) — about
+            half the comparisons of all pairs.
+    """
+    count = len(descriptors)
+    if count == 0:
         return np.zeros(0, bool)
-    index = faiss.IndexBinaryFlat(descriptors.shape[1] * 8)
-    index.add(np.ascontiguousarray(descriptors))
-    limits, _, _ = index.range_search(np.ascontiguousarray(descriptors), REPEAT_RADIUS)
-    return np.diff(limits) - 1 >= REPEAT_TWINS  # less the descriptor itself
+    descriptors = np.ascontiguousarray(descriptors)
+    if octaves is None:
+        return _twins(descriptors, descriptors) >= REPEAT_TWINS + 1  # the descriptor finds itself
+    octaves = np.asarray(octaves)
+    found = np.zeros(count, bool)
+    for level in np.unique(octaves):
+        rows = np.flatnonzero(octaves == level)
+        near = np.flatnonzero(np.abs(octaves - level) <= 1)
+        found[rows] = _twins(descriptors[rows], descriptors[near]) >= REPEAT_TWINS + 1
+    return found
+
+
+def _twins(queries: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """How many of ``codes`` lie within ``REPEAT_RADIUS`` bits of each of ``queries``."""
+    index = faiss.IndexBinaryFlat(codes.shape[1] * 8)
+    index.add(np.ascontiguousarray(codes))
+    limits, _, _ = index.range_search(np.ascontiguousarray(queries), REPEAT_RADIUS)
+    return np.diff(limits)
 
 
 class FeatureExtractor:
@@ -207,7 +230,8 @@ class FeatureExtractor:
             descriptors = np.zeros((0, 32), np.uint8)
         candidates = np.arange(len(pool))
         if self.distinctive:
-            candidates = np.flatnonzero(~repeated(descriptors))
+            octaves = np.array([keypoint.octave for keypoint in pool], np.int64)
+            candidates = np.flatnonzero(~repeated(descriptors, octaves))
         eligible = [pool[i] for i in candidates]
         spread = spread_keypoints(eligible, work.shape[1], work.shape[0], self.n_features, self.grid)
         chosen = candidates[by_level(eligible, spread)]

@@ -71,11 +71,26 @@ def test_distinctive_extraction_leaves_a_repeated_pattern_out() -> None:
     distinctive = FeatureExtractor(200, pool=1500, distinctive=True).detect(image)
 
     assert len(distinctive.keypoints) == 200
-    assert repeated(distinctive.pool_descriptors).mean() > 0.4  # the tiled word's corners
-    assert not repeated(distinctive.pool_descriptors)[distinctive.chosen].any()
+    octaves = np.array([kp.octave for kp in distinctive.pool])
+    assert repeated(distinctive.pool_descriptors, octaves).mean() > 0.4  # the tiled word's corners
+    assert not repeated(distinctive.pool_descriptors, octaves)[distinctive.chosen].any()
+    # Comparing each descriptor with its own and the neighbouring pyramid levels only finds
+    # nearly every repeat that comparing all pairs finds.
+    everywhere = repeated(distinctive.pool_descriptors)
+    beside = repeated(distinctive.pool_descriptors, octaves)
+    assert not (beside & ~everywhere).any()
+    assert beside.sum() >= 0.9 * everywhere.sum()
     # The patch is a sixteenth of the image: the plain spread gives it a few of its cells' share,
     # the distinctive one nearly everything.
     assert share_on_patch(plain) < 0.5 < 0.9 < share_on_patch(distinctive)
+
+
+def test_repeats_count_only_within_neighbouring_levels() -> None:
+    code = np.random.default_rng(8).integers(0, 255, (1, 32), dtype=np.uint8)
+    copies = np.repeat(code, 4, axis=0)  # four identical descriptors: each has three twins
+    assert repeated(copies).all()
+    assert repeated(copies, np.array([2, 2, 3, 2])).all()
+    assert not repeated(copies, np.array([0, 0, 3, 3])).any()  # two levels apart
 
 
 def test_nothing_repeats_in_noise_or_an_empty_set() -> None:
