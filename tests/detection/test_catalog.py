@@ -44,6 +44,16 @@ def test_add_indexes_a_new_original_without_rebuild_and_changes_the_version(tmp_
     assert Matcher(reloaded).match(product_image(2), k=1)[0].original_id == "o2"
 
 
+def test_owners_follow_additions() -> None:
+    catalog = Catalog.build((f"o{i}", product_image(i)) for i in range(3))
+    last = catalog.descriptor_count - 1
+    assert catalog.owners(np.array([0, last])).tolist() == [0, 2]
+    loaded_before = catalog.owners(np.array([last]))  # the cached offsets, before the addition
+    catalog.add("new", product_image(40))
+    assert loaded_before.tolist() == [2]
+    assert catalog.owners(np.array([last, catalog.descriptor_count - 1])).tolist() == [2, 3]
+
+
 def test_duplicate_id_is_refused(catalog: Catalog) -> None:
     with pytest.raises(ValueError, match="already in the catalog"):
         catalog.add("o1", product_image(1))
