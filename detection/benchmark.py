@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
 
 def read_image(path: str | Path) -> np.ndarray:

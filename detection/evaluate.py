@@ -7,6 +7,7 @@ all are measured in the same process, on the same data, with the same maths.
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import time
 from collections import defaultdict
@@ -23,6 +24,8 @@ SEED_KS = (1, 5, 10, 20)
 CATALOG_KS = (1, 5, 10)
 #: Alerting false-alarm budgets: (fraction of not-in-catalog queries, JSON suffix).
 FALSE_ALARM_BUDGETS = ((0.01, "1pct"), (0.001, "0_1pct"))
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -200,11 +203,16 @@ def summarise(
         },
         "alerting": {**alerting, **thresholds},
         "cost": {
-            "ms_per_query": round(float(np.mean([o.ms for o in outcomes])) if outcomes else 0.0, 3),
+            "ms_per_query": round(float(np.mean(timed)) if (timed := _timed(outcomes)) else 0.0, 3),
             "build_ms_per_original": round(1000.0 * build_seconds / n, 3),
             "index_bytes_per_original": round(index_bytes / n, 1),
         },
     }
+
+
+def _timed(outcomes: Sequence[QueryOutcome]) -> list[float]:
+    """The query times that were measured (an unreadable query has none)."""
+    return [o.ms for o in outcomes if not math.isnan(o.ms)]
 
 
 def single_thread() -> None:
@@ -241,20 +249,32 @@ def run(
 
     Returns:
         The DESIGN.md JSON object (``method``, ``originals``, ``queries``, ``seed``, ``catalog``,
-        ``alerting``, ``cost``).
+        ``alerting``, ``cost``), plus ``unreadable`` when some files could not be decoded (their
+        names; each is skipped with a warning, such a query counts as one that found nothing and
+        its time is left out of the mean).
     """
     from tqdm import tqdm
 
     single_thread()
-    originals = {oid: read_image(path) for oid, path in bench.originals.items()}
+    unreadable: list[str] = []
+    originals = {}
+    for oid, path in bench.originals.items():
+        if (image := _readable(path, unreadable)) is not None:
+            originals[oid] = image
     started = time.perf_counter()
     method.build(originals)
     build_seconds = time.perf_counter() - started
     del originals
     outcomes: list[QueryOutcome] = []
     for query_id in tqdm(list(bench.queries), desc=f"eval {method.name}", disable=not progress):
-        image = read_image(bench.queries[query_id])
         original_id, transform = bench.truth[query_id]
+        image = _readable(bench.queries[query_id], unreadable)
+        if image is None:
+            # Scored as a query that found nothing: a miss, or a distractor that stays silent.
+            has_seed = query_id in bench.seed_candidates
+            outcome = QueryOutcome(query_id, original_id, transform, [], None, has_seed, math.nan)
+            outcomes.append(outcome)
+            continue
         started = time.perf_counter()
         ranking = method.rank(image, max(k, 10))
         ms = 1000.0 * (time.perf_counter() - started)
@@ -268,7 +288,21 @@ def run(
         outcomes.append(outcome)
         if on_query is not None:
             on_query(outcome)
-    return summarise(method.name, len(bench.originals), outcomes, build_seconds, method.index_bytes())
+    result = summarise(method.name, len(bench.originals), outcomes, build_seconds, method.index_bytes())
+    if unreadable:  # only then: the DESIGN.md object keeps its exact keys
+        result["unreadable"] = unreadable
+    return result
+
+
+def _readable(path: Path, unreadable: list[str]) -> np.ndarray | None:
+    """The image at ``path``, or None (its name added to ``unreadable``, with a warning) when it
+    cannot be decoded: one bad file in a user's benchmark must not end the evaluation."""
+    try:
+        return read_image(path)
+    except (OSError, ValueError) as exc:  # InvalidImageError is a ValueError
+        log.warning("%s: skipped, unreadable (%s)", path, exc)
+        unreadable.append(path.name)
+        return None
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -289,4 +323,6 @@ def format_table(result: dict[str, Any]) -> str:
         f"  cost              {cost['ms_per_query']:.2f} ms/query (1 thread), build {cost['build_ms_per_original']:.2f} ms/original,"
         f" index {cost['index_bytes_per_original']:.0f} B/original",
     ]
+    if unreadable := result.get("unreadable"):
+        lines.append(f"  unreadable        {len(unreadable)} file(s) skipped: {', '.join(unreadable[:5])}")
     return "\n".join(lines)

@@ -157,3 +157,21 @@ def test_eval_command_prints_the_design_json_last(bench, capsys):
     }
     assert set(last["cost"]) == {"ms_per_query", "build_ms_per_original", "index_bytes_per_original"}
     assert np.isfinite(last["cost"]["ms_per_query"])
+
+
+def test_an_unreadable_file_is_skipped_and_scored_as_finding_nothing(bench, tmp_path):
+    import shutil
+
+    copy = tmp_path / "bench"
+    shutil.copytree(bench, copy)
+    loaded = load_benchmark(copy)
+    in_catalog = next(q for q, (o, _) in loaded.truth.items() if o is not None)
+    loaded.queries[in_catalog].write_bytes(b"<html>not found</html>")
+    original = next(iter(loaded.originals.values()))
+    original.write_bytes(original.read_bytes()[:200])  # truncated
+    result = run(Oracle(bench), load_benchmark(copy), progress=False)
+    assert sorted(result["unreadable"]) == sorted([loaded.queries[in_catalog].name, original.name])
+    # The unreadable query is a miss; everything else is still scored.
+    assert 90.0 < result["catalog"]["top1"] < 100.0
+    assert math.isfinite(result["cost"]["ms_per_query"])
+    assert "unreadable        2 file(s) skipped" in format_table(result)
