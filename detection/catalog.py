@@ -248,6 +248,20 @@ class Catalog:
             else np.zeros((0, 32), np.uint8)
         )
 
+    def all_descriptors(self) -> np.ndarray:
+        """Every indexed descriptor, (descriptor_count, 32) uint8, row i holding descriptor id i."""
+        count = self.descriptor_count
+        if isinstance(self.index, faiss.IndexBinaryFlat):
+            return faiss.rev_swig_ptr(self.index.xb.data(), count * 32).reshape(-1, 32).copy()
+        codes = np.zeros((count, 32), np.uint8)
+        lists = self.index.invlists
+        for number in range(lists.nlist):
+            size = lists.list_size(number)
+            if size:
+                ids = faiss.rev_swig_ptr(lists.get_ids(number), size).copy()
+                codes[ids] = faiss.rev_swig_ptr(lists.get_codes(number), size * 32).reshape(-1, 32)
+        return codes
+
     def thumbnail_of(self, position: int) -> np.ndarray | None:
         """The original's grayscale thumbnail (:func:`detection.verify.make_thumbnail`), or None."""
         packed = self.packed_thumbnails[position]

@@ -56,6 +56,7 @@ from detection.features import (
     to_gray,
     to_resized,
 )
+from detection.hamming_torch import TorchHammingIndex
 from detection.proposals import pasted_rectangles
 from detection.verify import AreaPyramid, Reference, agreement, strip_similarity
 
@@ -186,8 +187,11 @@ class Matcher:
 
     Args:
         catalog: the indexed originals.
-        device: accepted for API symmetry with learned matchers; this matcher runs on the CPU
-            (ORB + FAISS + RANSAC are CPU work), so a GPU worker uses it unchanged.
+        device: where the catalog search runs. On ``cuda`` the descriptors are searched exactly
+            on the GPU (:mod:`detection.hamming_torch`) instead of by FAISS's inverted file on
+            the CPU; ORB, RANSAC and the structure check stay CPU work.
+        torch_search: search with :class:`~detection.hamming_torch.TorchHammingIndex` on
+            ``device`` (None: on a CUDA device only; True on the CPU is for tests).
         structure_check: weigh inliers by structural agreement (:mod:`detection.verify`); off,
             the score is the calibrated raw inlier count.
         dense_pass: give a query whose first passes found nothing plausible a second look with
@@ -209,11 +213,16 @@ class Matcher:
         dense_pass: bool = True,
         proposals: bool = True,
         strip_fallback: bool = True,
+        torch_search: bool | None = None,
     ) -> None:
         self.catalog = catalog
         self.strip_fallback = strip_fallback
         self.structure_check = structure_check
         self.device = device or "cpu"
+        if torch_search is None:
+            torch_search = self.device.startswith("cuda")
+        self._torch_search = torch_search
+        self._torch_index: TorchHammingIndex | None = None
         self.proposals = proposals
         self._position_of: dict[str, int] = {}
         self._references: OrderedDict[int, Reference | None] = OrderedDict()
@@ -488,8 +497,18 @@ class Matcher:
         if len(query) == 0 or self.catalog.descriptor_count == 0:
             empty = np.zeros((len(query), NEIGHBOURS), np.int64)
             return _Searched(query, empty.astype(np.int32), empty - 1)
-        distances, ids = self.catalog.index.search(query.descriptors, NEIGHBOURS)
+        if self._torch_search:
+            distances, ids = self._exact_index().search(query.descriptors, NEIGHBOURS)
+        else:
+            distances, ids = self.catalog.index.search(query.descriptors, NEIGHBOURS)
         return _Searched(query, distances, ids)
+
+    def _exact_index(self) -> TorchHammingIndex:
+        """The catalog's codes on ``device``, copied there once (again if originals were added)."""
+        index = self._torch_index
+        if index is None or index.ntotal != self.catalog.descriptor_count:
+            index = self._torch_index = TorchHammingIndex(self.catalog.all_descriptors(), self.device)
+        return index
 
     def _verify_all(
         self, searched: _Searched, mirrored: bool, allowed: set[int] | None
