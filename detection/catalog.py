@@ -40,6 +40,7 @@ from detection.features import (
     to_gray,
     to_resized,
 )
+from detection.hamming_torch import InvertedLists
 from detection.verify import make_thumbnail, pack, thumbnail_size, unpack
 
 log = logging.getLogger(__name__)
@@ -261,6 +262,20 @@ class Catalog:
                 ids = faiss.rev_swig_ptr(lists.get_ids(number), size).copy()
                 codes[ids] = faiss.rev_swig_ptr(lists.get_codes(number), size * 32).reshape(-1, 32)
         return codes
+
+    def inverted_lists(self) -> InvertedLists | None:
+        """The inverted file's layout (each code's list, the centres, the lists probed), so that
+        another search can restrict itself as FAISS does; None for an exact index."""
+        if isinstance(self.index, faiss.IndexBinaryFlat):
+            return None
+        lists = self.index.invlists
+        list_of = np.zeros(self.descriptor_count, np.int64)
+        for number in range(lists.nlist):
+            if size := lists.list_size(number):
+                list_of[faiss.rev_swig_ptr(lists.get_ids(number), size)] = number
+        quantizer = faiss.downcast_IndexBinary(self.index.quantizer)
+        centres = faiss.rev_swig_ptr(quantizer.xb.data(), quantizer.ntotal * 32).reshape(-1, 32).copy()
+        return InvertedLists(list_of, centres, int(self.index.nprobe))
 
     def thumbnail_of(self, position: int) -> np.ndarray | None:
         """The original's grayscale thumbnail (:func:`detection.verify.make_thumbnail`), or None."""

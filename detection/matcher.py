@@ -187,9 +187,10 @@ class Matcher:
 
     Args:
         catalog: the indexed originals.
-        device: where the catalog search runs. On ``cuda`` the descriptors are searched exactly
-            on the GPU (:mod:`detection.hamming_torch`) instead of by FAISS's inverted file on
-            the CPU; ORB, RANSAC and the structure check stay CPU work.
+        device: where the catalog search runs. On ``cuda`` the descriptors are searched on the
+            GPU (:mod:`detection.hamming_torch`, probing the lists FAISS's inverted file would,
+            so scores keep their calibrated meaning) instead of by FAISS on the CPU; ORB, RANSAC
+            and the structure check stay CPU work.
         torch_search: search with :class:`~detection.hamming_torch.TorchHammingIndex` on
             ``device`` (None: on a CUDA device only; True on the CPU is for tests).
         structure_check: weigh inliers by structural agreement (:mod:`detection.verify`); off,
@@ -504,10 +505,13 @@ class Matcher:
         return _Searched(query, distances, ids)
 
     def _exact_index(self) -> TorchHammingIndex:
-        """The catalog's codes on ``device``, copied there once (again if originals were added)."""
+        """The catalog's codes (and its inverted file's layout) on ``device``, copied there once,
+        again if originals were added."""
         index = self._torch_index
         if index is None or index.ntotal != self.catalog.descriptor_count:
-            index = self._torch_index = TorchHammingIndex(self.catalog.all_descriptors(), self.device)
+            index = self._torch_index = TorchHammingIndex(
+                self.catalog.all_descriptors(), self.device, lists=self.catalog.inverted_lists()
+            )
         return index
 
     def _verify_all(

@@ -64,3 +64,35 @@ def test_a_cuda_matcher_searches_with_torch_and_a_cpu_one_with_faiss() -> None:
     catalog = Catalog.build((f"sku-{i}", product_image(i)) for i in range(2))
     assert Matcher(catalog, device="cuda")._torch_search  # nothing touches the GPU until a search
     assert not Matcher(catalog)._torch_search and not Matcher(catalog, device="cpu")._torch_search
+
+
+def test_with_an_inverted_files_layout_only_the_probed_lists_are_searched() -> None:
+    from detection.hamming_torch import InvertedLists
+
+    centres = np.vstack([np.zeros((1, 32), np.uint8), np.full((1, 32), 255, np.uint8)])
+    codes = np.vstack([np.zeros((1, 32), np.uint8), np.full((1, 32), 255, np.uint8)])
+    codes[0, 0] = 0b1111  # 4 bits from centre 0
+    query = np.full((1, 32), 255, np.uint8)
+    query[0, :2] = 0  # nearer centre 1 (16 bits) than centre 0 (240)
+    lists = InvertedLists(np.array([0, 1]), centres, nprobe=1)
+    distances, ids = TorchHammingIndex(codes, "cpu", lists=lists).search(query, 2)
+    assert ids[0].tolist() == [1, -1] and distances[0, 0] == 16  # code 0's list is not probed
+    assert TorchHammingIndex(codes, "cpu").search(query, 2)[1][0].tolist() == [1, 0]
+
+
+def test_a_large_catalogs_inverted_file_is_searched_as_faiss_does(monkeypatch) -> None:  # noqa: ANN001
+    import detection.catalog as catalog_module
+
+    monkeypatch.setattr(catalog_module, "IVF_FROM", 500)  # an inverted file on a small catalog
+    catalog = Catalog.build((f"sku-{i}", product_image(i)) for i in range(10))
+    lists = catalog.inverted_lists()
+    assert lists is not None and len(lists.list_of) == catalog.descriptor_count
+    queries = catalog.all_descriptors()[::7].copy()
+    queries[:, 3] ^= 0b101  # near, not equal, to catalog codes
+    want, _ = catalog.index.search(queries, 2)
+    distances, ids = TorchHammingIndex(catalog.all_descriptors(), "cpu", lists=lists).search(queries, 2)
+    assert (distances == want).mean() > 0.95  # the rest: ties between equally near lists
+    assert (distances[:, 0] == 2).mean() > 0.95
+    query = product_image(6)[30:280]
+    found = Matcher(catalog, torch_search=True).match(query, k=1)[0]
+    assert found.original_id == Matcher(catalog).match(query, k=1)[0].original_id == "sku-6"
