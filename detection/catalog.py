@@ -255,12 +255,8 @@ class Catalog:
         if isinstance(self.index, faiss.IndexBinaryFlat):
             return faiss.rev_swig_ptr(self.index.xb.data(), count * 32).reshape(-1, 32).copy()
         codes = np.zeros((count, 32), np.uint8)
-        lists = self.index.invlists
-        for number in range(lists.nlist):
-            size = lists.list_size(number)
-            if size:
-                ids = faiss.rev_swig_ptr(lists.get_ids(number), size).copy()
-                codes[ids] = faiss.rev_swig_ptr(lists.get_codes(number), size * 32).reshape(-1, 32)
+        for _, ids, list_codes in self._inverted_file():
+            codes[ids] = list_codes
         return codes
 
     def inverted_lists(self) -> InvertedLists | None:
@@ -268,14 +264,20 @@ class Catalog:
         another search can restrict itself as FAISS does; None for an exact index."""
         if isinstance(self.index, faiss.IndexBinaryFlat):
             return None
-        lists = self.index.invlists
         list_of = np.zeros(self.descriptor_count, np.int64)
-        for number in range(lists.nlist):
-            if size := lists.list_size(number):
-                list_of[faiss.rev_swig_ptr(lists.get_ids(number), size)] = number
+        for number, ids, _ in self._inverted_file():
+            list_of[ids] = number
         quantizer = faiss.downcast_IndexBinary(self.index.quantizer)
         centres = faiss.rev_swig_ptr(quantizer.xb.data(), quantizer.ntotal * 32).reshape(-1, 32).copy()
         return InvertedLists(list_of, centres, int(self.index.nprobe))
+
+    def _inverted_file(self) -> Iterable[tuple[int, np.ndarray, np.ndarray]]:
+        """``(list number, descriptor ids, (n, 32) codes)`` of each non-empty list of the IVF index."""
+        lists = self.index.invlists
+        for number in range(lists.nlist):
+            if size := lists.list_size(number):
+                ids = faiss.rev_swig_ptr(lists.get_ids(number), size).copy()
+                yield number, ids, faiss.rev_swig_ptr(lists.get_codes(number), size * 32).reshape(-1, 32)
 
     def thumbnail_of(self, position: int) -> np.ndarray | None:
         """The original's grayscale thumbnail (:func:`detection.verify.make_thumbnail`), or None."""

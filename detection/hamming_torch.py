@@ -1,4 +1,4 @@
-"""Exact Hamming nearest neighbours on a torch device: the catalog search of a GPU worker.
+"""Hamming nearest neighbours on a torch device: the catalog search of a GPU worker.
 
 The CPU matcher searches the catalog's binary descriptors with a FAISS inverted file: fast on a
 CPU core, but approximate, and it leaves a GPU idle. On a GPU the search is cheaper done exactly,
