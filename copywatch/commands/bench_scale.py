@@ -42,6 +42,9 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
         "--bench", type=Path, help="use this benchmark folder's originals (DESIGN.md) instead of drawn ones"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of originals and queries")
+    parser.add_argument(
+        "--device", default="cpu", help="cpu (FAISS), or cuda: search the catalog on the GPU (default cpu)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.set_defaults(handler=run)
 
@@ -161,7 +164,7 @@ def growth_exponent(sizes: list[int], times: list[float]) -> float:
 
 
 def measure_scale(
-    sizes: list[int], queries: int, bench: Path | None = None, seed: int = 0, log=print
+    sizes: list[int], queries: int, bench: Path | None = None, seed: int = 0, log=print, device: str = "cpu"
 ) -> dict:  # noqa: ANN001
     """Time ``Matcher.match`` at each catalog size; returns per-size rows and the summary.
 
@@ -171,10 +174,11 @@ def measure_scale(
         bench: a benchmark folder for real originals; drawn ones when None.
         seed: random seed.
         log: called with one readable line per size.
+        device: where the matcher searches the catalog (``cuda``: :mod:`detection.hamming_torch`).
 
     Returns:
         ``{"sizes", "ms_per_query" (median), "ms_p95", "top1", "index_bytes_per_original",
-        "build_s", "growth_exponent", "queries", "threads"}``.
+        "build_s", "growth_exponent", "queries", "threads", "device"}``.
     """
     from detection.catalog import Catalog
     from detection.matcher import Matcher
@@ -200,8 +204,8 @@ def measure_scale(
         catalog = base.with_extra_features(synthetic_originals(base, max(0, size - len(base)), rng))
         build_s = time.perf_counter() - started
         _threads(1)
-        matcher = Matcher(catalog)
-        matcher.match(query_set[0][0], k=1)  # warm-up: first-touch of the index pages
+        matcher = Matcher(catalog, device=device)
+        matcher.match(query_set[0][0], k=1)  # warm-up: first-touch of the index pages (or the GPU copy)
         times, correct = [], 0
         for image, original_id in query_set:
             t0 = time.perf_counter()
@@ -227,7 +231,7 @@ def measure_scale(
         del catalog, matcher
     exponent = growth_exponent(result["sizes"], result["ms_per_query"])
     result["growth_exponent"] = None if math.isnan(exponent) else round(exponent, 3)
-    result.update(queries=len(query_set), threads=1, build_threads=os.cpu_count() or 1)
+    result.update(queries=len(query_set), threads=1, build_threads=os.cpu_count() or 1, device=device)
     return result
 
 
@@ -240,6 +244,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             args.bench,
             args.seed,
             log=lambda line: print(line, file=sys.stderr if args.json else sys.stdout, flush=True),
+            device=args.device,
         )
     except (OSError, ValueError, KeyError) as exc:
         print(f"copywatch bench scale: {exc}", file=sys.stderr)

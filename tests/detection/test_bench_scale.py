@@ -35,6 +35,7 @@ def test_bench_scale_measures_each_size_and_keeps_the_right_answer(
     assert all(ms > 0 for ms in result["ms_per_query"])
     assert all(p95 >= ms for p95, ms in zip(result["ms_p95"], result["ms_per_query"], strict=True))
     assert result["top1"] == [1.0, 1.0]
+    assert result["device"] == "cpu"  # --device cuda searches on the GPU
     assert all(b > 0 for b in result["index_bytes_per_original"])
     expected = math.log(result["ms_per_query"][1] / result["ms_per_query"][0]) / math.log(10)
     assert result["growth_exponent"] == pytest.approx(expected, abs=1e-3)
