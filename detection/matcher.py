@@ -499,12 +499,12 @@ class Matcher:
             empty = np.zeros((len(query), NEIGHBOURS), np.int64)
             return _Searched(query, empty.astype(np.int32), empty - 1)
         if self._torch_search:
-            distances, ids = self._exact_index().search(query.descriptors, NEIGHBOURS)
+            distances, ids = self._device_index().search(query.descriptors, NEIGHBOURS)
         else:
             distances, ids = self.catalog.index.search(query.descriptors, NEIGHBOURS)
         return _Searched(query, distances, ids)
 
-    def _exact_index(self) -> TorchHammingIndex:
+    def _device_index(self) -> TorchHammingIndex:
         """The catalog's codes (and its inverted file's layout) on ``device``, copied there once,
         again if originals were added."""
         index = self._torch_index
