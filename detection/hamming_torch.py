@@ -73,11 +73,13 @@ class TorchHammingIndex:
         self._codes = torch.from_numpy(codes).to(self.device)
         # np.unpackbits order: the most significant bit of each byte first.
         self._shifts = torch.arange(7, -1, -1, dtype=torch.uint8, device=self.device)
-        self._lists = None
+        self._centres = self._list_of = None  # set for a search restricted as an inverted file's
+        self._nprobe = 0
         if lists is not None:
             centres = torch.from_numpy(np.ascontiguousarray(lists.centres, dtype=np.uint8)).to(self.device)
-            list_of = torch.from_numpy(np.asarray(lists.list_of, dtype=np.int64)).to(self.device)
-            self._lists = (self._signs(centres), list_of, min(lists.nprobe, len(centres)))
+            self._centres = self._signs(centres)
+            self._list_of = torch.from_numpy(np.asarray(lists.list_of, dtype=np.int64)).to(self.device)
+            self._nprobe = min(lists.nprobe, len(centres))
 
     def _signs(self, codes):  # noqa: ANN001, ANN202 - torch.Tensor in and out (torch imported lazily)
         """(n, 32) uint8 codes on the device as (n, 256) ±1 vectors of ``dtype``."""
@@ -106,7 +108,7 @@ class TorchHammingIndex:
             for start in range(0, self.ntotal, self.chunk):
                 dots = signs @ self._signs(self._codes[start : start + self.chunk]).T
                 if probed is not None:  # codes outside a query's probed lists are no candidates
-                    allowed = probed.gather(1, self._lists[1][start : start + self.chunk].expand(count, -1))
+                    allowed = probed.gather(1, self._list_of[start : start + self.chunk].expand(count, -1))
                     dots = dots.masked_fill(~allowed, -(BITS + 1))
                 top = dots.topk(min(k, dots.shape[1]), dim=1)
                 best_dots.append(top.values)
@@ -125,9 +127,8 @@ class TorchHammingIndex:
 
     def _probed(self, signs):  # noqa: ANN001, ANN202 - torch.Tensor in and out
         """(queries, lists) bool: the lists each query code searches; None without lists."""
-        if self._lists is None:
+        if self._centres is None:
             return None
-        centres, _, nprobe = self._lists
-        nearest = (signs @ centres.T).topk(nprobe, dim=1).indices
-        probed = signs.new_zeros((len(signs), len(centres)), dtype=bool)
+        nearest = (signs @ self._centres.T).topk(self._nprobe, dim=1).indices
+        probed = signs.new_zeros((len(signs), len(self._centres)), dtype=bool)
         return probed.scatter_(1, nearest, True)

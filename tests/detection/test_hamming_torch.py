@@ -1,4 +1,4 @@
-"""The GPU worker's exact catalog search, checked on the CPU against FAISS's exact index."""
+"""The GPU worker's catalog search, checked on the CPU against FAISS (exact and inverted file)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_fewer_codes_than_neighbours_asked_and_empty_inputs() -> None:
     assert (TorchHammingIndex(np.zeros((0, 32), np.uint8), "cpu").search(_codes(1, 6), 2)[1] == -1).all()
 
 
-def test_the_matcher_finds_the_same_originals_with_the_exact_torch_search() -> None:
+def test_the_matcher_finds_the_same_originals_with_the_torch_search() -> None:
     catalog = Catalog.build((f"sku-{i}", product_image(i)) for i in range(10))
     faiss_matcher, torch_matcher = Matcher(catalog), Matcher(catalog, torch_search=True)
     queries = [
