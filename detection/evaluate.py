@@ -134,11 +134,50 @@ def alert_threshold(distractor_scores: Sequence[float], false_alarm_rate: float)
         The threshold (``-inf`` when every distractor may alarm, or there are none).
     """
     scores = np.sort(np.asarray(distractor_scores, dtype=np.float64))[::-1]
-    allowed = math.floor(false_alarm_rate * len(scores) + 1e-9)
+    allowed = _allowed_alarms(false_alarm_rate, len(scores))
     if allowed >= len(scores):
         return float("-inf")
     # Just above the (allowed+1)-th highest score: that one and all below it stay silent.
     return float(np.nextafter(scores[allowed], np.inf))
+
+
+def _allowed_alarms(false_alarm_rate: float, distractors: int) -> int:
+    """How many of ``distractors`` not-in-catalog queries may alarm within the budget."""
+    return math.floor(false_alarm_rate * distractors + 1e-9)
+
+
+def threshold_setters(outcomes: Sequence[QueryOutcome]) -> dict[str, QueryOutcome]:
+    """For each false-alarm budget (by JSON suffix), the not-in-catalog query whose top score the
+    alert threshold sits just above: the look-alike a user must look at to understand why recall
+    at that budget is what it is. A budget that allows every distractor to alarm has none."""
+    distractors = [o for o in outcomes if o.original_id is None]
+    by_score = sorted(distractors, key=_top_score, reverse=True)
+    setters = {}
+    for rate, suffix in FALSE_ALARM_BUDGETS:
+        allowed = _allowed_alarms(rate, len(by_score))
+        if allowed < len(by_score) and math.isfinite(_top_score(by_score[allowed])):
+            setters[suffix] = by_score[allowed]
+    return setters
+
+
+def outcome_record(method: str, outcome: QueryOutcome) -> dict[str, Any]:
+    """One query's outcome as a JSON-able record (a line of ``copywatch eval --dump``): what the
+    method ranked first and how sure it was, and where the true original ended up (``rank``,
+    None when not returned or for a not-in-catalog query; ``ms`` None for an unreadable file)."""
+    return {
+        "method": method,
+        "query_id": outcome.query_id,
+        "original_id": outcome.original_id,
+        "transform": outcome.transform,
+        "rank": rank_of(outcome.catalog_ranking, outcome.original_id) if outcome.original_id else None,
+        "seed_rank": outcome.seed_rank,
+        "top": [[original_id, round(float(score), 6)] for original_id, score in outcome.catalog_ranking],
+        "ms": None if math.isnan(outcome.ms) else round(outcome.ms, 3),
+    }
+
+
+def _top_score(outcome: QueryOutcome) -> float:
+    return outcome.catalog_ranking[0][1] if outcome.catalog_ranking else float("-inf")
 
 
 def recall_at(true_hits: Sequence[tuple[bool, float]], threshold: float) -> float:
@@ -171,11 +210,7 @@ def summarise(
     by_transform: dict[str, list[int | None]] = defaultdict(list)
     for outcome, rank in zip(in_catalog, catalog_ranks, strict=True):
         by_transform[outcome.transform].append(rank)
-    distractors = [
-        o.catalog_ranking[0][1] if o.catalog_ranking else float("-inf")
-        for o in outcomes
-        if o.original_id is None
-    ]
+    distractors = [_top_score(o) for o in outcomes if o.original_id is None]
     true_hits = [
         (
             bool(o.catalog_ranking) and o.catalog_ranking[0][0] == o.original_id,
@@ -245,7 +280,7 @@ def run(
         bench: from :func:`load_benchmark`.
         k: catalog ranking depth (Top-10 needs 10).
         progress: show a tqdm bar over the queries.
-        on_query: called with each query's outcome.
+        on_query: called with each query's outcome (an unreadable query's too), as it is scored.
 
     Returns:
         The DESIGN.md JSON object (``method``, ``originals``, ``queries``, ``seed``, ``catalog``,
@@ -274,6 +309,8 @@ def run(
             has_seed = query_id in bench.seed_candidates
             outcome = QueryOutcome(query_id, original_id, transform, [], None, has_seed, math.nan)
             outcomes.append(outcome)
+            if on_query is not None:
+                on_query(outcome)
             continue
         started = time.perf_counter()
         ranking = method.rank(image, max(k, 10))
@@ -305,8 +342,9 @@ def _readable(path: Path, unreadable: list[str]) -> np.ndarray | None:
         return None
 
 
-def format_table(result: dict[str, Any]) -> str:
-    """A readable multi-line summary of one :func:`run` result."""
+def format_table(result: dict[str, Any], setters: dict[str, QueryOutcome] | None = None) -> str:
+    """A readable multi-line summary of one :func:`run` result; given :func:`threshold_setters`,
+    it names the not-in-catalog query each alert threshold sits on."""
     seed, catalog, alert, cost = result["seed"], result["catalog"], result["alerting"], result["cost"]
     lines = [
         f"method {result['method']}: {result['originals']} originals, {result['queries']} queries",
@@ -320,6 +358,12 @@ def format_table(result: dict[str, Any]) -> str:
     lines += [
         f"  alerting          recall {alert['recall_at_fpr_1pct']:6.2f} at <=1% false alarms (threshold {alert['threshold_1pct']}),"
         f" {alert['recall_at_fpr_0_1pct']:6.2f} at <=0.1% (threshold {alert['threshold_0_1pct']})",
+        *(
+            f"    threshold <={label} sits on {o.query_id} ({o.transform}, not in the catalog):"
+            f" top {o.catalog_ranking[0][0]} at {o.catalog_ranking[0][1]:.4f}"
+            for (_, suffix), label in zip(FALSE_ALARM_BUDGETS, ("1%", "0.1%"), strict=True)
+            if (o := (setters or {}).get(suffix)) is not None
+        ),
         f"  cost              {cost['ms_per_query']:.2f} ms/query (1 thread), build {cost['build_ms_per_original']:.2f} ms/original,"
         f" index {cost['index_bytes_per_original']:.0f} B/original",
     ]

@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from copywatch.settings import Settings
+
+if TYPE_CHECKING:
+    from detection.evaluate import QueryOutcome
 
 METHOD_NAMES = ("matcher", "siamese", "phash", "pdq", "orb")
 
@@ -26,12 +31,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--checkpoint", type=Path, default=None, help="Siamese checkpoint (default: shipped)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per method, last line(s)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write every query's outcome (top matches, the true original's rank, ms) as JSON Lines",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from detection.baselines import make_method
-    from detection.evaluate import format_table, load_benchmark
+    from detection.evaluate import format_table, load_benchmark, threshold_setters
     from detection.evaluate import run as evaluate
 
     try:
@@ -39,18 +51,46 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except (OSError, ValueError, KeyError) as exc:
         print(f"copywatch eval: cannot read benchmark {args.bench}: {exc}", file=sys.stderr)
         return 2
+    try:
+        dump = args.dump.open("w", encoding="utf-8") if args.dump else None
+    except OSError as exc:
+        print(f"copywatch eval: cannot write {args.dump}: {exc}", file=sys.stderr)
+        return 2
     results = []
-    for name in args.method:
-        options = {"checkpoint": args.checkpoint} if name == "siamese" else {}
-        try:
-            method = make_method(name, **options)
-        except (ImportError, FileNotFoundError) as exc:
-            print(f"copywatch eval: method {name} is not available: {exc}", file=sys.stderr)
-            return 2
-        result = evaluate(method, bench, progress=not args.no_progress)
-        results.append(result)
-        print(format_table(result), file=sys.stderr if args.json else sys.stdout, flush=True)
+    try:
+        for name in args.method:
+            options = {"checkpoint": args.checkpoint} if name == "siamese" else {}
+            try:
+                method = make_method(name, **options)
+            except (ImportError, FileNotFoundError) as exc:
+                print(f"copywatch eval: method {name} is not available: {exc}", file=sys.stderr)
+                return 2
+            outcomes: list[QueryOutcome] = []
+            record = _recorder(name, outcomes, dump)
+            result = evaluate(method, bench, progress=not args.no_progress, on_query=record)
+            results.append(result)
+            table = format_table(result, threshold_setters(outcomes))
+            print(table, file=sys.stderr if args.json else sys.stdout, flush=True)
+    finally:
+        if dump is not None:
+            dump.close()
     if args.json:
         for result in results:
             print(json.dumps(result))
     return 0
+
+
+def _recorder(
+    method: str, outcomes: list[QueryOutcome], dump: TextIO | None
+) -> Callable[[QueryOutcome], None]:
+    """Collect each query's outcome, and write it to ``dump`` as it comes (an interrupted run
+    keeps every line it scored)."""
+    from detection.evaluate import outcome_record
+
+    def record(outcome: QueryOutcome) -> None:
+        outcomes.append(outcome)
+        if dump is not None:
+            dump.write(json.dumps(outcome_record(method, outcome)) + "\n")
+            dump.flush()
+
+    return record

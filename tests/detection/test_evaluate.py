@@ -14,10 +14,12 @@ from detection.evaluate import (
     alert_threshold,
     format_table,
     load_benchmark,
+    outcome_record,
     rank_of,
     recall_at,
     run,
     summarise,
+    threshold_setters,
     top_k_accuracy,
 )
 from tests.detection._synthetic import write_photos
@@ -175,3 +177,81 @@ def test_an_unreadable_file_is_skipped_and_scored_as_finding_nothing(bench, tmp_
     assert 90.0 < result["catalog"]["top1"] < 100.0
     assert math.isfinite(result["cost"]["ms_per_query"])
     assert "unreadable        2 file(s) skipped" in format_table(result)
+
+
+def test_threshold_setters_name_the_distractor_each_threshold_sits_on():
+    # 200 distractors scoring 0.000, 0.005, ... 0.995, listed out of order.
+    distractors = [
+        QueryOutcome(f"d{i}", None, "none", [("a", i / 200)], None, False, 1.0) for i in range(200)
+    ]
+    distractors.reverse()
+    copies = [QueryOutcome("c1", "a", "jpeg", [("a", 0.999)], None, False, 1.0)]
+    setters = threshold_setters(copies + distractors)
+    scores = [o.catalog_ranking[0][1] for o in distractors]
+    # 1 % of 200 allows two alarms: the threshold sits just above the third highest (d197).
+    assert setters["1pct"].query_id == "d197"
+    assert (
+        alert_threshold(scores, 0.01) == pytest.approx(197 / 200)
+        and alert_threshold(scores, 0.01) > 197 / 200
+    )
+    # 0.1 % allows none: it sits on the highest.
+    assert setters["0_1pct"].query_id == "d199"
+    # Distractors that found nothing cannot set a threshold; nor can an empty set.
+    silent = [QueryOutcome("d", None, "none", [], None, False, 1.0)]
+    assert threshold_setters(silent) == {} and threshold_setters(copies) == {}
+
+
+def test_outcome_record_says_where_the_true_original_ranked():
+    found = QueryOutcome("q1", "b", "hflip", [("a", 0.91), ("b", 0.5)], None, False, 3.14159)
+    record = outcome_record("matcher", found)
+    assert record == {
+        "method": "matcher",
+        "query_id": "q1",
+        "original_id": "b",
+        "transform": "hflip",
+        "rank": 2,
+        "seed_rank": None,
+        "top": [["a", 0.91], ["b", 0.5]],
+        "ms": 3.142,
+    }
+    assert json.loads(json.dumps(record)) == record
+    unreadable = QueryOutcome("q2", "c", "jpeg", [], None, True, math.nan)
+    assert (
+        outcome_record("orb", unreadable)["rank"] is None and outcome_record("orb", unreadable)["ms"] is None
+    )
+    distractor = QueryOutcome("q3", None, "none", [("a", 0.2)], None, False, 1.0)
+    assert outcome_record("orb", distractor)["rank"] is None
+
+
+def test_eval_command_dumps_every_query_and_names_the_threshold_setter(bench, tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    eval_command.register(parser.add_subparsers())
+    dump = tmp_path / "outcomes.jsonl"
+    args = parser.parse_args(
+        ["eval", "--bench", str(bench), "--method", "phash", "pdq", "--no-progress", "--dump", str(dump)]
+    )
+    assert args.handler(args, None) == 0
+    records = [json.loads(line) for line in dump.read_text().splitlines()]
+    loaded = load_benchmark(bench)
+    assert len(records) == 2 * len(loaded.queries)
+    assert {r["method"] for r in records} == {"phash", "pdq"}
+    for record in records:
+        truth, transform = loaded.truth[record["query_id"]]
+        assert (record["original_id"], record["transform"]) == (truth, transform)
+        ids = [original_id for original_id, _ in record["top"]]
+        expected = ids.index(truth) + 1 if truth in ids else None
+        assert record["rank"] == expected
+    table = capsys.readouterr().out
+    phash_distractors = [r for r in records if r["method"] == "phash" and r["original_id"] is None]
+    highest = max(phash_distractors, key=lambda r: r["top"][0][1])
+    assert f"threshold <=0.1% sits on {highest['query_id']}" in table
+
+
+def test_eval_command_refuses_a_dump_it_cannot_write(bench, tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    eval_command.register(parser.add_subparsers())
+    args = parser.parse_args(
+        ["eval", "--bench", str(bench), "--method", "phash", "--dump", str(tmp_path / "missing" / "x.jsonl")]
+    )
+    assert args.handler(args, None) == 2
+    assert "cannot write" in capsys.readouterr().err
