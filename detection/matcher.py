@@ -350,7 +350,8 @@ class Matcher:
         """Verified, structure-checked matches of the grayscale query among ``allowed`` positions
         (all when None), ranked; when they settle nothing, the originals to try the query against
         as a strip; and the query's detection. Not ``thorough`` (a pasted picture's crop): the
-        plain pass only, no mirrored pass and no second looks."""
+        plain pass, and the mirrored one only when the plain pass is not conclusive; no second
+        looks."""
         detected = self._extractor.detect(gray)
         view = _StructureView(gray, detected)
         plain = self._search(self._extractor.describe(detected))
@@ -359,10 +360,11 @@ class Matcher:
         # A copy that already explains itself unmirrored needs no mirrored pass (half the cost);
         # the bar is a false-alarm rate far below any alert threshold — and an alignment whose
         # details agree (a nearly symmetric product, mirrored, aligns its outline either way).
-        # A pasted picture (thorough off) is matched as it is: mirrored ones are left out.
+        # A pasted picture (thorough off) gets the mirrored pass too when its own is not
+        # conclusive (a mirrored product shot pasted small into a collage), but no second look.
         conclusive = self.catalog.calibration.false_alarm_rate(strongest) <= SKIP_MIRROR_BELOW_RATE
         misaligned = self._misaligned(verified, plain.features, view) if thorough and conclusive else None
-        if thorough and (not conclusive or misaligned is not None):
+        if not conclusive or misaligned is not None:
             # The mirror's keypoints are the plain ones reflected: only the description is redone.
             mirrored = self._search(self._extractor.describe(detected.mirrored()))
             verified += self._verify_all(mirrored, True, allowed)[0]

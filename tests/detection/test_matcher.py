@@ -173,6 +173,23 @@ def test_a_picture_pasted_small_is_found_by_its_frame(originals: dict[str, np.nd
     assert found.components["pasted_at_x"] > 1000
 
 
+def test_a_mirrored_picture_pasted_small_is_found_and_localised(originals: dict[str, np.ndarray]) -> None:
+    catalog = Catalog.build(originals.items())
+    canvas = np.full((1400, 1600, 3), (60, 140, 200), np.uint8)
+    cv2.circle(canvas, (400, 700), 300, (30, 90, 40), -1)
+    piece = cv2.flip(cv2.resize(originals["sku-9"], (160, 192), interpolation=cv2.INTER_AREA), 1)
+    canvas[800:992, 1200:1360] = piece
+
+    found = Matcher(catalog).match(canvas, k=1)[0]
+    assert found.original_id == "sku-9" and found.score > 0.9
+    assert found.transform == "mirrored"
+    truth = np.array([[1200, 800], [1360, 800], [1360, 992], [1200, 992]], np.float64)
+    assert _polygon_iou(found.region_query, truth, canvas.shape[:2]) > 0.7
+    # The original's left edge lands on the pasted picture's right edge.
+    left_edge = np.asarray(found.homography) @ np.array([0.0, originals["sku-9"].shape[0] / 2, 1.0])
+    assert abs(left_edge[0] / left_edge[2] - 1360) < 12
+
+
 def _spied(look, name: str, calls: list[str]):  # noqa: ANN001, ANN202 - test spy
     def spy(*args):  # noqa: ANN002, ANN202
         calls.append(name)
