@@ -335,7 +335,8 @@ def apply_edit(
     """Apply the edit family ``name`` (``"none"`` returns a copy).
 
     Args:
-        name: a key of :data:`EDIT_FAMILIES` or ``"none"``.
+        name: a key of :data:`EDIT_FAMILIES`, ``"none"``, or several keys joined by ``+``, applied
+            left to right (``"hflip+small_insert"``: a mirrored copy pasted small into a scene).
         image: BGR uint8 image.
         rng: numpy random generator.
         others: other images, used as backgrounds or neighbours by ``insert``.
@@ -343,10 +344,26 @@ def apply_edit(
     Returns:
         The edited BGR uint8 image.
     """
-    if name == "none":
+    steps = edit_steps(name)
+    if not steps:
         return image.copy()
-    if name not in EDIT_FAMILIES:
-        raise ValueError(f"unknown edit family {name!r}; choose from none, {', '.join(EDIT_FAMILIES)}")
-    if name in _NEEDS_OTHERS:
-        return EDIT_FAMILIES[name](image, rng, others=others)
-    return EDIT_FAMILIES[name](image, rng)
+    for step in steps:
+        if step in _NEEDS_OTHERS:
+            image = EDIT_FAMILIES[step](image, rng, others=others)
+        else:
+            image = EDIT_FAMILIES[step](image, rng)
+    return image
+
+
+def edit_steps(name: str) -> list[str]:
+    """The families an edit name applies, in order (``[]`` for ``"none"``); an unknown one is refused."""
+    if name == "none":
+        return []
+    steps = name.split("+")
+    for step in steps:
+        if step not in EDIT_FAMILIES:
+            raise ValueError(
+                f"unknown edit family {step!r} in {name!r}; choose from none, {', '.join(EDIT_FAMILIES)}"
+                " (join several with '+')"
+            )
+    return steps

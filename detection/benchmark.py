@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -79,6 +80,7 @@ def make_benchmark(
     per_family: int = 30,
     distractors_per_family: int = 25,
     strong: bool = False,
+    families: Sequence[str] | None = None,
     progress: bool = False,
 ) -> dict[str, int]:
     """Build a benchmark (DESIGN.md format) from any folder of product images.
@@ -99,6 +101,9 @@ def make_benchmark(
         per_family: in-catalog queries per edit family.
         distractors_per_family: not-in-catalog queries per edit family (and for ``none``, ``crop_strip1``).
         strong: add the stronger families of :data:`STRONG_FAMILIES`.
+        families: the edit families to draw instead (``strong`` then adds nothing); a family may
+            chain several with ``+`` (:func:`detection.augment.apply_edit`), e.g.
+            ``hflip+small_insert``.
         progress: show a tqdm bar.
 
     Returns:
@@ -106,8 +111,12 @@ def make_benchmark(
     """
     from tqdm import tqdm
 
-    from detection.augment import apply_edit, crop_strip
+    from detection.augment import apply_edit, crop_strip, edit_steps
 
+    if families is not None:
+        families = tuple(dict.fromkeys(families))  # each once, in the order given
+        if not families or any(not edit_steps(family) for family in families):
+            raise ValueError("families: name at least one edit family, and not 'none'")
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty")
@@ -135,7 +144,8 @@ def make_benchmark(
         pool = [k for k in held_back if k != exclude]
         return [images[pool[int(i)]] for i in rng.permutation(len(pool))[:2]]
 
-    families = QUERY_FAMILIES + (STRONG_FAMILIES if strong else ())
+    if families is None:
+        families = QUERY_FAMILIES + (STRONG_FAMILIES if strong else ())
     jobs = [
         (catalog[int(rng.integers(0, len(catalog)))], family, True)
         for family in families
@@ -159,7 +169,8 @@ def make_benchmark(
         oid, family, image = queries[int(position)]
         qid = f"q{number:06d}"
         # jpeg queries keep their own compression: re-encoding at 88 would hide the edit's quality.
-        _write(out / "queries" / (f"{qid}.png" if family == "jpeg" else f"{qid}.jpg"), image)
+        own_compression = family.split("+")[-1] == "jpeg"
+        _write(out / "queries" / (f"{qid}.png" if own_compression else f"{qid}.jpg"), image)
         truth_rows.append((qid, oid or "", family))
         if family == "crop_strip" and oid is not None:
             pool = [k for k in catalog if k != oid]

@@ -25,6 +25,13 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
         help="add stronger edit families (perspective, watermark, blur+noise, thumbnails, small "
         "inserts, tight crops, large rotations, mirrored combos)",
     )
+    parser.add_argument(
+        "--families",
+        default=None,
+        metavar="LIST",
+        help="comma-separated edit families to draw instead of the default ones; chain several "
+        "with '+' (e.g. hflip+small_insert,rotate+insert,color+text_overlay)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -41,6 +48,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             per_family=args.per_family,
             distractors_per_family=args.distractors_per_family,
             strong=args.strong,
+            families=None
+            if args.families is None
+            else [f.strip() for f in args.families.split(",") if f.strip()],
             progress=True,
         )
     except (FileExistsError, ValueError, OSError) as exc:

@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -60,6 +61,30 @@ def test_edits_give_bgr_uint8_images_reproducibly(name):
 def test_unknown_family_is_refused():
     with pytest.raises(ValueError, match="unknown edit family"):
         apply_edit("sepia", IMAGE, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="'sepia' in 'hflip\\+sepia'"):
+        apply_edit("hflip+sepia", IMAGE, np.random.default_rng(0))
+
+
+def test_chained_families_apply_left_to_right():
+    # Mirrored, then pasted into a larger canvas: the canvas holds the mirror image, not the photo.
+    pasted = apply_edit("hflip+insert", IMAGE, np.random.default_rng(2), others=OTHERS)
+    assert pasted.shape[0] > IMAGE.shape[0] and pasted.shape[1] > IMAGE.shape[1]
+    mirrored = cv2.flip(IMAGE, 1)
+
+    # Find the pasted piece by its scale: insert resizes it; the mirror matches it far better.
+    def best_match(template):
+        for scale in np.linspace(0.2, 1.0, 41):
+            size = (int(template.shape[1] * scale), int(template.shape[0] * scale))
+            if size[0] < 8 or size[1] < 8 or size[0] > pasted.shape[1] or size[1] > pasted.shape[0]:
+                continue
+            small = cv2.resize(template, size, interpolation=cv2.INTER_AREA)
+            yield float(cv2.matchTemplate(pasted, small, cv2.TM_CCOEFF_NORMED).max())
+
+    assert max(best_match(mirrored)) > 0.95 > max(best_match(IMAGE))
+    # The same as applying the two by hand with the same generator.
+    rng = np.random.default_rng(2)
+    by_hand = apply_edit("insert", apply_edit("hflip", IMAGE, rng), rng, others=OTHERS)
+    assert np.array_equal(pasted, by_hand)
 
 
 def test_seed_strip_and_random_strip_geometry():

@@ -45,6 +45,39 @@ def test_strong_adds_the_stronger_families(tmp_path):
     assert counts["queries"] == 3 + len(QUERY_FAMILIES) + len(STRONG_FAMILIES)
 
 
+def test_families_replace_the_defaults_and_may_chain_edits(tmp_path):
+    write_photos(tmp_path / "photos", 12)
+    counts = make_benchmark(
+        tmp_path / "photos", tmp_path / "bench", seed=3, strip_originals=1, per_family=2,
+        distractors_per_family=1, families=["hflip+small_insert", "color+text_overlay", "jpeg"],
+    )  # fmt: skip
+    rows = _rows(tmp_path / "bench" / "truth.csv")
+    in_catalog = [r for r in rows if r["original_id"]]
+    assert {r["transform"] for r in in_catalog} == {
+        "crop_strip",
+        "hflip+small_insert",
+        "color+text_overlay",
+        "jpeg",
+    }
+    assert counts["queries"] == 3 + 3 * 2 + 3 + 2  # strips, edits, their distractors, none + strip
+    # A chain ending in JPEG keeps its own compression, as plain jpeg does.
+    suffixes = {
+        r["transform"]: (tmp_path / "bench" / "queries" / f"{r['query_id']}.png").exists() for r in rows
+    }
+    assert suffixes["jpeg"] and not suffixes["color+text_overlay"]
+
+
+def test_unknown_or_empty_families_are_refused_before_anything_is_written(tmp_path):
+    write_photos(tmp_path / "photos", 6)
+    with pytest.raises(ValueError, match="unknown edit family 'sepia'"):
+        make_benchmark(tmp_path / "photos", tmp_path / "a", families=["hflip+sepia"])
+    with pytest.raises(ValueError, match="at least one"):
+        make_benchmark(tmp_path / "photos", tmp_path / "b", families=[])
+    with pytest.raises(ValueError, match="not 'none'"):
+        make_benchmark(tmp_path / "photos", tmp_path / "c", families=["none"])
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 def test_truth_refers_to_catalog_originals_and_distractors_are_held_back(bench):
     root, _ = bench
     catalog = {p.stem for p in (root / "originals").iterdir()}
