@@ -95,6 +95,22 @@ def test_small_copy_in_a_large_photo_is_found_by_the_second_look(
     assert _polygon_iou(matches[0].region_query, truth, listing.shape[:2]) > 0.7
 
 
+def test_small_mirrored_copy_in_a_large_photo_is_found_by_the_mirrored_zoom(
+    originals: dict[str, np.ndarray],
+) -> None:
+    original = originals["sku-5"]
+    # Pasted straight onto another drawing (no frame of its own to be cut out by), mirrored.
+    canvas, (x, y) = insert_into_canvas(cv2.flip(original, 1), seed=9, factor=5.0)
+    listing = cv2.resize(canvas, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    catalog = Catalog.build(originals.items())
+    found = Matcher(catalog, proposals=False).match(listing, k=1)
+    assert found and found[0].original_id == "sku-5" and found[0].transform == "mirrored"
+    assert found[0].score > 0.9
+    h, w = (s // 2 for s in original.shape[:2])
+    truth = np.array([[x / 2, y / 2], [x / 2 + w, y / 2], [x / 2 + w, y / 2 + h], [x / 2, y / 2 + h]])
+    assert _polygon_iou(found[0].region_query, truth, listing.shape[:2]) > 0.7
+
+
 def test_crop_region_in_the_original_covers_the_cropped_rows(
     matcher: Matcher, originals: dict[str, np.ndarray]
 ) -> None:
