@@ -164,12 +164,24 @@ def test_dense_look_searches_many_more_distinctive_features(matcher: Matcher) ->
     detected = matcher._extractor.detect(query)
     plain = matcher._search(matcher._extractor.describe(detected))
 
-    dense = matcher._dense_look(query)
+    [(dense, mirrored)] = list(matcher._dense_look(query))
 
+    assert not mirrored
     assert len(plain.features) + 300 < len(dense.features) <= DENSE_FEATURES
     # Repeats are looked for within neighbouring pyramid levels: a rare one across levels stays.
     assert repeated(dense.features.descriptors).mean() < 0.02
     assert dense.ids.shape == (len(dense.features), 2)
+
+
+def test_zoom_look_reads_the_plain_view_then_its_mirror(matcher: Matcher) -> None:
+    query = cv2.cvtColor(cv2.resize(product_image(6), (900, 1100)), cv2.COLOR_BGR2GRAY)
+    views = list(matcher._zoom_look(query))
+    assert [mirrored for _, mirrored in views] == [False, True]
+    (plain, _), (mirror, _) = views
+    # The mirror is the same keypoints reflected and described again.
+    assert len(plain.features) == len(mirror.features) > 100
+    np.testing.assert_allclose(mirror.features.points[:, 0], 900 - 1 - plain.features.points[:, 0], atol=1.0)
+    assert not np.array_equal(plain.features.descriptors, mirror.features.descriptors)
 
 
 def test_a_picture_pasted_small_is_found_by_its_frame(originals: dict[str, np.ndarray]) -> None:
