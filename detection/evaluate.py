@@ -359,9 +359,9 @@ def format_table(result: dict[str, Any], setters: dict[str, QueryOutcome] | None
         f"  alerting          recall {alert['recall_at_fpr_1pct']:6.2f} at <=1% false alarms (threshold {alert['threshold_1pct']}),"
         f" {alert['recall_at_fpr_0_1pct']:6.2f} at <=0.1% (threshold {alert['threshold_0_1pct']})",
         *(
-            f"    threshold <={label} sits on {o.query_id} ({o.transform}, not in the catalog):"
+            f"    threshold <={100 * rate:g}% sits on {o.query_id} ({o.transform}, not in the catalog):"
             f" top {o.catalog_ranking[0][0]} at {o.catalog_ranking[0][1]:.4f}"
-            for (_, suffix), label in zip(FALSE_ALARM_BUDGETS, ("1%", "0.1%"), strict=True)
+            for rate, suffix in FALSE_ALARM_BUDGETS
             if (o := (setters or {}).get(suffix)) is not None
         ),
         f"  cost              {cost['ms_per_query']:.2f} ms/query (1 thread), build {cost['build_ms_per_original']:.2f} ms/original,"

@@ -27,12 +27,18 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--families",
+        type=_family_list,
         default=None,
         metavar="LIST",
         help="comma-separated edit families to draw instead of the default ones; chain several "
         "with '+' (e.g. hflip+small_insert,rotate+insert,color+text_overlay)",
     )
     parser.set_defaults(handler=run)
+
+
+def _family_list(text: str) -> list[str]:
+    """``--families``: comma-separated family names (checked by the generator)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -48,9 +54,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             per_family=args.per_family,
             distractors_per_family=args.distractors_per_family,
             strong=args.strong,
-            families=None
-            if args.families is None
-            else [f.strip() for f in args.families.split(",") if f.strip()],
+            families=args.families,
             progress=True,
         )
     except (FileExistsError, ValueError, OSError) as exc:

@@ -129,3 +129,23 @@ def test_load_benchmark_reads_it_back_and_limits(bench):
     limited = load_benchmark(root, limit=5)
     assert len(limited.queries) == len(limited.truth) == 5
     assert set(limited.seed_candidates) <= set(limited.queries)
+
+
+def test_bench_make_command_passes_the_families_and_refuses_unknown_ones(tmp_path, capsys):
+    import argparse
+    import json
+
+    from copywatch.commands import bench_make
+
+    write_photos(tmp_path / "photos", 8)
+    parser = argparse.ArgumentParser()
+    bench_make.register(parser.add_subparsers())
+    common = ["make", "--originals", str(tmp_path / "photos"), "--strip-originals", "1", "--per-family", "1"]
+    args = parser.parse_args([*common, "--out", str(tmp_path / "a"), "--families", " hflip+insert , jpeg,"])
+    assert args.handler(args, None) == 0
+    assert json.loads(capsys.readouterr().out)["out"] == str(tmp_path / "a")
+    families = {row["transform"] for row in _rows(tmp_path / "a" / "truth.csv")}
+    assert families == {"crop_strip", "hflip+insert", "jpeg", "none", "crop_strip1"}
+    args = parser.parse_args([*common, "--out", str(tmp_path / "b"), "--families", "hflip+sepia"])
+    assert args.handler(args, None) == 2
+    assert "unknown edit family 'sepia'" in capsys.readouterr().err
