@@ -108,11 +108,22 @@ class Settings:
     # that copy nothing; "fast" also skips matching the pictures pasted into a listing (fewer
     # finds in collages and inserts).
     match_effort: str = "balanced"
+    # Evidence capture (takedown/): the browser, the page fetch's deadline and body cap, tries per listing.
+    chromium_path: str = "/usr/bin/chromium"
+    evidence_timeout_s: float = 20.0
+    evidence_max_page_bytes: int = 5 * 1024 * 1024
+    evidence_max_attempts: int = 3
 
     @property
     def eager(self) -> bool:
         """Celery runs tasks in-process when no broker is configured (embedded default)."""
         return not self.redis_url
+
+    @property
+    def evidence_queue(self) -> str:
+        """The Celery queue of evidence capture and re-checks: ``evidence``, or ``<scoring queue>-evidence``
+        for a deployment (or test) with its own scoring queue on a shared Redis."""
+        return "evidence" if self.scoring_queue == "score" else f"{self.scoring_queue}-evidence"
 
     @property
     def index_dir(self) -> Path:
@@ -156,6 +167,10 @@ class Settings:
             score_max_attempts=_int(env, "SCORE_MAX_ATTEMPTS", 5, 1, 100),
             scoring_queue=_text(env, "SCORING_QUEUE") or "score",
             match_effort=_choice(env, "MATCH_EFFORT", "balanced", ("thorough", "balanced", "fast")),
+            chromium_path=_text(env, "CHROMIUM_PATH") or "/usr/bin/chromium",
+            evidence_timeout_s=_float(env, "EVIDENCE_TIMEOUT_S", 20.0, 1.0, 600.0),
+            evidence_max_page_bytes=_int(env, "EVIDENCE_MAX_PAGE_BYTES", 5 * 1024 * 1024, 1024, 1 << 30),
+            evidence_max_attempts=_int(env, "EVIDENCE_MAX_ATTEMPTS", 3, 1, 20),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

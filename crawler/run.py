@@ -118,6 +118,13 @@ def crawl(
         session.refresh(run)
         summary = _summary(run)
     engine.dispose()
+    # Evidence still missing is captured, and noticed listings are re-checked, after every crawl.
+    from workers.evidence_enqueue import after_crawl
+
+    try:
+        after_crawl(settings, marketplace_id)
+    except Exception:  # noqa: BLE001 - the crawl's own result stands; the sweep and next crawl retry
+        log.exception("after-crawl evidence step of marketplace %s failed", marketplace_id)
     return summary
 
 

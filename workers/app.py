@@ -31,7 +31,7 @@ def make_celery(settings: Settings) -> Celery:
     Returns:
         The configured app; ``app.copywatch_settings`` holds ``settings`` for the tasks.
     """
-    app = Celery("copywatch", include=["workers.tasks"])
+    app = Celery("copywatch", include=["workers.tasks", "workers.evidence"])
     scoring_queue = settings.scoring_queue
     app.conf.update(
         broker_url=settings.redis_url or "memory://",
@@ -49,6 +49,8 @@ def make_celery(settings: Settings) -> Celery:
             Queue(SCORE_GPU_QUEUE),
             Queue(CRAWL_QUEUE),
             Queue(ALERTS_QUEUE),
+            # Evidence capture (a browser) and notice re-checks, apart from scoring.
+            Queue(settings.evidence_queue),
         ],
         task_default_queue=scoring_queue,
         task_routes={
@@ -58,6 +60,9 @@ def make_celery(settings: Settings) -> Celery:
             "workers.send_alerts": {"queue": ALERTS_QUEUE},
             "workers.enqueue_pending": {"queue": ALERTS_QUEUE},
             "workers.sync_schedule": {"queue": ALERTS_QUEUE},
+            "workers.capture_evidence": {"queue": settings.evidence_queue},
+            "workers.capture_pending_evidence": {"queue": settings.evidence_queue},
+            "workers.recheck_notices": {"queue": settings.evidence_queue},
         },
         # One message at a time per process: a long task never holds others hostage, and a
         # killed worker loses (and gets redelivered) at most one message per process.

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 ALERT_EVERY = timedelta(minutes=5)
 SWEEP_EVERY = timedelta(minutes=1)
+EVIDENCE_SWEEP_EVERY = timedelta(minutes=10)  # evidence whose capture message was lost
 SYNC_EVERY = timedelta(minutes=1)
 CRAWL_ENTRY_PREFIX = "crawl-marketplace-"
 
@@ -63,6 +64,10 @@ def static_entries() -> dict[str, dict[str, Any]]:
         "send-alerts": {"task": "workers.send_alerts", "schedule": ALERT_EVERY},
         "enqueue-pending": {"task": "workers.enqueue_pending", "schedule": SWEEP_EVERY},
         "sync-schedule": {"task": "workers.sync_schedule", "schedule": SYNC_EVERY},
+        "capture-pending-evidence": {
+            "task": "workers.capture_pending_evidence",
+            "schedule": EVIDENCE_SWEEP_EVERY,
+        },
     }
 
 

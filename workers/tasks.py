@@ -84,6 +84,10 @@ class ScoringTask(Task):
                     max_retries=self.settings.score_max_attempts,
                 ) from exc
             raise
+        # Evidence is captured by its own task on its own queue: a browser never holds up scoring.
+        from workers.evidence_enqueue import enqueue_captures
+
+        enqueue_captures(self.settings, [d for o in outcomes for d in o.detections])
         return [
             {"id": o.listing_image_id, "status": o.status, "detections": o.detections, "error": o.error}
             for o in outcomes

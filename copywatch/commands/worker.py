@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--queues",
         "--queue",
         dest="queues",
-        help="comma-separated queues to consume (default: the scoring queue, crawl, alerts, "
+        help="comma-separated queues to consume (default: the scoring queue, crawl, alerts, evidence, "
         "and score_gpu when this machine has a GPU)",
     )
     parser.add_argument("--concurrency", type=int, default=None, help="worker processes (default: CPU cores)")
@@ -28,7 +28,7 @@ def default_queues(settings: Settings) -> list[str]:
     from workers.app import ALERTS_QUEUE, CRAWL_QUEUE, SCORE_GPU_QUEUE
     from workers.scoring import default_device
 
-    queues = [settings.scoring_queue, CRAWL_QUEUE, ALERTS_QUEUE]
+    queues = [settings.scoring_queue, CRAWL_QUEUE, ALERTS_QUEUE, settings.evidence_queue]
     if default_device() == "cuda":
         queues.insert(0, SCORE_GPU_QUEUE)  # batches for the GPU first, CPU work when idle
     return queues
