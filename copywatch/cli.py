@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "serve",
     "user",
     "report",
+    "evidence",
+    "notice",
     "train",
     "eval",
     "eval_logo",

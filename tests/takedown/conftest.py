@@ -156,7 +156,9 @@ class TakedownWorld:
                 region_original=[[10, 10], [190, 10], [190, 190], [10, 190]],
             )
             if confirm:
-                review_detection(session, detection_id, DetectionStatus.CONFIRMED, reviewer_id=None, note=None)
+                review_detection(
+                    session, detection_id, DetectionStatus.CONFIRMED, reviewer_id=None, note=None
+                )
         self.listings[slug] = listing_id
         self.detections[slug] = detection_id
         return detection_id

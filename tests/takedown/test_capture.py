@@ -43,7 +43,11 @@ def test_chromium_screenshots_the_served_page_and_the_warc_reads_back(
     detection_id = tworld.add_hit(shop, "mug-1")
     before = datetime.now(UTC)
     outcome = capture_listing(
-        tworld.settings, tworld.sessions, tworld.listings["mug-1"], detection_id=detection_id, screenshotter=browser
+        tworld.settings,
+        tworld.sessions,
+        tworld.listings["mug-1"],
+        detection_id=detection_id,
+        screenshotter=browser,
     )
     assert outcome.status == "captured", outcome
     rows = _rows(tworld, "mug-1")
@@ -63,7 +67,12 @@ def test_chromium_screenshots_the_served_page_and_the_warc_reads_back(
     listing_url = shop.url("/p/mug-1")
     with (media / rows["warc"].path).open("rb") as handle:
         records = [
-            (r.rec_type, r.rec_headers.get_header("WARC-Target-URI"), r.http_headers, r.content_stream().read())
+            (
+                r.rec_type,
+                r.rec_headers.get_header("WARC-Target-URI"),
+                r.http_headers,
+                r.content_stream().read(),
+            )
             for r in ArchiveIterator(handle)
         ]
     kinds = [r[0] for r in records]
@@ -91,13 +100,17 @@ def test_a_listing_already_gone_is_recorded_as_gone(
 ) -> None:
     tworld.add_hit(shop, "gone-1")
     shop.remove("/p/gone-1")
-    outcome = capture_listing(tworld.settings, tworld.sessions, tworld.listings["gone-1"], screenshotter=browser)
+    outcome = capture_listing(
+        tworld.settings, tworld.sessions, tworld.listings["gone-1"], screenshotter=browser
+    )
     assert outcome.status == "gone" and not outcome.retry
     rows = _rows(tworld, "gone-1")
     assert set(rows) == {"warc"}
     assert rows["warc"].status == EvidenceStatus.GONE and rows["warc"].http_status == 404
     with (tworld.settings.media_root / rows["warc"].path).open("rb") as handle:
-        statuses = [r.http_headers.get_statuscode() for r in ArchiveIterator(handle) if r.rec_type == "response"]
+        statuses = [
+            r.http_headers.get_statuscode() for r in ArchiveIterator(handle) if r.rec_type == "response"
+        ]
     assert statuses == ["404"]
 
 
@@ -176,13 +189,17 @@ def test_a_browser_crash_is_recorded_and_the_retry_succeeds(
             calls["killed"] = _kill_instance(browser.instance_id)
 
     shop.on_request["/p/crash-1"] = crash_the_browser_on_its_request
-    outcome = capture_listing(tworld.settings, tworld.sessions, tworld.listings["crash-1"], screenshotter=browser)
+    outcome = capture_listing(
+        tworld.settings, tworld.sessions, tworld.listings["crash-1"], screenshotter=browser
+    )
     assert calls["killed"] >= 1
     assert outcome.status == "failed" and outcome.retry, outcome
     rows = _rows(tworld, "crash-1")
     assert rows["warc"].status == EvidenceStatus.CAPTURED  # the WARC is kept
     assert rows["screenshot"].status == EvidenceStatus.FAILED and "crashed" in rows["screenshot"].error
-    outcome = capture_listing(tworld.settings, tworld.sessions, tworld.listings["crash-1"], screenshotter=browser)
+    outcome = capture_listing(
+        tworld.settings, tworld.sessions, tworld.listings["crash-1"], screenshotter=browser
+    )
     assert outcome.status == "captured"  # a new browser was started
     assert _rows(tworld, "crash-1")["screenshot"].status == EvidenceStatus.CAPTURED
     assert shop.requests.count("/p/crash-1") == 3  # the WARC was not fetched twice
@@ -194,7 +211,9 @@ def test_a_private_address_is_refused_unless_the_marketplace_is_local(
     tworld.add_hit(shop, "private-1")
     with tworld.sessions() as session, session.begin():
         session.get(Marketplace, tworld.marketplace_id).settings = {}
-    outcome = capture_listing(tworld.settings, tworld.sessions, tworld.listings["private-1"], screenshotter=browser)
+    outcome = capture_listing(
+        tworld.settings, tworld.sessions, tworld.listings["private-1"], screenshotter=browser
+    )
     assert outcome.status == "failed" and not outcome.retry
     assert "non-public address" in outcome.error
     assert "/p/private-1" not in shop.requests
