@@ -59,6 +59,14 @@ REPORTS: dict[str, ReportSpec] = {
         title="Crawl health",
         description="Crawl runs per marketplace, failures, and images that could not be stored.",
     ),
+    "time_to_takedown": ReportSpec(
+        view="report_time_to_takedown",
+        since_column="last_sent_at",
+        order_by="marketplace, listings_removed DESC, seller",
+        title="Time to takedown",
+        description="Per marketplace and seller: listings in sent notices, how many the crawler saw removed, "
+        "and the hours from the notice to the removal.",
+    ),
 }
 
 
@@ -71,7 +79,8 @@ def run_report(session: Session, name: str, since: date | datetime | None = None
 
     Args:
         session: an open database session (PostgreSQL or SQLite).
-        name: one of ``detections_per_day``, ``top_sellers``, ``brand_summary``, ``crawl_health``.
+        name: one of ``detections_per_day``, ``top_sellers``, ``brand_summary``, ``crawl_health``,
+            ``time_to_takedown``.
         since: keep rows whose date column (day, last confirmation, last detection, last crawl
             start) is on or after this date.
 
