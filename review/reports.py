@@ -1,4 +1,4 @@
-"""Reports: the four reporting views as charts and tables, with CSV export."""
+"""Reports: the reporting views as charts and tables, with CSV export."""
 
 from __future__ import annotations
 
@@ -92,6 +92,7 @@ def index() -> Any:
             ],
             title="Crawl runs per marketplace",
         ),
+        "time_to_takedown": _takedown_chart(data["time_to_takedown"]),
     }
     legends = {
         "status": legend(status_series),
@@ -117,6 +118,16 @@ def index() -> Any:
         totals=totals,
         since=since.isoformat() if since else "",
         fmt=_display,
+    )
+
+
+def _takedown_chart(rows: list[dict[str, Any]]) -> Markup:
+    """Mean hours from a sent notice to the removal the crawler saw, per seller and marketplace."""
+    removed = [r for r in rows if _n(r["listings_removed"])][:20]
+    return horizontal_bars(
+        [f"{r['seller'] or '(unknown)'} · {r['marketplace']}" for r in removed],
+        [Series("mean hours to takedown", [round(_n(r["avg_hours_to_takedown"]), 2) for r in removed], "s-confirmed")],
+        title="Mean hours from notice to removal",
     )
 
 

@@ -26,6 +26,11 @@ TABLES = {
     "listing_images",
     "detections",
     "users",
+    "evidence",
+    "rights_holders",
+    "notices",
+    "notice_items",
+    "notice_events",
 }
 
 
