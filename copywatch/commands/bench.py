@@ -13,6 +13,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "bench_crawl",
     "bench_pipeline",
     "bench_review",
+    "bench_evidence",
 )
 
 

@@ -81,6 +81,7 @@ class DemoListing:
     edit: str | None = None
     original_sku: str | None = None
     images: list[str] = field(default_factory=list)
+    taken_down: bool = False  # the demo's takedown step removed it from the shop (served as 404 since)
 
     @property
     def path(self) -> str:
@@ -362,7 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body = _category_page(kind, self.server.kinds[kind], page)
         elif url.path.startswith("/p/"):
             listing = self.server.by_slug.get(url.path[3:])
-            if listing is not None:
+            if listing is not None and not listing.taken_down:
                 body = _listing_page(listing, base)
         elif url.path.startswith("/img/"):
             name = url.path[5:]
@@ -393,6 +394,14 @@ class _ShopServer(ThreadingHTTPServer):
         self._small: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        import sys
+
+        # A browser that closes a kept-alive connection is not an error worth a traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
     def small_rendition(self, name: str) -> bytes:
         with self._lock:
             if name not in self._small:
@@ -418,6 +427,10 @@ class DemoMarketplace:
     @property
     def base_url(self) -> str:
         return self._server.base_url
+
+    def take_down(self, slug: str) -> None:
+        """Remove a listing from the shop, as a marketplace does after a notice: its page answers 404."""
+        self._server.by_slug[slug].taken_down = True
 
     def start(self) -> str:
         """Start serving; returns the base URL (``http://127.0.0.1:<port>``)."""

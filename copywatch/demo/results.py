@@ -68,6 +68,8 @@ class DemoOutcome:
     alert_threshold: float = 0.8
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    takedown: dict[str, int] = field(default_factory=dict)  # see copywatch.demo.takedown.takedown_figures
+    median_takedown_s: float | None = None
 
     def _flagged(self, *, queued: bool = False) -> dict[str, list[Hit]]:
         """Hits per listing path: those at or above the alert threshold, or (``queued``) all of them.
@@ -116,8 +118,13 @@ class DemoOutcome:
             "false_hits": sum(self.found(x) for x in innocent),
             "counterfeits_planted": len(counterfeits),
             "counterfeits_found": sum(self.counterfeit_found(x) for x in counterfeits),
+            **self.takedown,
             "seconds": round(self.seconds, 1),
         }
+
+    def flagged_urls(self) -> set[str]:
+        """Listing URLs with a detection at or above the alert threshold."""
+        return {h.listing_url for h in self.hits if h.score >= self.alert_threshold}
 
     def detection_pairs(self) -> set[tuple[str, str]]:
         """(listing path, original sha256) of every detection: what two runs must agree on."""
@@ -162,6 +169,14 @@ class DemoOutcome:
                 "logo verdicts on stolen photos: " + ", ".join(f"{k} {v}" for k, v in sorted(stolen.items()))
             )
         s = self.summary()
+        if self.takedown:
+            t = self.takedown
+            median = "-" if self.median_takedown_s is None else f"{self.median_takedown_s:.1f} s"
+            lines.append(
+                f"evidence captured {t['evidence_captured']}/{t['evidence_expected']} flagged listings; "
+                f"{t['notices_drafted']} notices drafted; removals detected {t['removed_detected']}/"
+                f"{t['removed_planted']} ({t['removed_wrong']} wrongly); median time to takedown {median}"
+            )
         lines.append(
             f"{s['listings']} listings, {s['images']} images ({self.images_failed} failed) in {s['seconds']} s: "
             + ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items())
@@ -215,7 +230,7 @@ def collect_outcome(
                 original_path=_media(media_root, original.image_path) if original else None,
             )
         )
-    return DemoOutcome(
+    outcome = DemoOutcome(
         shop=shop,
         listings_crawled=len(listings),
         images=len(images),
@@ -223,6 +238,12 @@ def collect_outcome(
         hits=hits,
         alert_threshold=alert_threshold,
     )
+    from copywatch.demo.takedown import takedown_figures
+
+    outcome.takedown, outcome.median_takedown_s = takedown_figures(
+        session, shop, marketplace_id, outcome.flagged_urls()
+    )
+    return outcome
 
 
 def _media(media_root: Path, path: str | None) -> Path | None:

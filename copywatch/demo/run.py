@@ -155,6 +155,12 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
                     wait_for_workers(sessions, marketplace_id, options, steps)
                 else:
                     score_in_process(settings, sessions, marketplace_id, options)
+            from copywatch.demo.takedown import run_takedowns
+
+            run_takedowns(
+                settings, sessions, server, shop, marketplace_id, catalog.brand, steps.step,
+                recrawl=lambda: crawl_demo(settings, marketplace_id),
+            )  # fmt: skip
             with sessions() as session:
                 outcome = collect_outcome(
                     session, shop, marketplace_id, settings.media_root, settings.alert_threshold
