@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +29,7 @@ from db.repository import (
     upsert_marketplace,
 )
 from tests.crawler.shop import jpeg, product_jsonld
+from tests.workers.conftest import WorkerProcess, drop_queue_keys
 
 BIG_BODY_BYTES = 50 * 1024 * 1024
 
@@ -218,3 +220,24 @@ def chromium_path() -> str:
     path = Path("/usr/bin/chromium")
     assert path.exists(), "Debian chromium is needed (make test installs it)"
     return str(path)
+
+
+@pytest.fixture
+def evidence_worker(pg_world: TakedownWorld, tmp_path: Path) -> Iterator[tuple[TakedownWorld, WorkerProcess]]:
+    queue = f"td-test-{uuid.uuid4().hex[:8]}"
+    world = pg_world
+    world.settings = world.settings.with_overrides(scoring_queue=queue, crawl_delay_s=0.0)
+    env = {
+        "DATABASE_URL": world.settings.database_url,
+        "REDIS_URL": world.settings.redis_url,
+        "DATA_DIR": str(world.settings.data_dir),
+        "MEDIA_ROOT": str(world.settings.media_root),
+        "SCORING_QUEUE": queue,
+        "EVIDENCE_TIMEOUT_S": "10",
+    }
+    worker = WorkerProcess(env, world.settings.evidence_queue, tmp_path / "evidence-worker.log").wait_ready()
+    try:
+        yield world, worker
+    finally:
+        worker.stop()
+        drop_queue_keys(world.settings.redis_url, queue)

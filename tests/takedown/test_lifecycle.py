@@ -4,8 +4,7 @@ a real evidence worker (PostgreSQL, Redis, Debian chromium), one noticed listing
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,30 +28,9 @@ from db.reporting import run_report
 from takedown.lifecycle import draft_notices, send_notice
 from takedown.store import sha256_file
 from tests.takedown.conftest import EvidenceShop, TakedownWorld
-from tests.workers.conftest import WorkerProcess, drop_queue_keys
+from tests.workers.conftest import WorkerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture
-def evidence_worker(pg_world: TakedownWorld, tmp_path: Path) -> Iterator[tuple[TakedownWorld, WorkerProcess]]:
-    queue = f"td-test-{uuid.uuid4().hex[:8]}"
-    world = pg_world
-    world.settings = world.settings.with_overrides(scoring_queue=queue, crawl_delay_s=0.0)
-    env = {
-        "DATABASE_URL": world.settings.database_url,
-        "REDIS_URL": world.settings.redis_url,
-        "DATA_DIR": str(world.settings.data_dir),
-        "MEDIA_ROOT": str(world.settings.media_root),
-        "SCORING_QUEUE": queue,
-        "EVIDENCE_TIMEOUT_S": "10",
-    }
-    worker = WorkerProcess(env, world.settings.evidence_queue, tmp_path / "evidence-worker.log").wait_ready()
-    try:
-        yield world, worker
-    finally:
-        worker.stop()
-        drop_queue_keys(world.settings.redis_url, queue)
 
 
 def _wait(check: Callable[[], bool], what: str, log: Path, timeout: float = 120.0) -> None:
