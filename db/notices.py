@@ -151,9 +151,11 @@ def confirmed_unnoticed(
         query = query.where(Listing.seller == seller)
     if brand_ids is not None:
         query = query.where(Brand.id.in_(sorted(brand_ids)))
-    hits, seen = [], set()
+    hits: list[ConfirmedHit] = []
+    seen: set[tuple[int, int]] = set()
+    fields = list(ConfirmedHit.__dataclass_fields__)
     for row in session.execute(query):
-        hit = ConfirmedHit(*row)
+        hit = ConfirmedHit(**dict(zip(fields, row, strict=True)))
         if (hit.listing_id, hit.original_id) in seen:
             continue
         seen.add((hit.listing_id, hit.original_id))
@@ -322,6 +324,7 @@ def takedown_hours(
         query = query.where(Notice.brand_id.in_(sorted(brand_ids)))
     hours = []
     for sent_at, removed_at in session.execute(query):
+        assert sent_at is not None and removed_at is not None  # filtered above
         sent_at = sent_at if sent_at.tzinfo else sent_at.replace(tzinfo=UTC)
         removed_at = removed_at if removed_at.tzinfo else removed_at.replace(tzinfo=UTC)
         hours.append(max(0.0, (removed_at - sent_at).total_seconds() / 3600))

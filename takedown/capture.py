@@ -158,7 +158,7 @@ def _capture_warc(
         if truncated
         else EvidenceStatus.CAPTURED
     )
-    error = (
+    cut_note = (
         f"the body passed the {settings.evidence_max_page_bytes} byte cap; the WARC keeps the first "
         "bytes (WARC-Truncated: length)"
         if truncated
@@ -173,7 +173,7 @@ def _capture_warc(
         size_bytes=len(data),
         captured_at=result.final.started_at,
         http_status=status,
-        error=error,
+        error=cut_note,
         **common,
     )
     if truncated:
@@ -184,7 +184,7 @@ def _capture_warc(
             error="not rendered: the page body passed the size cap",
             **common,
         )
-        return CaptureOutcome(listing_id, "truncated", [evidence_id], error=error)
+        return CaptureOutcome(listing_id, "truncated", [evidence_id], error=cut_note)
     if result.gone:
         return CaptureOutcome(listing_id, "gone", [evidence_id])
     return CaptureOutcome(listing_id, "captured", [evidence_id])

@@ -87,6 +87,8 @@ def test_embedded_figures_match_the_planted_truth(embedded: DemoRun) -> None:
     line = embedded.line
     assert set(line) == {
         "listings", "images", "planted", "found", "false_hits", "counterfeits_planted", "counterfeits_found", "seconds",
+        "evidence_expected", "evidence_captured", "notices_drafted", "removed_planted", "removed_detected",
+        "removed_wrong",
     }  # fmt: skip
     assert line["listings"] == len(shop.listings) == LISTINGS
     # Every photo of a JSON-LD or microdata page is crawled; of an OpenGraph page (several
@@ -99,6 +101,17 @@ def test_embedded_figures_match_the_planted_truth(embedded: DemoRun) -> None:
     assert line == {**embedded.outcome.summary(), "seconds": line["seconds"]}
     assert line["found"] >= 0.9 * line["planted"]
     assert line["false_hits"] == 0
+    # Takedowns: evidence for every flagged listing, removals seen exactly.
+    assert line["evidence_expected"] > 0 and line["evidence_captured"] == line["evidence_expected"]
+    by_path = {x.path: x for x in shop.listings}
+    sellers = {
+        by_path[h.listing_path].seller
+        for h in embedded.outcome.hits
+        if h.score >= embedded.outcome.alert_threshold and h.original_sku
+    }
+    assert line["notices_drafted"] == len(sellers)  # one per seller with a confirmed copy
+    assert line["removed_planted"] == sum(x.taken_down for x in shop.listings) > 0
+    assert line["removed_detected"] == line["removed_planted"] and line["removed_wrong"] == 0
     assert line["counterfeits_found"] >= line["counterfeits_planted"] - 1
 
 
