@@ -81,8 +81,13 @@ def crawl(
     limit: int | None = None,
     distributed: bool = False,
     overrides: dict[str, Any] | None = None,
+    after: bool = True,
 ) -> CrawlSummary:
-    """Crawl one marketplace into the database and the scoring queue; returns what it did."""
+    """Crawl one marketplace into the database and the scoring queue; returns what it did.
+
+    ``after``: then capture missing evidence and re-check noticed listings (queued, or in-process
+    in the embedded mode); the demo turns it off to run and time those steps itself.
+    """
     marketplace_id = resolve_marketplace(settings, marketplace_or_url)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
@@ -118,13 +123,14 @@ def crawl(
         session.refresh(run)
         summary = _summary(run)
     engine.dispose()
-    # Evidence still missing is captured, and noticed listings are re-checked, after every crawl.
-    from workers.evidence_enqueue import after_crawl
+    if after:
+        # Evidence still missing is captured, and noticed listings are re-checked, after every crawl.
+        from workers.evidence_enqueue import after_crawl
 
-    try:
-        after_crawl(settings, marketplace_id)
-    except Exception:  # noqa: BLE001 - the crawl's own result stands; the sweep and next crawl retry
-        log.exception("after-crawl evidence step of marketplace %s failed", marketplace_id)
+        try:
+            after_crawl(settings, marketplace_id)
+        except Exception:  # noqa: BLE001 - the crawl's own result stands; the sweep and next crawl retry
+            log.exception("after-crawl evidence step of marketplace %s failed", marketplace_id)
     return summary
 
 

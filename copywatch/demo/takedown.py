@@ -36,7 +36,7 @@ ACTOR = "demo-reviewer@copywatch.invalid"
 
 
 def capture_evidence(settings: Settings, sessions: Callable[[], Session], marketplace_id: int) -> None:
-    """Capture what evidence is still missing (the crawl's own after-step did most of it), in-process."""
+    """Capture the evidence of every listing with a detection at or above the review threshold, in-process."""
     from takedown.capture import capture_pending
     from takedown.screenshot import Screenshotter
 
@@ -144,8 +144,8 @@ def run_takedowns(
             take_down_half(session, server, shop, marketplace_id)
     with step("recrawl", "the marketplace takes half the noticed listings down; re-crawling to see which"):
         recrawl()
-        # The crawl's after-step re-checks in the embedded mode and queues it when distributed;
-        # here it runs once more in-process, which changes nothing already marked.
+        # What every crawl's after-step does (in-process when embedded, queued when distributed),
+        # run here so the demo can time it and read the result.
         recheck_marketplace(settings, sessions, marketplace_id)
 
 
