@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -100,19 +101,30 @@ def record_evidence(
     A stored file is never replaced by a failure: once a row holds a file, later failures only
     add to ``attempts`` and ``error``.
     """
-    row = session.execute(
-        select(Evidence)
-        .where(
-            Evidence.listing_id == listing_id,
-            Evidence.capture_key == key,
-            Evidence.kind == kind,
-            Evidence.purpose == purpose,
-        )
-        .with_for_update()
-    ).scalar_one_or_none()
+    def locked() -> Evidence | None:
+        return session.execute(
+            select(Evidence)
+            .where(
+                Evidence.listing_id == listing_id,
+                Evidence.capture_key == key,
+                Evidence.kind == kind,
+                Evidence.purpose == purpose,
+            )
+            .with_for_update()
+        ).scalar_one_or_none()
+
+    row = locked()
     if row is None:
-        row = Evidence(listing_id=listing_id, capture_key=key, kind=kind, purpose=purpose, attempts=0)
-        session.add(row)
+        try:
+            with session.begin_nested():  # two workers capturing one listing: one insert wins
+                row = Evidence(
+                    listing_id=listing_id, capture_key=key, kind=kind, purpose=purpose, url=url,
+                    status=EvidenceStatus.FAILED, attempts=0,
+                )  # fmt: skip
+                session.add(row)
+        except IntegrityError:
+            row = locked()
+            assert row is not None
     row.attempts = (row.attempts or 0) + 1
     row.url = url
     row.error = error
