@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from takedown.netpolicy import FetchRefused, check_url
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -56,6 +59,9 @@ class Screenshotter:
         self._playwright: Any = None
         self._browser: Any = None
         self._lock = threading.Lock()
+        # Playwright's sync objects belong to the thread that made them, and refuse a thread that
+        # runs an asyncio loop: every browser call runs on this one thread of our own.
+        self._thread: ThreadPoolExecutor | None = None
         self._host_verdicts: dict[str, str | None] = {}
         self._pages: dict[bool, tuple[Any, Any, int]] = {}  # allow_private -> (context, page, uses)
 
@@ -94,15 +100,32 @@ class Screenshotter:
             except Exception:  # noqa: BLE001 - a crashed browser cannot be closed cleanly
                 log.debug("closing a dead browser", exc_info=True)
 
+    def _on_browser_thread(self, call: Callable[[], T]) -> T:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screenshotter")
+        return self._thread.submit(call).result()
+
+    def start(self) -> None:
+        """Start the browser now (it otherwise starts on the first capture)."""
+        with self._lock:
+            self._on_browser_thread(self._ensure_browser)
+
     def close(self) -> None:
         with self._lock:
-            self._drop_browser()
-            if self._playwright is not None:
-                try:
-                    self._playwright.stop()
-                except Exception:  # noqa: BLE001
-                    log.debug("stopping playwright", exc_info=True)
-                self._playwright = None
+            if self._thread is None:
+                return
+            self._on_browser_thread(self._stop)
+            self._thread.shutdown(wait=True)
+            self._thread = None
+
+    def _stop(self) -> None:
+        self._drop_browser()
+        if self._playwright is not None:
+            try:
+                self._playwright.stop()
+            except Exception:  # noqa: BLE001
+                log.debug("stopping playwright", exc_info=True)
+            self._playwright = None
 
     def _allowed(self, url: str) -> bool:
         if url.startswith(("data:", "blob:", "about:")):
@@ -156,37 +179,38 @@ class Screenshotter:
                 browser is restarted on the next call), or another browser error.
         """
         check_url(url, allow_private=allow_private)
+        with self._lock:
+            return self._on_browser_thread(lambda: self._capture(url, timeout_s, allow_private))
+
+    def _capture(self, url: str, timeout_s: float, allow_private: bool) -> bytes:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-        with self._lock:
-            browser = self._ensure_browser()
-            try:
-                page = self._page(browser, allow_private)
-                timeout_ms = timeout_s * 1000
-                page.goto(url, wait_until="load", timeout=timeout_ms)
-                height = int(
-                    page.evaluate("() => document.documentElement.scrollHeight") or VIEWPORT["height"]
-                )
-                clip = {
-                    "x": 0,
-                    "y": 0,
-                    "width": VIEWPORT["width"],
-                    "height": max(1, min(height, MAX_PAGE_HEIGHT)),
-                }
-                return bytes(page.screenshot(full_page=True, clip=clip, type="png", timeout=timeout_ms))
-            except PlaywrightTimeout as exc:
-                self._drop_pages()  # the page may still be loading: never reuse it
-                raise ScreenshotError(f"the page did not render in {timeout_s:g} s", transient=True) from exc
-            except PlaywrightError as exc:
-                self._drop_pages()
-                crashed = not browser.is_connected() or any(
-                    word in str(exc).lower() for word in ("crash", "closed", "disconnected")
-                )
-                if crashed:
-                    self._drop_browser()
-                    raise ScreenshotError(f"the browser crashed: {_first_line(exc)}", transient=True) from exc
-                raise ScreenshotError(f"browser error: {_first_line(exc)}", transient=False) from exc
+        browser = self._ensure_browser()
+        try:
+            page = self._page(browser, allow_private)
+            timeout_ms = timeout_s * 1000
+            page.goto(url, wait_until="load", timeout=timeout_ms)
+            height = int(page.evaluate("() => document.documentElement.scrollHeight") or VIEWPORT["height"])
+            clip = {
+                "x": 0,
+                "y": 0,
+                "width": VIEWPORT["width"],
+                "height": max(1, min(height, MAX_PAGE_HEIGHT)),
+            }
+            return bytes(page.screenshot(full_page=True, clip=clip, type="png", timeout=timeout_ms))
+        except PlaywrightTimeout as exc:
+            self._drop_pages()  # the page may still be loading: never reuse it
+            raise ScreenshotError(f"the page did not render in {timeout_s:g} s", transient=True) from exc
+        except PlaywrightError as exc:
+            self._drop_pages()
+            crashed = not browser.is_connected() or any(
+                word in str(exc).lower() for word in ("crash", "closed", "disconnected")
+            )
+            if crashed:
+                self._drop_browser()
+                raise ScreenshotError(f"the browser crashed: {_first_line(exc)}", transient=True) from exc
+            raise ScreenshotError(f"browser error: {_first_line(exc)}", transient=False) from exc
 
 
 def _close_quietly(context: Any) -> None:

@@ -99,7 +99,7 @@ def measure_capture(listings: int, redis_url: str = BENCH_REDIS_URL) -> dict[str
                     ]
                 with Screenshotter(settings.chromium_path, user_agent=settings.crawl_user_agent) as browser:
                     start = time.perf_counter()
-                    browser._ensure_browser()  # noqa: SLF001 - the one-off start, timed apart
+                    browser.start()  # the one-off start, timed apart
                     browser_start_s = time.perf_counter() - start
                     cpu_before = _tree_cpu_s(os.getpid())
                     walls, statuses = [], []
