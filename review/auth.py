@@ -296,7 +296,9 @@ def users() -> Any:
                 s.rollback()
                 flash(str(exc), "error")
         elif action in {"deactivate", "activate"}:
-            user = s.get(User, request.form.get("user_id", type=int) or 0)
+            raw_id = request.form.get("user_id", "").strip()
+            valid_id = raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10 and int(raw_id) < 2**31
+            user = s.get(User, int(raw_id)) if valid_id else None
             if user is None:
                 abort(404)
             if user.id == g.user.id:
