@@ -161,6 +161,9 @@ class Settings:
     # The search page decodes uploads in the web process: a smaller cap than the crawler's, since
     # a 38 KB PNG can declare 40 megapixels (≈ 480 MB decoded).
     upload_max_pixels: int = 16_000_000
+    # Reverse proxies in front of `copywatch serve` whose X-Forwarded-For/-Proto are trusted (0: none,
+    # the peer's address is the client's). The login throttle keys on the client's address.
+    proxy_hops: int = 0
     score_max_attempts: int = 5
     scoring_queue: str = "score"  # Celery queue the scoring tasks are sent to and workers consume
     # Which of the matcher's optional looks the scoring workers take (workers.scoring.MATCH_EFFORTS):
@@ -238,6 +241,7 @@ class Settings:
             max_image_bytes=_int(env, "MAX_IMAGE_BYTES", 20 * 1024 * 1024, 1024, 1 << 31),
             max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", 40_000_000, 4096, 1 << 31),
             upload_max_pixels=_int(env, "UPLOAD_MAX_PIXELS", 16_000_000, 4096, 1 << 31),
+            proxy_hops=_int(env, "PROXY_HOPS", 0, 0, 5),
             score_max_attempts=_int(env, "SCORE_MAX_ATTEMPTS", 5, 1, 100),
             scoring_queue=_text(env, "SCORING_QUEUE") or "score",
             match_effort=_choice(env, "MATCH_EFFORT", "balanced", ("thorough", "balanced", "fast")),

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from copywatch.links import http_url
@@ -67,6 +68,10 @@ def create_app(settings: Settings, *, matcher_loader: Callable[[], Any] | None =
         raise ValueError(problem)
     app = Flask(__name__)
     app.url_map.converters["int"] = RowIdConverter
+    if settings.proxy_hops:
+        # Behind a reverse proxy: the client's address (the login throttle's key) and scheme come
+        # from the last PROXY_HOPS proxies' X-Forwarded-For/-Proto; without it they are the peer's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_image_bytes + _MULTIPART_SLACK,

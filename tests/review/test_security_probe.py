@@ -104,6 +104,23 @@ def test_a_password_change_ends_every_session(app: Flask, seeded: Seeded) -> Non
     assert laptop.get("/queue").status_code == 200
 
 
+def test_copywatch_user_password_ends_the_accounts_sessions(
+    client, seeded: Seeded, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from copywatch.cli import main
+
+    login(client, seeded.reviewer_email)
+    monkeypatch.setenv("DATABASE_URL", seeded.settings.database_url)
+    monkeypatch.setenv("DATA_DIR", str(seeded.settings.data_dir))
+    monkeypatch.setattr("sys.stdin", io.StringIO("another-password-7\n"))
+    assert main(["user", "password", seeded.reviewer_email, "--password-stdin"]) == 0
+    assert "sessions have ended" in capsys.readouterr().out
+    assert client.get("/queue").status_code == 302
+    login(client, seeded.reviewer_email, "another-password-7")
+
+
 # --- 3. login throttling -----------------------------------------------------------------------------
 
 
@@ -472,3 +489,15 @@ def test_compose_protects_redis_with_a_password() -> None:
     )
     password = example["REDIS_PASSWORD"]
     assert password and example["REDIS_URL"].startswith(f"redis://:{password}@")
+
+
+def test_behind_a_proxy_the_throttle_keys_on_the_forwarded_address(seeded: Seeded) -> None:
+    app = create_app(seeded.settings.with_overrides(proxy_hops=1))
+    client = app.test_client()
+    for i in range(25):  # more than the per-address limit, from 25 clients behind one proxy
+        forwarded = {"X-Forwarded-For": f"198.51.100.{i + 1}"}
+        token = csrf_from(client.get("/login", headers=forwarded).get_data(as_text=True))
+        answer = client.post(
+            "/login", data={"email": f"u{i}@example.com", "password": "x" * 9, "csrf_token": token}, headers=forwarded
+        )
+        assert answer.status_code == 401
