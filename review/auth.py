@@ -169,7 +169,7 @@ def install_guard(app: Flask) -> None:
         headers_enabled=False,
     )
     app.extensions["copywatch_login_limiter"] = limiter
-    view = app.view_functions["auth.login"]
+    view: Any = app.view_functions["auth.login"]
     view = limiter.limit(
         LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS,
         key_func=_login_account_and_address,
