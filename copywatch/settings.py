@@ -101,7 +101,7 @@ class Settings:
     max_image_pixels: int = 40_000_000
     score_max_attempts: int = 5
     scoring_queue: str = "score"  # Celery queue the scoring tasks are sent to and workers consume
-    # Which of the matcher's optional looks the scoring workers take (workers.scoring.MATCH_EFFORTS):
+    # Which of the matcher's optional looks the scoring workers take (detection.runtime.MATCH_EFFORTS):
     # "thorough" every one, also those that only rank weak finds (the dense look, the strip
     # fallback); "balanced" skips those two — what the workers store, matches at or above the
     # review threshold, is the same on both benchmarks, at about a third less CPU on listings

@@ -233,7 +233,7 @@ class PersistListingPipeline:
 
     def _write(self, items: list[Any]) -> list[int]:
         """Upsert ``items`` in one transaction; returns the ids of images new to their listing."""
-        from db.repository import record_download_failure, upsert_listing, upsert_listing_image
+        from db.listings import record_download_failure, upsert_listing, upsert_listing_image
 
         new_ids: list[int] = []
         counts: dict[str, int] = {}

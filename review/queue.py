@@ -1,6 +1,6 @@
 """The review queue: filter and page through detections, look at the evidence, confirm or dismiss.
 
-Pages use keyset pagination (``db.repository.review_queue(after=...)``), so page 2,000 costs what
+Pages use keyset pagination (``db.review_queue.review_queue(after=...)``), so page 2,000 costs what
 page 1 costs. A reviewer decides on new detections; changing a decision already made is for admins.
 """
 
@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from db.detections import review_detection
 from db.models import (
     Brand,
     Detection,
@@ -27,7 +28,7 @@ from db.models import (
     Role,
     User,
 )
-from db.repository import QueueFilters, review_detection, review_queue
+from db.review_queue import QueueFilters, review_queue
 from review.state import db
 
 bp = Blueprint("queue", __name__)
@@ -187,7 +188,7 @@ def queue_rows(session: Session, detections: list[Detection]) -> list[QueueRow]:
 def queue_count(session: Session, filters: QueueFilters, cap: int = COUNT_CAP) -> int:
     """How many detections match ``filters``, counted up to ``cap + 1``.
 
-    The same conditions as ``db.repository.review_queue_query``, but joining the listing and the
+    The same conditions as ``db.review_queue.review_queue_query``, but joining the listing and the
     original only when a filter needs them, so the plain status count is an index-only scan.
     """
     query = select(Detection.id)

@@ -9,27 +9,17 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
 from celery import Task
-from sqlalchemy import select
 
 from copywatch.settings import Settings
-from db.models import CrawlRun, CrawlStatus, Marketplace
-from db.repository import utcnow
+from db.crawl_runs import crawl_in_progress
+from db.marketplaces import get_marketplace
+from db.scoring_queue import LOST_MESSAGE_AFTER_S, SCORING_LEASE_S, requeue_stale
 from workers.app import app, settings_of
-from workers.scoring import (
-    LOST_MESSAGE_AFTER_S,
-    SCORING_LEASE_S,
-    MatcherCache,
-    Sessions,
-    is_transient,
-    requeue_stale,
-    runtime,
-    score_batch,
-)
+from workers.scoring import MatcherCache, Sessions, is_transient, runtime, score_batch
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +101,7 @@ def _sessions() -> Sessions:
 def _crawl_in_progress(sessions: Sessions, marketplace_id: int) -> bool:
     """A crawl run of this marketplace is recorded as running (and recent enough to be alive)."""
     with sessions() as session:
-        return (
-            session.execute(
-                select(CrawlRun.id).where(
-                    CrawlRun.marketplace_id == marketplace_id,
-                    CrawlRun.status == CrawlStatus.RUNNING,
-                    CrawlRun.started_at > utcnow() - timedelta(seconds=CRAWL_LOCK_S),
-                )
-            ).first()
-            is not None
-        )
+        return crawl_in_progress(session, marketplace_id, max_age_s=CRAWL_LOCK_S)
 
 
 @app.task(name="workers.crawl_marketplace", bind=True)
@@ -139,7 +120,7 @@ def crawl_if_idle(settings: Settings, sessions: Sessions, marketplace_id: int) -
         ``{"marketplace_id": id, "skipped": why}`` or ``{"marketplace_id": id, "result": ...}``.
     """
     with sessions() as session:
-        marketplace = session.get(Marketplace, marketplace_id)
+        marketplace = get_marketplace(session, marketplace_id)
         if marketplace is None or not marketplace.enabled:
             return {"marketplace_id": marketplace_id, "skipped": "unknown or disabled marketplace"}
         name = marketplace.name

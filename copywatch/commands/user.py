@@ -6,11 +6,10 @@ import argparse
 import getpass
 import sys
 
-from sqlalchemy import select
-
 from copywatch.settings import Settings
 from db.engine import make_engine, session_factory
-from db.models import Role, User
+from db.models import Role
+from db.users import list_users
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +50,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     return 1
                 print(f"added {args.email.strip().lower()} ({args.role}), id {user_id}")
                 return 0
-            users = session.execute(select(User).order_by(User.email)).scalars().all()
+            users = list_users(session)
             for user in users:
                 state = "active" if user.active else "deactivated"
                 print(f"{user.id}\t{user.email}\t{user.role.value}\t{state}")

@@ -17,18 +17,13 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from copywatch.settings import Settings
+from db.catalog import add_original, upsert_brand
+from db.crawl_runs import finish_crawl_run, start_crawl_run
+from db.detections import upsert_detection
 from db.engine import make_engine, session_factory
+from db.listings import upsert_listing, upsert_listing_image
+from db.marketplaces import upsert_marketplace
 from db.models import DetectionKind, Role
-from db.repository import (
-    add_original,
-    finish_crawl_run,
-    start_crawl_run,
-    upsert_brand,
-    upsert_detection,
-    upsert_listing,
-    upsert_listing_image,
-    upsert_marketplace,
-)
 from review import create_app
 from review.auth import create_user
 

@@ -10,11 +10,12 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
+from db.detections import upsert_detection
 from db.models import Detection
-from db.repository import upsert_detection
+from detection.runtime import MatcherCache
 from tests.workers.conftest import ALERT_TO, BRAND, Inbox, World, free_port
 from workers.mail import send_alerts
-from workers.scoring import MatcherCache, score_batch
+from workers.scoring import score_batch
 
 
 def _scored_world(world: World) -> tuple[list[int], int]:

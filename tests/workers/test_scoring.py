@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 from db.models import Detection, DetectionKind, ListingImage
+from db.scoring_queue import claim_images, requeue_stale
 from detection.catalog import Catalog
+from detection.runtime import MatcherCache
 from tests.workers.conftest import World
 from tests.workers.images import draw_original
-from workers.scoring import MatcherCache, claim_images, requeue_stale, score_batch
+from workers.scoring import score_batch
 
 
 def _detections(world: World) -> list[tuple[int, int | None, str]]:
