@@ -52,26 +52,15 @@ def claim_images(
     max_attempts: int,
     lease_s: float = SCORING_LEASE_S,
     reclaim: bool = False,
-) -> list[int]:
-    """Claim the listed images for scoring; returns the ids now ours.
+) -> dict[int, str | None]:
+    """Claim the listed images for scoring; returns the ids now ours, each with its stored file
+    path (read by the same query).
 
     Claimable: ``queued`` rows, and ``scoring`` rows whose lease ran out (or any ``scoring`` row
     when ``reclaim``: a retry of the message that claimed it). Each claim counts an attempt; a row
     that has used up ``max_attempts`` is set ``failed`` instead. Rows locked by a concurrent
     claimer are skipped on PostgreSQL (``SKIP LOCKED``).
     """
-    return list(claim_image_paths(session, ids, max_attempts=max_attempts, lease_s=lease_s, reclaim=reclaim))
-
-
-def claim_image_paths(
-    session: Session,
-    ids: Sequence[int],
-    *,
-    max_attempts: int,
-    lease_s: float = SCORING_LEASE_S,
-    reclaim: bool = False,
-) -> dict[int, str | None]:
-    """:func:`claim_images`, returning each claimed id's stored file path (read by the same query)."""
     if not ids:
         return {}
     expired = ListingImage.status == ImageStatus.SCORING

@@ -30,7 +30,7 @@ from db.detections import upsert_detection
 from db.models import DetectionKind
 from db.scoring_queue import (
     SCORING_LEASE_S,
-    claim_image_paths,
+    claim_images,
     failed_errors,
     mark_scored,
     record_scoring_failure,
@@ -219,7 +219,7 @@ def score_batch(
 
     outcomes = {i: ScoreOutcome(int(i), "skipped") for i in listing_image_ids}
     with sessions() as session, session.begin():
-        paths = claim_image_paths(
+        paths = claim_images(
             session,
             list(outcomes),
             max_attempts=settings.score_max_attempts,

@@ -43,10 +43,10 @@ def _images(session: Session, count: int) -> list[int]:
 def test_claim_moves_queued_to_scoring_once(session: Session) -> None:
     ids = _images(session, 3)
     session.commit()
-    assert claim_images(session, ids[:2], max_attempts=5) == ids[:2]
+    assert list(claim_images(session, ids[:2], max_attempts=5)) == ids[:2]
     session.commit()
-    assert claim_images(session, ids, max_attempts=5) == ids[2:]
-    assert claim_images(session, ids, max_attempts=5) == []
+    assert list(claim_images(session, ids, max_attempts=5)) == ids[2:]
+    assert list(claim_images(session, ids, max_attempts=5)) == []
     session.commit()
     rows = [session.get(ListingImage, i) for i in ids]
     assert all(r is not None and (r.status, r.attempts) == (ImageStatus.SCORING, 1) for r in rows)
@@ -54,10 +54,10 @@ def test_claim_moves_queued_to_scoring_once(session: Session) -> None:
 
 def test_released_claims_are_queued_again_with_the_attempt_counted(session: Session) -> None:
     ids = _images(session, 2)
-    assert claim_images(session, ids, max_attempts=5) == ids
+    assert list(claim_images(session, ids, max_attempts=5)) == ids
     release_claims(session, ids)
     session.commit()
-    assert claim_images(session, ids, max_attempts=5) == ids
+    assert list(claim_images(session, ids, max_attempts=5)) == ids
     session.commit()
     assert [session.get(ListingImage, i).attempts for i in ids] == [2, 2]  # type: ignore[union-attr]
 
@@ -67,7 +67,7 @@ def test_scoring_failure_retries_then_gives_up(session: Session) -> None:
     session.commit()
     statuses = []
     for _ in range(3):
-        assert claim_images(session, [image], max_attempts=3) == [image]
+        assert list(claim_images(session, [image], max_attempts=3)) == [image]
         statuses.append(
             record_scoring_failure(session, image, "database timeout", permanent=False, max_attempts=3)
         )
@@ -95,10 +95,10 @@ def test_a_claim_skips_rows_another_claimer_holds(fresh_pg_url: str) -> None:
         held, free = _images(s, 2)
     try:
         with factory() as first, first.begin():
-            assert claim_images(first, [held], max_attempts=5) == [held]
+            assert list(claim_images(first, [held], max_attempts=5)) == [held]
             with factory() as second, second.begin():
                 try:
-                    got = claim_images(second, [held, free], max_attempts=5)
+                    got = list(claim_images(second, [held, free], max_attempts=5))
                 except OperationalError as exc:
                     pytest.fail(f"the claim waited for another claimer's row lock: {exc}")
             assert got == [free]
@@ -121,7 +121,7 @@ def test_concurrent_claims_never_share_an_image(fresh_pg_url: str) -> None:
             barrier.wait(timeout=10)
             for start in range(0, len(ids), 5):
                 with factory() as s, s.begin():
-                    got = claim_images(s, ids[start : start + 5], max_attempts=5)
+                    got = list(claim_images(s, ids[start : start + 5], max_attempts=5))
                 with lock:
                     claimed.extend(got)
         except BaseException as exc:  # noqa: BLE001 - surfaced below
