@@ -27,29 +27,18 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from copywatch.settings import Settings
+from detection.imageio import sniff_image_type
 
 log = logging.getLogger(__name__)
 
 MIN_SIDE = 64
-_MAGIC = {
-    b"\xff\xd8\xff": ".jpg",
-    b"\x89PNG\r\n\x1a\n": ".png",
-    b"GIF87a": ".gif",
-    b"GIF89a": ".gif",
-    b"BM": ".bmp",
-    b"II*\x00": ".tif",
-    b"MM\x00*": ".tif",
-}
+_EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "gif": ".gif", "bmp": ".bmp", "tiff": ".tif", "webp": ".webp"}
 
 
 def sniff_extension(body: bytes) -> str | None:
-    """The image type from the first bytes (never from the URL or the Content-Type header)."""
-    if body[:4] == b"RIFF" and body[8:12] == b"WEBP":
-        return ".webp"
-    for magic, extension in _MAGIC.items():
-        if body.startswith(magic):
-            return extension
-    return None
+    """The image type's file extension from the first bytes (never from the URL or the Content-Type header)."""
+    image_type = sniff_image_type(body)
+    return None if image_type is None else _EXTENSIONS[image_type]
 
 
 def validate_image(body: bytes, *, max_bytes: int, max_pixels: int) -> tuple[str, int, int]:

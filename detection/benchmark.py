@@ -9,21 +9,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detection.imageio import load_image
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Read one image as BGR uint8 (the matcher's ``detection.imageio`` when present)."""
-    try:
-        from detection.imageio import load_image
-    except ImportError:
-        load_image = None
-    if load_image is not None:
-        return load_image(path, min_side=1)  # a benchmark never refuses a small query
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{path}: not a readable image")
-    return image
+    """Read one image as BGR uint8, as the matcher reads a listing image.
+
+    Raises:
+        detection.imageio.InvalidImageError: (a ValueError) not a readable image.
+    """
+    return load_image(path, min_side=1)  # a benchmark never refuses a small query
 
 
 def read_images(directory: str | Path, ids: set[str] | None = None) -> dict[str, np.ndarray]:

@@ -253,16 +253,12 @@ def _timed(outcomes: Sequence[QueryOutcome]) -> list[float]:
 def single_thread() -> None:
     """Pin torch, OpenCV and FAISS to one thread: the cost protocol is per CPU thread."""
     import cv2
+    import faiss
     import torch
 
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    try:
-        import faiss
-
-        faiss.omp_set_num_threads(1)
-    except ImportError:  # faiss is optional for methods that do not use it
-        pass
+    faiss.omp_set_num_threads(1)
 
 
 def run(

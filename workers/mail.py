@@ -57,6 +57,17 @@ class AlertItem:
     original_file: Path | None
 
 
+# Worth another try later: the server could not be reached, or dropped or timed out the
+# connection. A refusal (recipients refused, sender refused, authentication failed, message
+# rejected) is permanent: sending the same digest again only gets the same answer.
+RETRYABLE_SEND_ERRORS: tuple[type[BaseException], ...] = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    ConnectionError,
+    TimeoutError,  # socket.timeout is TimeoutError
+)
+
+
 def _stored(settings: Settings, path: str | None) -> Path | None:
     if not path:
         return None

@@ -13,14 +13,16 @@ ends ``failed`` — a poison image never loops forever.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import kombu.exceptions
+import numpy as np
+import redis.exceptions
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -36,12 +38,11 @@ from db.scoring_queue import (
     record_scoring_failure,
     release_claims,
 )
+from detection.imageio import InvalidImageError, load_image
+from detection.logo import LogoReference
+from detection.logo import check as check_logo
+from detection.matcher import Match, Matcher
 from detection.runtime import MatcherCache
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from detection.matcher import Match, Matcher
 
 log = logging.getLogger(__name__)
 
@@ -53,25 +54,16 @@ LOGO_ONLY_MIN_CONFIDENCE = 0.8
 MATCHES_PER_IMAGE = 10
 
 
-def _transient_errors() -> tuple[type[BaseException], ...]:
-    """Errors worth a retry: the database or the broker is unreachable for a while."""
-    errors: list[type[BaseException]] = [OperationalError, InterfaceError, ConnectionError, TimeoutError]
-    try:
-        import redis.exceptions
-
-        errors += [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError]
-    except ImportError:  # pragma: no cover - redis is a dependency
-        pass
-    try:
-        import kombu.exceptions
-
-        errors.append(kombu.exceptions.OperationalError)
-    except ImportError:  # pragma: no cover - kombu comes with celery
-        pass
-    return tuple(errors)
-
-
-TRANSIENT_ERRORS = _transient_errors()
+# Errors worth a retry: the database or the broker is unreachable for a while.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -92,16 +84,6 @@ class ScoreOutcome:
 
 
 # --- scoring --------------------------------------------------------------------------------------------
-
-
-def _logo_module() -> Any | None:
-    """``detection.logo`` when it is installed (it is optional for the matcher to work)."""
-    try:
-        return importlib.import_module("detection.logo")
-    except ModuleNotFoundError as exc:
-        if exc.name != "detection.logo":
-            raise
-        return None
 
 
 def image_file(settings: Settings, path: str | None) -> Path:
@@ -132,9 +114,6 @@ def detections_for(
     Returns:
         Keyword arguments for :func:`db.detections.upsert_detection`, without the image id.
     """
-    import numpy as np
-
-    logo = _logo_module()
     found: list[dict[str, Any]] = []
     for match in matches:
         if match.score < settings.review_threshold:
@@ -144,9 +123,9 @@ def detections_for(
             continue
         verdict = None
         reference = logo_references.get(original_id)
-        if logo is not None and reference:
+        if reference:
             homography = np.asarray(match.homography, dtype=np.float64) if match.homography else None
-            verdict = logo.check(image, logo.LogoReference.from_dict(reference), homography)
+            verdict = check_logo(image, LogoReference.from_dict(reference), homography)
         components: dict[str, Any] = dict(match.components)
         if match.transform:
             components["transform"] = match.transform
@@ -163,8 +142,8 @@ def detections_for(
                 else DetectionKind.STOLEN_IMAGE,
             }
         )
-    if not found and logo is not None:
-        verdict = logo.check(image, shape_from_confidence=LOGO_ONLY_MIN_CONFIDENCE)
+    if not found:
+        verdict = check_logo(image, shape_from_confidence=LOGO_ONLY_MIN_CONFIDENCE)
         confidence = float(verdict.confidence)
         if (
             verdict.suspicious
@@ -215,8 +194,6 @@ def score_batch(
         Transient errors (see :func:`is_transient`): the claims are released (best effort) and the
         caller retries later. Nothing else escapes: per-image errors are recorded on the row.
     """
-    from detection.imageio import InvalidImageError, load_image
-
     outcomes = {i: ScoreOutcome(int(i), "skipped") for i in listing_image_ids}
     with sessions() as session, session.begin():
         paths = claim_images(

@@ -19,6 +19,8 @@ from db.crawl_runs import crawl_in_progress
 from db.marketplaces import get_marketplace
 from db.scoring_queue import LOST_MESSAGE_AFTER_S, SCORING_LEASE_S, requeue_stale
 from workers.app import app, settings_of
+from workers.mail import RETRYABLE_SEND_ERRORS
+from workers.mail import send_alerts as send_digests
 from workers.scoring import MatcherCache, Sessions, is_transient, runtime, score_batch
 
 log = logging.getLogger(__name__)
@@ -147,12 +149,17 @@ def crawl_if_idle(settings: Settings, sessions: Sessions, marketplace_id: int) -
                 log.warning("crawl lock of marketplace %s: %s", marketplace_id, exc)
 
 
-@app.task(name="workers.send_alerts", bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@app.task(
+    name="workers.send_alerts",
+    bind=True,
+    autoretry_for=RETRYABLE_SEND_ERRORS,
+    retry_backoff=True,
+    max_retries=5,
+)
 def send_alerts(self: Task) -> dict[str, int]:
-    """Mail one digest per brand of new detections at or above the alert threshold."""
-    from workers.mail import send_alerts as send
-
-    return send(settings_of(self.app), _sessions())
+    """Mail one digest per brand of new detections at or above the alert threshold; retried only
+    when the SMTP server could not be reached or dropped the connection, never on a refusal."""
+    return send_digests(settings_of(self.app), _sessions())
 
 
 @app.task(name="workers.enqueue_pending", bind=True)

@@ -213,10 +213,7 @@ def bench_search(args: argparse.Namespace, settings: Settings) -> dict[str, Any]
 def run(args: argparse.Namespace, settings: Settings) -> int:
     report: dict[str, Any] = {"queue": bench_queue(args, settings)}
     if not args.skip_search:
-        try:
-            report["search"] = bench_search(args, settings)
-        except ImportError as exc:
-            report["search"] = {"skipped": f"the matcher is not available: {exc}"}
+        report["search"] = bench_search(args, settings)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

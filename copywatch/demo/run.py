@@ -189,11 +189,6 @@ def register_catalog(settings: Settings, catalog: DemoCatalog) -> list[int]:
     from copywatch.catalog_store import register_logo, register_originals
 
     ids = register_originals(settings, catalog.brand, catalog.paths)
-    try:
-        from detection.logo import reference_from_original  # noqa: F401 - only checking it is there
-    except ImportError:
-        log.warning("detection.logo is not available: no logo references, no counterfeit check")
-        return ids
     for spec, original_id in zip(catalog.specs, ids, strict=True):
         box = catalog.logo_boxes.get(spec.sku)
         if box is not None and register_logo(settings, original_id, box) is None:
