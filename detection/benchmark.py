@@ -106,9 +106,8 @@ def make_benchmark(
     Returns:
         ``{"originals": n, "queries": n, "distractors": n}``.
     """
-    from tqdm import tqdm
-
     from detection.augment import apply_edit, crop_strip, edit_steps
+    from detection.progress import progress_bar
 
     if families is not None:
         families = tuple(dict.fromkeys(families))  # each once, in the order given
@@ -153,7 +152,7 @@ def make_benchmark(
             (held_back[int(rng.integers(0, len(held_back)))], family, False)
             for _ in range(distractors_per_family)
         ]
-    for oid, family, in_catalog in tqdm(jobs, desc="edits", disable=not progress):
+    for oid, family, in_catalog in progress_bar(jobs, desc="edits", enabled=progress):
         if family == "crop_strip1":
             edited = crop_strip(images[oid], rng, index=int(rng.integers(0, 3)))
         else:

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-from tqdm import tqdm
 
 from detection.calibration import Calibration
 from detection.features import (
@@ -41,6 +40,7 @@ from detection.features import (
     to_resized,
 )
 from detection.hamming_torch import InvertedLists
+from detection.progress import progress_bar
 from detection.verify import make_thumbnail, pack, thumbnail_size, unpack
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class Catalog:
         rng = np.random.default_rng(0)
         sample: list[tuple[int, np.ndarray]] = []
         for seen, (original_id, image) in enumerate(
-            tqdm(items, desc="indexing originals", disable=not progress, unit="img")
+            progress_bar(items, desc="indexing originals", enabled=progress, unit="img")
         ):
             descriptors.append(catalog._append(original_id, image))
             if not calibrate:
@@ -219,12 +219,12 @@ class Catalog:
         matcher = Matcher(self)
         null: list[float] = []
         if images:
-            for position, image in tqdm(images.items(), desc="calibrating scores", disable=not progress):
+            for position, image in progress_bar(images.items(), desc="calibrating scores", enabled=progress):
                 null.append(matcher.best_other_evidence(image, exclude=self._ids[position]))
         else:
             rng = np.random.default_rng(seed)
             chosen = rng.choice(len(self), size=min(samples, len(self)), replace=False)
-            for position in tqdm(chosen, desc="calibrating scores", disable=not progress, unit="img"):
+            for position in progress_bar(chosen, desc="calibrating scores", enabled=progress, unit="img"):
                 query = matcher.features_of_original(position)
                 null.append(matcher.best_other_inliers(query, exclude=self._ids[position]))
         self.calibration = Calibration.fit(null)

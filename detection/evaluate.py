@@ -284,7 +284,7 @@ def run(
         names; each is skipped with a warning, such a query counts as one that found nothing and
         its time is left out of the mean).
     """
-    from tqdm import tqdm
+    from detection.progress import progress_bar
 
     single_thread()
     unreadable: list[str] = []
@@ -297,7 +297,7 @@ def run(
     build_seconds = time.perf_counter() - started
     del originals
     outcomes: list[QueryOutcome] = []
-    for query_id in tqdm(list(bench.queries), desc=f"eval {method.name}", disable=not progress):
+    for query_id in progress_bar(list(bench.queries), desc=f"eval {method.name}", enabled=progress):
         original_id, transform = bench.truth[query_id]
         image = _readable(bench.queries[query_id], unreadable)
         if image is None:

@@ -177,7 +177,7 @@ def train(
     Returns:
         :class:`TrainResult` with the history of every epoch (resumed ones included).
     """
-    from tqdm import tqdm
+    from detection.progress import progress_bar
 
     config = config or TrainConfig()
     if config.precision not in PRECISIONS:
@@ -218,7 +218,7 @@ def train(
         rng = np.random.default_rng([config.seed, epoch])
         batches = list(epoch_pairs(len(train_ids), originals_per_batch, rng))
         total, count = 0.0, 0
-        bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
+        bar = progress_bar(batches, desc=f"epoch {epoch}/{config.epochs}", enabled=progress, leave=False)
         for batch in bar:
             logits = _batch_logits(model, batch, train_orig, train_strips, device, config.precision)
             labels = torch.from_numpy(batch.labels).to(device)

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from tqdm import tqdm
-
 from copywatch.demo.catalog import DemoCatalog, write_catalog
 from copywatch.demo.marketplace import DemoMarketplace, DemoShop, build_marketplace
 from copywatch.demo.results import DemoOutcome, collect_outcome, write_report
@@ -33,6 +31,7 @@ from db.listings import image_status_counts, queued_image_ids
 from db.marketplaces import delete_marketplace
 from db.models import Role
 from db.users import reset_account
+from detection.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -234,9 +233,7 @@ def score_in_process(
     if not pending:
         return
     worker_sessions, matchers = runtime(settings)
-    with tqdm(
-        total=len(pending), desc="scoring", unit="img", disable=options.json_only, file=sys.stderr
-    ) as bar:
+    with progress_bar(total=len(pending), desc="scoring", unit="img", enabled=not options.json_only) as bar:
         for start in range(0, len(pending), 16):
             chunk = pending[start : start + 16]
             score_batch(worker_sessions, matchers.get(), settings, chunk)
@@ -269,7 +266,7 @@ class _ScoringProgress:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        with tqdm(total=0, desc="images scored", unit="img", file=sys.stderr) as bar:
+        with progress_bar(total=0, desc="images scored", unit="img") as bar:
             while True:
                 stopping = self._stop.wait(self.interval_s)
                 try:
@@ -289,13 +286,12 @@ def wait_for_workers(sessions: Callable, marketplace_id: int, options: DemoOptio
     total = sum(counts.values())
     done = counts.get("scored", 0) + counts.get("failed", 0)
     last_progress, last_done = time.monotonic(), done
-    with tqdm(
+    with progress_bar(
         total=total,
         initial=done,
         desc="workers scoring",
         unit="img",
-        disable=options.json_only,
-        file=sys.stderr,
+        enabled=not options.json_only,
     ) as bar:
         while done < total:
             time.sleep(0.5)
