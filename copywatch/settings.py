@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 
@@ -158,7 +159,7 @@ class Settings:
             match_effort=_choice(env, "MATCH_EFFORT", "balanced", ("thorough", "balanced", "fast")),
         )
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     def ensure_dirs(self) -> None:

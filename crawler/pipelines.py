@@ -17,12 +17,14 @@ import hashlib
 import io
 import logging
 import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from itemadapter import ItemAdapter
 from PIL import Image, UnidentifiedImageError
 from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 from scrapy.pipelines.media import FileException
+from scrapy.statscollectors import StatsCollector
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
@@ -98,7 +100,8 @@ class ListingImagesPipeline(FilesPipeline):
     def media_to_download(self, request: Any, info: Any, *, item: Any = None) -> None:
         return None  # content-addressed: the path is only known from the bytes, so always fetch
 
-    def media_downloaded(self, response: Any, request: Any, info: Any, *, item: Any = None) -> dict[str, Any]:
+    def media_downloaded(self, response: Any, request: Any, info: Any, *, item: Any = None) -> Any:
+        """Scrapy's file info (url, path, checksum) of the stored image, plus its width and height."""
         if 300 <= response.status < 400:
             raise FileException(f"HTTP {response.status}: redirect loop or too many redirects")
         if response.status != 200:
@@ -128,10 +131,11 @@ class ListingImagesPipeline(FilesPipeline):
         finally:
             os.close(fd)
 
-    def media_failed(self, failure: Failure, request: Any, info: Any) -> Failure:
+    def media_failed(self, failure: Failure, request: Any, info: Any) -> Any:
+        """Keep the failure as this image's result (Scrapy's own raises), so item_completed records why."""
         return failure
 
-    def item_completed(self, results: list[tuple[bool, Any]], item: Any, info: Any) -> Any:
+    def item_completed(self, results: Sequence[tuple[bool, Any]], item: Any, info: Any) -> Any:
         adapter = ItemAdapter(item)
         outcome = []
         for url, (ok, value) in zip(adapter.get("image_urls", []), results, strict=False):
@@ -160,10 +164,11 @@ class PersistListingPipeline:
     FLUSH_ITEMS = 50
     FLUSH_INTERVAL_S = 0.1
 
-    def __init__(self, settings: Settings, marketplace_id: int, files_store: str) -> None:
+    def __init__(self, settings: Settings, marketplace_id: int, files_store: str, stats: StatsCollector) -> None:
         from db.engine import make_engine, session_factory
 
         self.settings = settings
+        self.stats = stats
         self.marketplace_id = marketplace_id
         self.files_store = files_store
         self.engine = make_engine(settings.database_url)
@@ -175,9 +180,7 @@ class PersistListingPipeline:
     def from_crawler(cls, crawler: Any) -> PersistListingPipeline:
         settings = crawler.settings.get("COPYWATCH_SETTINGS") or Settings.from_env()
         marketplace_id = crawler.settings.getint("COPYWATCH_MARKETPLACE_ID")
-        pipeline = cls(settings, marketplace_id, crawler.settings.get("FILES_STORE"))
-        pipeline.stats = crawler.stats
-        return pipeline
+        return cls(settings, marketplace_id, crawler.settings.get("FILES_STORE"), crawler.stats)
 
     def close_spider(self, spider: Any = None) -> None:
         self.flush()
@@ -193,7 +196,10 @@ class PersistListingPipeline:
         elif self._timer is None:
             from twisted.internet import reactor
 
-            self._timer = reactor.callLater(self.FLUSH_INTERVAL_S, self.flush)
+            # Twisted types the reactor through zope interfaces, whose methods mypy reads as if
+            # their first argument were self; as a plain callable the call is what it is.
+            call_later: Callable[..., Any] = reactor.callLater
+            self._timer = call_later(self.FLUSH_INTERVAL_S, self.flush)
         return await maybe_deferred_to_future(done)
 
     def flush(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from db.common import is_postgresql, utcnow
@@ -18,7 +18,7 @@ from db.models import Brand, Detection, DetectionStatus, Listing, ListingImage, 
 AlertRow = tuple[Detection, ListingImage, Listing, Marketplace, Original]
 
 
-def _unalerted(threshold: float) -> tuple[object, ...]:
+def _unalerted(threshold: float) -> tuple[ColumnElement[bool], ...]:
     return (
         Detection.alerted_at.is_(None),
         Detection.status == DetectionStatus.NEW,

@@ -23,7 +23,7 @@ class QueueFilters:
     kind: DetectionKind | None = None
 
 
-def review_queue_query(filters: QueueFilters) -> Select[tuple[Detection]]:
+def review_queue_query(filters: QueueFilters) -> Select[Detection]:
     """Detections matching ``filters``, highest score first (ties by id), as a query to page through."""
     query = (
         select(Detection)

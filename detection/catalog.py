@@ -26,6 +26,7 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -75,7 +76,8 @@ class Catalog:
         self._offsets_array = np.zeros(1, np.int64)  # self.offsets as an array, for owners()
         self._points: list[np.ndarray] = []
         self.points = np.zeros((0, 2), np.float16)
-        self.index: faiss.IndexBinary = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
+        # faiss's stubs cover part of its SWIG classes only (no .xb, .invlists, .nprobe…).
+        self.index: Any = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
         self.packed_thumbnails: list[np.ndarray] = []  # packed 4-bit codes; empty: no thumbnail
         self.calibration = Calibration.default()
         self.version = uuid.uuid4().hex
@@ -150,7 +152,7 @@ class Catalog:
         self.points = np.concatenate([self.points, *self._points])
         self._points = []
         if isinstance(self.index, faiss.IndexBinaryFlat) and self.descriptor_count >= IVF_FROM:
-            existing = faiss.rev_swig_ptr(self.index.xb.data(), self.index.ntotal * 32).copy()
+            existing = faiss.rev_swig_ptr(_code_pointer(self.index), self.index.ntotal * 32).copy()
             self.index = _make_index(np.concatenate([existing.reshape(-1, 32), descriptors]))
         elif len(descriptors):
             self.index.add(descriptors)
@@ -240,7 +242,7 @@ class Catalog:
     def descriptors_of(self, position: int) -> np.ndarray:
         start, stop = self.offsets[position], self.offsets[position + 1]
         if isinstance(self.index, faiss.IndexBinaryFlat):
-            flat = faiss.rev_swig_ptr(self.index.xb.data(), self.index.ntotal * 32)
+            flat = faiss.rev_swig_ptr(_code_pointer(self.index), self.index.ntotal * 32)
             return np.asarray(flat[start * 32 : stop * 32]).reshape(-1, 32).copy()
         self.index.make_direct_map()
         return (
@@ -253,7 +255,7 @@ class Catalog:
         """Every indexed descriptor, (descriptor_count, 32) uint8, row i holding descriptor id i."""
         count = self.descriptor_count
         if isinstance(self.index, faiss.IndexBinaryFlat):
-            return faiss.rev_swig_ptr(self.index.xb.data(), count * 32).reshape(-1, 32).copy()
+            return faiss.rev_swig_ptr(_code_pointer(self.index), count * 32).reshape(-1, 32).copy()
         codes = np.zeros((count, 32), np.uint8)
         for _, ids, list_codes in self._inverted_file():
             codes[ids] = list_codes
@@ -268,7 +270,7 @@ class Catalog:
         for number, ids, _ in self._inverted_file():
             list_of[ids] = number
         quantizer = faiss.downcast_IndexBinary(self.index.quantizer)
-        centres = faiss.rev_swig_ptr(quantizer.xb.data(), quantizer.ntotal * 32).reshape(-1, 32).copy()
+        centres = faiss.rev_swig_ptr(_code_pointer(quantizer), quantizer.ntotal * 32).reshape(-1, 32).copy()
         return InvertedLists(list_of, centres, int(self.index.nprobe))
 
     def _inverted_file(self) -> Iterable[tuple[int, np.ndarray, np.ndarray]]:
@@ -311,7 +313,7 @@ class Catalog:
             (staging / "thumbnails.xz").write_bytes(lzma.compress(packed))
             if isinstance(self.index, faiss.IndexBinaryIVF):
                 # The direct map (8 B a descriptor) only serves calibration; a worker never needs it.
-                self.index.set_direct_map_type(faiss.DirectMap.NoMap)
+                self.index.set_direct_map_type(faiss.DirectMap.NoMap)  # type: ignore[attr-defined]  # not in faiss's stubs
             faiss.write_index_binary(self.index, str(staging / "features.faiss"))
             meta = {
                 "format": FORMAT_VERSION,
@@ -379,7 +381,14 @@ class Catalog:
         return int(codes + self.points.nbytes + 8 * len(self.offsets) + 12 * len(self) + thumbnails)
 
 
-def _make_index(descriptors: np.ndarray) -> faiss.IndexBinary:
+def _code_pointer(index: Any) -> Any:
+    """The SWIG pointer to a flat binary index's codes (its stubs do not declare ``xb``)."""
+    return index.xb.data()
+
+
+def _make_index(descriptors: np.ndarray) -> Any:
+    """A flat index, or an IVF one from IVF_FROM descriptors on (a SWIG object: see Catalog.index)."""
+    index: Any
     count = len(descriptors)
     if count < IVF_FROM:
         index = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)

@@ -206,7 +206,7 @@ def summarise(
     """The DESIGN.md JSON object from per-query outcomes (percentages 0-100, ms, bytes)."""
     seed_ranks = [o.seed_rank for o in outcomes if o.has_seed]
     in_catalog = [o for o in outcomes if o.original_id is not None]
-    catalog_ranks = [rank_of(o.catalog_ranking, o.original_id) for o in in_catalog]
+    catalog_ranks = [rank_of(o.catalog_ranking, o.original_id) for o in in_catalog if o.original_id is not None]
     by_transform: dict[str, list[int | None]] = defaultdict(list)
     for outcome, rank in zip(in_catalog, catalog_ranks, strict=True):
         by_transform[outcome.transform].append(rank)
@@ -219,7 +219,7 @@ def summarise(
         for o in in_catalog
     ]
     alerting: dict[str, float] = {}
-    thresholds: dict[str, float] = {}
+    thresholds: dict[str, float | None] = {}
     for rate, suffix in FALSE_ALARM_BUDGETS:
         threshold = alert_threshold(distractors, rate)
         alerting[f"recall_at_fpr_{suffix}"] = round(recall_at(true_hits, threshold), 2)

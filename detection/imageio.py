@@ -129,3 +129,32 @@ def load_image(
 ) -> np.ndarray:
     """Read and decode an image file; a missing file raises ``FileNotFoundError``."""
     return decode_image(Path(path).read_bytes(), max_pixels=max_pixels, min_side=min_side)
+
+
+def read_bgr(path: str | Path) -> np.ndarray:
+    """OpenCV's own read of an image file we wrote (benchmarks, the demo), as BGR uint8.
+
+    Raises:
+        InvalidImageError: the file is missing or not an image OpenCV reads.
+    """
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InvalidImageError(f"{path}: missing, or not an image OpenCV can read")
+    return np.asarray(image)
+
+
+def decode_bgr(data: np.ndarray | bytes) -> np.ndarray:
+    """OpenCV's own decode of encoded image bytes, as BGR uint8.
+
+    Raises:
+        InvalidImageError: the bytes are not an image OpenCV decodes.
+    """
+    import cv2
+
+    buffer = np.frombuffer(data, np.uint8) if isinstance(data, bytes) else data
+    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    if image is None:
+        raise InvalidImageError("not an image OpenCV can decode")
+    return np.asarray(image)

@@ -190,7 +190,8 @@ def train(
     train_orig, train_strips = pair_tensors([originals[i] for i in train_ids])
     test_orig, test_strips = pair_tensors([originals[i] for i in test_ids])
 
-    model = SiameseNet(pool_grid=config.pool_grid).to(device, memory_format=torch.channels_last)
+    # Module.to takes memory_format at run time; torch's overloads of it leave the keyword out.
+    model = SiameseNet(pool_grid=config.pool_grid).to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = TrainResult(train_ids=train_ids, test_ids=test_ids)
     resumed_meta: dict[str, Any] = {}

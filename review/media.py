@@ -71,9 +71,10 @@ def thumbnail(path: Path) -> Path:
     if cache.is_file():
         return cache
     cache.parent.mkdir(parents=True, exist_ok=True)
-    with Image.open(path) as img:
-        img.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))  # JPEG: decode at reduced size
-        img.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    with Image.open(path) as opened:
+        opened.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))  # JPEG: decode at reduced size
+        opened.thumbnail((THUMB_SIDE, THUMB_SIDE))
+        img: Image.Image = opened
         if img.mode in {"RGBA", "LA", "P"}:
             img = img.convert("RGBA")
             background = Image.new("RGB", img.size, "white")

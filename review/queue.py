@@ -72,7 +72,7 @@ def _date_arg(args: MultiDict, name: str) -> date | None:
         return None
 
 
-def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, str]]:
+def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, Any]]:
     """Queue filters from query arguments, and the cleaned arguments to rebuild links with."""
     status_raw = args.get("status", "new")
     status: DetectionStatus | None = DetectionStatus.NEW
@@ -91,7 +91,7 @@ def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, str]]:
         # "until" is inclusive for people: everything on that day too.
         until=datetime.combine(until + timedelta(days=1), time.min) if until else None,
     )
-    clean = {k: args.get(k, "").strip() for k in FILTER_KEYS if args.get(k, "").strip()}
+    clean: dict[str, Any] = {k: args.get(k, "").strip() for k in FILTER_KEYS if args.get(k, "").strip()}
     clean["status"] = status.value if status else "all"
     return filters, clean
 
@@ -221,10 +221,10 @@ def queue_count(session: Session, filters: QueueFilters, cap: int = COUNT_CAP) -
 
 def _choices(session: Session) -> dict[str, list[tuple[int, str]]]:
     return {
-        "brands": [tuple(r) for r in session.execute(select(Brand.id, Brand.name).order_by(Brand.name))],
+        "brands": [(int(i), str(n)) for i, n in session.execute(select(Brand.id, Brand.name).order_by(Brand.name))],
         "marketplaces": [
-            tuple(r)
-            for r in session.execute(select(Marketplace.id, Marketplace.name).order_by(Marketplace.name))
+            (int(i), str(n))
+            for i, n in session.execute(select(Marketplace.id, Marketplace.name).order_by(Marketplace.name))
         ],
     }
 

@@ -161,7 +161,8 @@ def compose_digest(
         + "</table></body></html>"
     )
     message.add_alternative(body, subtype="html")
-    html_part = message.get_payload()[1]  # type: ignore[index]
+    html_part = message.get_body(("html",))
+    assert html_part is not None  # the alternative added just above
     for cid, data in images:
         html_part.add_related(data, maintype="image", subtype="jpeg", cid=cid)
     return message

@@ -316,7 +316,7 @@ def logo_references(
 
 # --- one process's scoring runtime (eager mode, demo, scan) ---------------------------------------------
 
-_runtimes: dict[tuple[str, str], tuple[Sessions, MatcherCache]] = {}
+_runtimes: dict[tuple[str, str, str], tuple[Sessions, MatcherCache]] = {}
 _runtimes_lock = threading.Lock()
 
 

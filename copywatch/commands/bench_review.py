@@ -144,6 +144,7 @@ def bench_search(args: argparse.Namespace, settings: Settings) -> dict[str, Any]
     from copywatch.demo.catalog import write_catalog
     from copywatch.demo.edits import STOLEN_EDITS, apply_edit
     from db.migrate import upgrade
+    from detection.imageio import read_bgr
     from detection.matcher import Matcher
     from review import create_app
     from review.auth import create_user
@@ -168,7 +169,7 @@ def bench_search(args: argparse.Namespace, settings: Settings) -> dict[str, Any]
         for i, path in enumerate(demo.paths[: args.repeat]):
             # Stolen copies as a marketplace would show them: edited, re-encoded as JPEG.
             edit = edits[i % len(edits)]
-            image = apply_edit(edit, cv2.imread(str(path)), rng)
+            image = apply_edit(edit, read_bgr(path), rng)
             _, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
             queries.append(encoded.tobytes())
         engine = make_engine(db_url)
