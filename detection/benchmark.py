@@ -80,7 +80,7 @@ def make_benchmark(
     families: Sequence[str] | None = None,
     progress: bool = False,
 ) -> dict[str, int]:
-    """Build a benchmark (DESIGN.md format) from any folder of product images.
+    """Build a benchmark (docs/formats.md) from any folder of product images.
 
     ``holdout_fraction`` of the images are held back as not-in-catalog material (distractors). Up
     to ``strip_originals`` catalog originals give the seed's three strips each (``crop_strip``,

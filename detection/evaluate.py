@@ -1,4 +1,4 @@
-"""Benchmark protocols (see DESIGN.md, "Benchmark format"): seed, catalog, alerting and cost.
+"""Benchmark protocols (docs/formats.md, "Retrieval benchmark"): seed, catalog, alerting and cost.
 
 Every method sits behind :class:`RetrievalMethod`, so ``copywatch eval --method`` swaps them and
 all are measured in the same process, on the same data, with the same maths.
@@ -203,7 +203,7 @@ class QueryOutcome:
 def summarise(
     method: str, n_originals: int, outcomes: Sequence[QueryOutcome], build_seconds: float, index_bytes: int
 ) -> dict[str, Any]:
-    """The DESIGN.md JSON object from per-query outcomes (percentages 0-100, ms, bytes)."""
+    """The JSON object of docs/formats.md from per-query outcomes (percentages 0-100, ms, bytes)."""
     seed_ranks = [o.seed_rank for o in outcomes if o.has_seed]
     in_catalog = [o for o in outcomes if o.original_id is not None]
     catalog_ranks = [rank_of(o.catalog_ranking, o.original_id) for o in in_catalog if o.original_id is not None]
@@ -279,7 +279,7 @@ def run(
         on_query: called with each query's outcome (an unreadable query's too), as it is scored.
 
     Returns:
-        The DESIGN.md JSON object (``method``, ``originals``, ``queries``, ``seed``, ``catalog``,
+        The JSON object of docs/formats.md (``method``, ``originals``, ``queries``, ``seed``, ``catalog``,
         ``alerting``, ``cost``), plus ``unreadable`` when some files could not be decoded (their
         names; each is skipped with a warning, such a query counts as one that found nothing and
         its time is left out of the mean).
@@ -322,7 +322,7 @@ def run(
         if on_query is not None:
             on_query(outcome)
     result = summarise(method.name, len(bench.originals), outcomes, build_seconds, method.index_bytes())
-    if unreadable:  # only then: the DESIGN.md object keeps its exact keys
+    if unreadable:  # only then: the documented object keeps its exact keys
         result["unreadable"] = unreadable
     return result
 

@@ -1,4 +1,4 @@
-"""A labelled logo benchmark (DESIGN.md's logo format) and its evaluation.
+"""A labelled logo benchmark (docs/formats.md) and its evaluation.
 
 Products are drawn procedurally (bottle, bag, box, shirt, can, shoe-box silhouettes in plain or
 gradient colours on light backgrounds); the logo — a text mark in a Hershey font or a geometric
@@ -189,7 +189,7 @@ def make_logo_benchmark(out_dir: str | Path, n: int = 700, seed: int = 0) -> Pat
 
 
 def evaluate_logo_benchmark(bench_dir: str | Path, limit: int | None = None) -> dict:
-    """Run the seed-rule check on every image; the DESIGN.md logo report."""
+    """Run the seed-rule check on every image; the logo report of docs/formats.md."""
     bench = Path(bench_dir)
     with (bench / "truth.csv").open() as handle:
         rows = list(csv.DictReader(handle))[:limit]
