@@ -55,25 +55,11 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def draw(seed: int, side: int = DRAW_SIDE) -> Any:
-    """A textured drawn "photo", different for every seed (shapes and letters)."""
-    import cv2
-    import numpy as np
+def draw(seed: int) -> Any:
+    """A drawn original (or, with a seed no original uses, an innocent listing photo)."""
+    from detection.drawn import textured_photo
 
-    rng = np.random.default_rng(seed)
-    image = np.full((side, side, 3), rng.integers(150, 250, 3), np.uint8)
-    for _ in range(40):
-        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
-        x, y = (int(v) for v in rng.integers(0, side, 2))
-        r = int(rng.integers(6, side // 6))
-        if rng.random() < 0.5:
-            cv2.circle(image, (x, y), r, colour, -1)
-        else:
-            cv2.rectangle(image, (x, y), (x + r, y + int(rng.integers(6, side // 6))), colour, -1)
-    for i in range(4):
-        word = "".join(chr(int(c)) for c in rng.integers(65, 91, 5))
-        cv2.putText(image, word, (10, 60 + 70 * i), cv2.FONT_HERSHEY_DUPLEX, 1.2, (20, 20, 20), 2)
-    return image
+    return textured_photo(seed, DRAW_SIDE)
 
 
 def _copy_of(image: Any, rng: random.Random) -> Any:

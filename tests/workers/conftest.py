@@ -32,7 +32,7 @@ from db.listings import upsert_listing, upsert_listing_image
 from db.marketplaces import upsert_marketplace
 from db.models import ImageStatus, ListingImage
 from tests.conftest import REDIS_SERVER_URL
-from tests.workers.images import draw_original, steal, unrelated
+from tests.support.images import draw_original, steal, unrelated
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGINALS = 8

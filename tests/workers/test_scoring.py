@@ -12,8 +12,8 @@ from db.models import Detection, DetectionKind, ListingImage
 from db.scoring_queue import claim_images, requeue_stale
 from detection.catalog import Catalog
 from detection.runtime import MatcherCache
+from tests.support.images import draw_original
 from tests.workers.conftest import World
-from tests.workers.images import draw_original
 from workers.scoring import score_batch
 
 
