@@ -128,7 +128,7 @@ class TorchHammingIndex:
         real = values >= -BITS
         kept = values.shape[1]
         distances[:, :kept] = np.where(real, (BITS - values) / 2, distances[:, :kept]).astype(np.int32)
-        ids[:, :kept] = np.where(found, chosen.cpu().numpy(), -1)
+        ids[:, :kept] = np.where(real, chosen.cpu().numpy(), -1)
         return distances, ids
 
     def _probed(self, signs):  # noqa: ANN001, ANN202 - torch.Tensor in and out
