@@ -251,12 +251,15 @@ def edit(notice_id: int) -> Any:
 @bp.route("/notices/<int:notice_id>/send", methods=["POST"])
 def send(notice_id: int) -> Any:
     from takedown.lifecycle import NoticeError, send_notice
+    from workers.mail import deliver
 
     _notice_or_404(notice_id)
     by_hand = request.form.get("how") == "by_hand"
     session = db()
     try:
-        send_notice(state().settings, session, notice_id, actor=_actor(), via_smtp=not by_hand)
+        send_notice(
+            state().settings, session, notice_id, actor=_actor(), via_smtp=not by_hand, deliver=deliver
+        )
     except NoticeError as exc:
         session.rollback()
         flash(str(exc), "error")

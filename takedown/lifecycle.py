@@ -6,7 +6,7 @@ its time and actor. Removal is set by the crawler's re-check (:mod:`takedown.rec
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
@@ -193,12 +193,20 @@ def notice_email(settings: Settings, notice: Notice, reply_to: str | None = None
 
 
 def send_notice(
-    settings: Settings, session: Session, notice_id: int, *, actor: str, via_smtp: bool = True
+    settings: Settings,
+    session: Session,
+    notice_id: int,
+    *,
+    actor: str,
+    via_smtp: bool = True,
+    deliver: Callable[[Settings, EmailMessage], None] | None = None,
 ) -> Notice:
-    """Send a draft by SMTP (``via_smtp``) or record that it was filed by hand; marks it sent.
+    """Send a draft by SMTP (``via_smtp``, through ``deliver``: the project's SMTP client,
+    ``workers.mail.deliver``) or record that it was filed by hand; marks it sent.
 
     Raises:
-        NoticeError: no recipient for an SMTP send. smtplib.SMTPException, OSError: not sent (stays draft).
+        NoticeError: no recipient (or no ``deliver``) for an SMTP send. smtplib.SMTPException,
+            OSError: not sent (stays a draft).
     """
     notice = session.get(Notice, notice_id, with_for_update=True)
     if notice is None:
@@ -208,8 +216,8 @@ def send_notice(
     sent_at = datetime.now(UTC)
     notice.lumen = {**notice.lumen, "date_sent": sent_at.isoformat().replace("+00:00", "Z")}
     if via_smtp:
-        from workers.mail import deliver
-
+        if deliver is None:
+            raise NoticeError("no SMTP client given to send the notice with")
         profile = rights_holder(session, notice.brand_id)
         deliver(settings, notice_email(settings, notice, reply_to=profile.email if profile else None))
     return change_status(

@@ -64,8 +64,9 @@ def measure_capture(listings: int, redis_url: str = BENCH_REDIS_URL) -> dict[str
     from copywatch.demo.catalog import write_catalog
     from copywatch.demo.marketplace import DemoMarketplace, build_marketplace
     from db.engine import make_engine, session_factory
+    from db.listings import upsert_listing
+    from db.marketplaces import upsert_marketplace
     from db.migrate import upgrade
-    from db.repository import upsert_listing, upsert_marketplace
     from takedown.capture import capture_listing
     from takedown.screenshot import Screenshotter
 

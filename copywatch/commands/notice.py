@@ -235,10 +235,13 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
     import smtplib
 
     from takedown.lifecycle import NoticeError, send_notice
+    from workers.mail import deliver
 
     with _Db(settings) as db, db.sessions() as session, session.begin():
         try:
-            notice = send_notice(settings, session, args.id, actor=args.actor, via_smtp=not args.by_hand)
+            notice = send_notice(
+                settings, session, args.id, actor=args.actor, via_smtp=not args.by_hand, deliver=deliver
+            )
         except (LookupError, NoticeError) as exc:
             return _fail(str(exc), 2)
         except (smtplib.SMTPException, OSError) as exc:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from copywatch.demo.marketplace import DemoMarketplace, DemoShop, write_manifest
 from copywatch.settings import Settings
+from db.detections import review_detection
 from db.evidence import captured_listings
 from db.models import (
     Brand,
@@ -30,7 +31,6 @@ from db.models import (
     NoticeItemStatus,
 )
 from db.notices import median_hours, rights_holder, takedown_hours, upsert_rights_holder
-from db.repository import review_detection
 
 ACTOR = "demo-reviewer@copywatch.invalid"
 

@@ -19,6 +19,7 @@ from takedown.lifecycle import NoticeError, draft_notices, edit_notice, send_not
 from takedown.notices import LEGAL_ELEMENTS, TEMPLATES, template_for
 from tests.takedown.conftest import EvidenceShop, TakedownWorld
 from tests.workers.conftest import Inbox, free_port
+from workers.mail import deliver
 
 # What each marketplace's form asks for (the labels on its report form), checked field by field.
 FORM_LABELS = {
@@ -214,7 +215,7 @@ def test_edit_send_by_smtp_and_the_status_history(
     with tworld.sessions() as session, session.begin(), pytest.raises(NoticeStateError):
         change_status(session, notice.id, NoticeStatus.REMOVED, actor="x")  # a draft cannot be removed
     with tworld.sessions() as session, session.begin():
-        send_notice(settings, session, notice.id, actor="reviewer@acme.example")
+        send_notice(settings, session, notice.id, actor="reviewer@acme.example", deliver=deliver)
     assert len(box.messages) == 1
     message = box.messages[0]
     assert (
@@ -249,7 +250,7 @@ def test_a_failed_smtp_send_leaves_the_draft(tworld: TakedownWorld, shop: Eviden
     notice = _draft(tworld, shop, "email")
     settings = tworld.settings.with_overrides(smtp_host="127.0.0.1", smtp_port=free_port())
     with tworld.sessions() as session, session.begin(), pytest.raises(OSError):
-        send_notice(settings, session, notice.id, actor="x")
+        send_notice(settings, session, notice.id, actor="x", deliver=deliver)
     with tworld.sessions() as session:
         assert session.get(Notice, notice.id).status == NoticeStatus.DRAFT
 
