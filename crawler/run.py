@@ -181,11 +181,14 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
         marketplace = session.get(Marketplace, marketplace_id)
         start_urls = list(marketplace.start_urls)
         per_site = dict(marketplace.settings or {}).get("scrapy", {})
+        # Phone numbers written without a country code are read in the marketplace's region.
+        phone_region = dict(marketplace.settings or {}).get("region")
     values = scrapy_settings(settings, **per_site, **overrides)
     values.update(
         COPYWATCH_SETTINGS=settings,
         COPYWATCH_MARKETPLACE_ID=marketplace_id,
         COPYWATCH_MAX_IMAGE_PIXELS=settings.max_image_pixels,
+        COPYWATCH_REGION=phone_region,
     )
     if limit:
         values["CLOSESPIDER_ITEMCOUNT"] = limit
