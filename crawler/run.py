@@ -117,8 +117,20 @@ def crawl(
         session.flush()
         session.refresh(run)
         summary = _summary(run)
+    _refresh_sellers(sessions)
     engine.dispose()
     return summary
+
+
+def _refresh_sellers(sessions: Any) -> None:
+    """Networks and risk scores are recomputed after each crawl; a failure there fails no crawl."""
+    from db.networks import refresh_sellers
+
+    try:
+        with sessions() as session, session.begin():
+            refresh_sellers(session)
+    except Exception:  # noqa: BLE001 - logged; the next crawl or `copywatch report networks` recomputes
+        log.exception("recomputing seller networks failed")
 
 
 def _summary(run: CrawlRun) -> CrawlSummary:

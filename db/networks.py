@@ -322,3 +322,15 @@ def links_of_seller(session: Session, seller_id: int) -> list[SellerLink]:
         ).scalars()
     )
 
+
+
+def refresh_sellers(session: Session) -> NetworkSummary:
+    """After a crawl or a scoring round: carry over listings named only by ``listings.seller``,
+    rebuild links and networks, then every seller's risk score."""
+    from db.risk import recompute_risk
+    from db.sellers import carry_over_listing_sellers
+
+    carry_over_listing_sellers(session)
+    summary = recompute_networks(session)
+    recompute_risk(session)
+    return summary
