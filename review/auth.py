@@ -28,12 +28,12 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from db.models import Role, User
+from db.users import all_users, user_by_email
 from review.state import db
 
 bp = Blueprint("auth", __name__)
@@ -77,9 +77,7 @@ def create_user(session: Session, email: str, password: str, role: Role | str = 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None."""
-    user = session.execute(
-        select(User).where(func.lower(User.email) == email.strip().lower())
-    ).scalar_one_or_none()
+    user = user_by_email(session, email)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
@@ -251,5 +249,5 @@ def users() -> Any:
         else:
             abort(400, "unknown action")
         return redirect(url_for("auth.users"))
-    accounts = s.execute(select(User).order_by(User.email)).scalars().all()
+    accounts = all_users(s)
     return render_template("users.html", accounts=accounts, roles=[r.value for r in Role])

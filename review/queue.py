@@ -1,34 +1,32 @@
 """The review queue: filter and page through detections, look at the evidence, confirm or dismiss.
 
-Pages use keyset pagination (``db.repository.review_queue(after=...)``), so page 2,000 costs what
-page 1 costs. A reviewer decides on new detections; changing a decision already made is for admins.
+Pages use keyset pagination (``db.review_queries.queue_page(after=...)``), so page 2,000 costs what
+page 1 costs. A reviewer sees and decides on detections of the brands granted to them only
+(``db.scoping``); changing a decision already made is for admins.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from db.models import (
-    Brand,
-    Detection,
-    DetectionStatus,
-    Listing,
-    ListingImage,
-    Marketplace,
-    Original,
-    Role,
-    User,
+from db.models import Detection, DetectionStatus, Role
+from db.repository import QueueFilters, review_detection
+from db.review_queries import (
+    detection_context,
+    filter_choices,
+    queue_count,
+    queue_page,
+    queue_rows,
+    visible_detection,
+    visible_detections,
 )
-from db.repository import QueueFilters, review_detection, review_queue
-from review.state import db
+from review.state import db, scope
 
 bp = Blueprint("queue", __name__)
 
@@ -105,129 +103,6 @@ def _parse_after(raw: str | None) -> tuple[float, int] | None:
         return None
 
 
-# --- rows for display --------------------------------------------------------------------------------
-
-
-@dataclass
-class QueueRow:
-    id: int
-    score: float
-    status: str
-    kind: str
-    created_at: datetime | None
-    listing_image_id: int
-    original_id: int | None
-    listing_title: str | None
-    listing_url: str
-    price: Any
-    currency: str | None
-    seller: str | None
-    marketplace: str
-    brand: str | None
-    sku: str | None
-    logo_verdict: str | None
-
-    @property
-    def percent(self) -> float:
-        return round(self.score * 100, 1)
-
-
-def queue_rows(session: Session, detections: list[Detection]) -> list[QueueRow]:
-    """The page's detections with their listing, marketplace, original and brand, in one query."""
-    if not detections:
-        return []
-    ids = [d.id for d in detections]
-    rows = session.execute(
-        select(
-            Detection.id,
-            ListingImage.id,
-            Listing.title,
-            Listing.url,
-            Listing.price,
-            Listing.currency,
-            Listing.seller,
-            Marketplace.name,
-            Brand.name,
-            Original.sku,
-        )
-        .join(ListingImage, ListingImage.id == Detection.listing_image_id)
-        .join(Listing, Listing.id == ListingImage.listing_id)
-        .join(Marketplace, Marketplace.id == Listing.marketplace_id)
-        .outerjoin(Original, Original.id == Detection.original_id)
-        .outerjoin(Brand, Brand.id == Original.brand_id)
-        .where(Detection.id.in_(ids))
-    ).all()
-    extra = {r[0]: r[1:] for r in rows}
-    out = []
-    for d in detections:
-        image_id, title, url, price, currency, seller, marketplace, brand, sku = extra[d.id]
-        out.append(
-            QueueRow(
-                id=d.id,
-                score=d.score,
-                status=d.status.value,
-                kind=d.kind.value,
-                created_at=d.created_at,
-                listing_image_id=image_id,
-                original_id=d.original_id,
-                listing_title=title,
-                listing_url=url,
-                price=price,
-                currency=currency,
-                seller=seller,
-                marketplace=marketplace,
-                brand=brand,
-                sku=sku,
-                logo_verdict=(d.logo_verdict or {}).get("verdict"),
-            )
-        )
-    return out
-
-
-def queue_count(session: Session, filters: QueueFilters, cap: int = COUNT_CAP) -> int:
-    """How many detections match ``filters``, counted up to ``cap + 1``.
-
-    The same conditions as ``db.repository.review_queue_query``, but joining the listing and the
-    original only when a filter needs them, so the plain status count is an index-only scan.
-    """
-    query = select(Detection.id)
-    if filters.marketplace_id is not None:
-        query = (
-            query.join(ListingImage, ListingImage.id == Detection.listing_image_id)
-            .join(Listing, Listing.id == ListingImage.listing_id)
-            .where(Listing.marketplace_id == filters.marketplace_id)
-        )
-    if filters.brand_id is not None:
-        query = query.join(Original, Original.id == Detection.original_id).where(
-            Original.brand_id == filters.brand_id
-        )
-    if filters.status is not None:
-        query = query.where(Detection.status == filters.status)
-    if filters.min_score is not None:
-        query = query.where(Detection.score >= filters.min_score)
-    if filters.max_score is not None:
-        query = query.where(Detection.score <= filters.max_score)
-    if filters.since is not None:
-        query = query.where(Detection.created_at >= filters.since)
-    if filters.until is not None:
-        query = query.where(Detection.created_at < filters.until)
-    if filters.kind is not None:
-        query = query.where(Detection.kind == filters.kind)
-    return int(
-        session.execute(select(func.count()).select_from(query.limit(cap + 1).subquery())).scalar_one()
-    )
-
-
-def _choices(session: Session) -> dict[str, list[tuple[int, str]]]:
-    return {
-        "brands": [tuple(r) for r in session.execute(select(Brand.id, Brand.name).order_by(Brand.name))],
-        "marketplaces": [
-            tuple(r)
-            for r in session.execute(select(Marketplace.id, Marketplace.name).order_by(Marketplace.name))
-        ],
-    }
-
-
 @bp.app_template_filter("component")
 def format_component(value: Any, name: str = "") -> str:
     """A score component for people: counts as integers, flags as yes/no, rates as %, the rest to 3 places."""
@@ -255,11 +130,11 @@ def index() -> Any:
     session = db()
     filters, clean = parse_filters(request.args)
     after = _parse_after(request.args.get("after"))
-    detections = review_queue(session, filters, limit=PAGE_SIZE + 1, after=after)
+    detections = queue_page(session, filters, scope(), limit=PAGE_SIZE + 1, after=after)
     has_more = len(detections) > PAGE_SIZE
     detections = detections[:PAGE_SIZE]
     rows = queue_rows(session, detections)
-    total = queue_count(session, filters)
+    total = queue_count(session, filters, scope(), COUNT_CAP)
     next_url = None
     if has_more:
         last = detections[-1]
@@ -274,12 +149,13 @@ def index() -> Any:
         first_url=url_for("queue.index", **clean) if after else None,
         queue_qs=urlencode(clean),
         statuses=["new", "confirmed", "dismissed", "all"],
-        **_choices(session),
+        **filter_choices(session, scope()),
     )
 
 
 def _load_detection(session: Session, detection_id: int) -> Detection:
-    detection = session.get(Detection, detection_id)
+    # Another brand's detection gets the answer a missing one gets: its id reveals nothing.
+    detection = visible_detection(session, scope(), detection_id)
     if detection is None:
         abort(404, "No such detection.")
     return detection
@@ -291,24 +167,23 @@ def detail(detection_id: int) -> Any:
     detection = _load_detection(session, detection_id)
     image = detection.listing_image
     listing = image.listing
-    marketplace = session.get(Marketplace, listing.marketplace_id)
     original = detection.original
-    brand = session.get(Brand, original.brand_id) if original is not None else None
-    reviewer = session.get(User, detection.reviewer_id) if detection.reviewer_id else None
+    context = detection_context(session, detection)
     from review.media import image_size
 
     queue_qs = _clean_qs(request.args.get("q", ""))
     filters, _ = parse_filters(MultiDict(parse_qsl(queue_qs)))
-    following = review_queue(session, filters, limit=1, after=(detection.score, detection.id))
+    following = queue_page(session, filters, scope(), limit=1, after=(detection.score, detection.id))
     return render_template(
         "detail.html",
         d=detection,
         image=image,
         listing=listing,
-        marketplace=marketplace,
+        marketplace=context.marketplace,
         original=original,
-        brand=brand,
-        reviewer=reviewer,
+        brand=context.brand,
+        reviewer=context.reviewer,
+        seller=context.seller,
         listing_size=image_size(image.path, image.width, image.height),
         original_size=image_size(original.image_path, original.width, original.height) if original else None,
         queue_qs=queue_qs,
@@ -348,7 +223,7 @@ def review(detection_id: int) -> Any:
     queue_qs = _clean_qs(request.form.get("q", ""))
     # Straight on to the next detection of the same queue: reviewing is a loop, not a round trip.
     filters, _ = parse_filters(MultiDict(parse_qsl(queue_qs)))
-    following = review_queue(session, filters, limit=1, after=(score, last_id))
+    following = queue_page(session, filters, scope(), limit=1, after=(score, last_id))
     if following and action != "reopen":
         return redirect(url_for("queue.detail", detection_id=following[0].id, q=queue_qs))
     return redirect(url_for("queue.index") + ("?" + queue_qs if queue_qs else ""))
@@ -378,7 +253,7 @@ def bulk() -> Any:
         flash("Select detections first (x or the checkboxes).", "error")
     else:
         done = 0
-        for detection in session.execute(select(Detection).where(Detection.id.in_(ids))).scalars():
+        for detection in visible_detections(session, scope(), ids):
             if detection.status == DetectionStatus.NEW or g.user.role == Role.ADMIN:
                 _apply_review(session, detection, action, request.form.get("note"))
                 done += 1

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
 from db.engine import make_engine, session_factory
+from db.scoping import BrandScope, scope_for_user
 
 
 class MatcherUnavailable(RuntimeError):
@@ -65,3 +66,11 @@ def db() -> Session:
     if "db" not in g:
         g.db = state().sessions()
     return g.db
+
+
+def scope() -> BrandScope:
+    """What the logged-in user may see (``db.scoping``): all brands for an admin, the granted ones
+    for a reviewer, nothing without a user. Every review query takes it."""
+    if "scope" not in g:
+        g.scope = scope_for_user(db(), g.get("user"))
+    return g.scope

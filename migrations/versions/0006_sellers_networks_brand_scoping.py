@@ -8,7 +8,8 @@ Sellers become rows of their own: ``sellers`` (one account on one marketplace), 
 (normalised contact keys), ``seller_links`` (two sellers and the reason they are tied) and
 ``listings.seller_id``. Today's ``listings.seller`` strings are carried over: one seller per
 marketplace and name (whitespace collapsed, lower-cased), every such listing linked to it.
-``user_brands`` grants brands to reviewers.
+``user_brands`` grants brands to reviewers; reviewers that exist already are granted every brand,
+so they keep seeing what they saw (new reviewers see the brands granted to them).
 
 The views ``report_detections_per_marketplace_day`` and ``report_top_sellers`` gain a ``brand_id``
 column (so a reviewer's reports can be limited to granted brands) and the top sellers are seller
@@ -35,6 +36,13 @@ def _day(column: str) -> str:
     if op.get_bind().dialect.name == "postgresql":
         return f"CAST(({column} AT TIME ZONE 'UTC') AS DATE)"
     return f"DATE({column})"
+
+
+def _text_agg(expression: str) -> str:
+    """Distinct values joined into one text (PostgreSQL sorts them; SQLite keeps its own order)."""
+    if op.get_bind().dialect.name == "postgresql":
+        return f"string_agg(DISTINCT {expression}, ', ' ORDER BY {expression})"
+    return f"group_concat(DISTINCT {expression})"
 
 
 def _hits_from() -> str:
@@ -93,21 +101,31 @@ def _views() -> dict[str, str]:
                      s.first_seen, s.last_seen
         """,
         "report_top_networks": f"""
-            SELECT s.network_id AS network_id, n.members AS members, n.marketplaces AS marketplaces,
-                   n.max_risk_score AS risk_score, o.brand_id AS brand_id, b.name AS brand,
-                   COUNT(DISTINCT s.id) AS sellers_with_hits,
-                   COUNT(DISTINCT d.id) AS confirmed_hits,
-                   COUNT(DISTINCT l.id) AS listings,
-                   MIN(d.created_at) AS first_hit_at,
-                   MAX(d.reviewed_at) AS last_confirmed_at
-            {_hits_from()}
-            JOIN sellers s ON s.id = l.seller_id
-            JOIN (SELECT network_id, COUNT(*) AS members, COUNT(DISTINCT marketplace_id) AS marketplaces,
-                         MAX(risk_score) AS max_risk_score
+            SELECT n.network_id AS network_id, n.members AS members, n.marketplaces AS marketplaces,
+                   n.member_names AS member_names, k.shared_keys AS shared_keys,
+                   n.risk_score AS risk_score, h.brand_id AS brand_id, h.brand AS brand,
+                   COALESCE(h.confirmed_hits, 0) AS confirmed_hits, COALESCE(h.hits, 0) AS hits,
+                   COALESCE(h.listings, 0) AS listings_hit,
+                   h.first_hit_at AS first_hit_at, h.last_hit_at AS last_hit_at,
+                   h.last_confirmed_at AS last_confirmed_at
+            FROM (SELECT network_id, COUNT(*) AS members, COUNT(DISTINCT marketplace_id) AS marketplaces,
+                         {_text_agg("name")} AS member_names, MAX(risk_score) AS risk_score
                   FROM sellers WHERE network_id IS NOT NULL
-                  GROUP BY network_id HAVING COUNT(*) >= 2) n ON n.network_id = s.network_id
-            WHERE d.status = 'confirmed'
-            GROUP BY s.network_id, n.members, n.marketplaces, n.max_risk_score, o.brand_id, b.name
+                  GROUP BY network_id HAVING COUNT(*) >= 2) n
+            LEFT JOIN (SELECT s.network_id AS network_id, o.brand_id AS brand_id, b.name AS brand,
+                              COUNT(*) AS hits,
+                              SUM(CASE WHEN d.status = 'confirmed' THEN 1 ELSE 0 END) AS confirmed_hits,
+                              COUNT(DISTINCT l.id) AS listings,
+                              MIN(d.created_at) AS first_hit_at, MAX(d.created_at) AS last_hit_at,
+                              MAX(CASE WHEN d.status = 'confirmed' THEN d.reviewed_at END) AS last_confirmed_at
+                       {_hits_from()}
+                       JOIN sellers s ON s.id = l.seller_id
+                       WHERE d.status <> 'dismissed'
+                       GROUP BY s.network_id, o.brand_id, b.name) h ON h.network_id = n.network_id
+            LEFT JOIN (SELECT s.network_id AS network_id,
+                              {_text_agg("sl.reason || ': ' || sl.key")} AS shared_keys
+                       FROM seller_links sl JOIN sellers s ON s.id = sl.seller_a
+                       GROUP BY s.network_id) k ON k.network_id = n.network_id
         """,
         "report_repeat_offenders": f"""
             SELECT s.id AS seller_id, s.name AS seller, m.name AS marketplace, s.network_id AS network_id,
@@ -239,6 +257,11 @@ def upgrade() -> None:
             )
             batch.create_index(batch.f("ix_listings_seller_id"), ["seller_id"], unique=False)
     _carry_over_sellers()
+    # Reviewers who exist before brands are granted keep seeing what they saw: every brand.
+    op.execute(
+        "INSERT INTO user_brands (user_id, brand_id) "
+        "SELECT u.id, b.id FROM users u CROSS JOIN brands b WHERE u.role = 'reviewer'"
+    )
     for name, sql in _views().items():
         op.execute(f"CREATE VIEW {name} AS {sql}")
 

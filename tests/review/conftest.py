@@ -29,6 +29,7 @@ from db.repository import (
     upsert_listing_image,
     upsert_marketplace,
 )
+from db.scoping import grant_brands
 from review import create_app
 from review.auth import create_user
 
@@ -45,6 +46,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "correct horse battery"
+ACME_REVIEWER = "acme-reviewer@example.com"
 N_ORIGINALS = 14
 
 
@@ -185,7 +187,10 @@ def seed(settings: Settings) -> Seeded:
         )
         detection_ids.append(detection_id)
         create_user(s, "admin@example.com", PASSWORD, Role.ADMIN)
-        create_user(s, "reviewer@example.com", PASSWORD, Role.REVIEWER)
+        reviewer = create_user(s, "reviewer@example.com", PASSWORD, Role.REVIEWER)
+        grant_brands(s, reviewer, brand_ids)
+        # Granted one brand only: the cross-brand tests (test_brand_scoping.py) log in as this account.
+        grant_brands(s, create_user(s, ACME_REVIEWER, PASSWORD, Role.REVIEWER), brand_ids[:1])
     engine.dispose()
     return Seeded(settings=settings, originals=originals, detection_ids=detection_ids)
 
