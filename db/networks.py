@@ -228,7 +228,7 @@ def recompute_networks(
             network_of[seller_id] = root
         summary.networks += 1
         summary.sellers_in_networks += len(component)
-    current = dict(session.execute(select(Seller.id, Seller.network_id)).tuples().all())
+    current = dict(session.execute(select(Seller.id, Seller.network_id)).all())
     changes = [
         {"seller": seller_id, "network": network_of.get(seller_id, seller_id)}
         for seller_id, network_id in current.items()

@@ -104,7 +104,7 @@ def seller_detail(session: Session, scope: BrandScope, seller_id: int) -> Seller
     seller = _rows(session, scope, [(row[0], str(row[1]))])[0]
     links = links_of_seller(session, seller_id)
     other_ids = {link.seller_a for link in links} | {link.seller_b for link in links}
-    names = dict(session.execute(select(Seller.id, Seller.name).where(Seller.id.in_(other_ids))).tuples().all()) if other_ids else {}
+    names = dict(session.execute(select(Seller.id, Seller.name).where(Seller.id.in_(other_ids))).all()) if other_ids else {}
     query = (
         select(Detection.id, Detection.status, Detection.score, Listing.url, Listing.title)
         .join(ListingImage, ListingImage.id == Detection.listing_image_id)

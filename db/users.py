@@ -25,7 +25,7 @@ def brand_ids_by_name(session: Session, names: list[str]) -> list[int]:
     Raises:
         ValueError: naming the brands that do not exist.
     """
-    found = dict(session.execute(select(Brand.name, Brand.id).where(Brand.name.in_(names))).tuples().all())
+    found = dict(session.execute(select(Brand.name, Brand.id).where(Brand.name.in_(names))).all())
     missing = [n for n in names if n not in found]
     if missing:
         raise ValueError(f"no brand named {', '.join(repr(m) for m in missing)}")
