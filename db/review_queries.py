@@ -56,6 +56,51 @@ def queue_page(
     return list(session.execute(query.limit(limit)).scalars())
 
 
+def _risk() -> Any:
+    """The listing's seller's risk score, 0 for a listing without a seller."""
+    return func.coalesce(Seller.risk_score, 0.0)
+
+
+def queue_page_by_risk(
+    session: Session,
+    filters: QueueFilters,
+    scope: BrandScope,
+    *,
+    limit: int = 50,
+    after: tuple[float, float, int] | None = None,
+) -> list[Detection]:
+    """The review queue ordered by the seller's risk score (``db.risk``), then score, then id;
+    ``after`` is the previous page's last (risk, score, id)."""
+    query = (
+        restrict_detections(review_queue_query(filters), scope)
+        .outerjoin(Seller, Seller.id == Listing.seller_id)
+        .order_by(None)
+        .order_by(_risk().desc(), Detection.score.desc(), Detection.id.desc())
+    )
+    if after is not None:
+        risk, score, last_id = after
+        query = query.where(
+            or_(
+                _risk() < risk,
+                and_(_risk() == risk, Detection.score < score),
+                and_(_risk() == risk, Detection.score == score, Detection.id < last_id),
+            )
+        )
+    return list(session.execute(query.limit(limit)).scalars())
+
+
+def risk_key(session: Session, detection: Detection) -> tuple[float, float, int]:
+    """A detection's place in the risk-ordered queue: (seller risk, score, id)."""
+    risk = session.execute(
+        select(_risk())
+        .select_from(ListingImage)
+        .join(Listing, Listing.id == ListingImage.listing_id)
+        .outerjoin(Seller, Seller.id == Listing.seller_id)
+        .where(ListingImage.id == detection.listing_image_id)
+    ).scalar()
+    return float(risk or 0.0), detection.score, detection.id
+
+
 def queue_count(session: Session, filters: QueueFilters, scope: BrandScope, cap: int) -> int:
     """How many detections match ``filters`` within ``scope``, counted up to ``cap + 1``.
 
@@ -267,6 +312,8 @@ __all__ = [
     "originals_with_brand",
     "queue_count",
     "queue_page",
+    "queue_page_by_risk",
+    "risk_key",
     "queue_rows",
     "visible_detection",
     "visible_detections",

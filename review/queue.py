@@ -22,7 +22,9 @@ from db.review_queries import (
     filter_choices,
     queue_count,
     queue_page,
+    queue_page_by_risk,
     queue_rows,
+    risk_key,
     visible_detection,
     visible_detections,
 )
@@ -31,7 +33,7 @@ from review.state import db, scope
 bp = Blueprint("queue", __name__)
 
 PAGE_SIZE = 50
-FILTER_KEYS = ("brand", "marketplace", "status", "min", "max", "since", "until")
+FILTER_KEYS = ("brand", "marketplace", "status", "min", "max", "since", "until", "order")
 ACTIONS = {
     "confirm": DetectionStatus.CONFIRMED,
     "dismiss": DetectionStatus.DISMISSED,
@@ -93,6 +95,35 @@ def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, str]]:
     return filters, clean
 
 
+def _page(
+    session: Session, filters: QueueFilters, order: str, limit: int, after: str | Detection | None
+) -> list[Detection]:
+    """A page in score order, or (``order=risk``) by the seller's risk score, after a position given
+    as the ``after`` argument's text or as the detection last seen."""
+    if order == "risk":
+        if isinstance(after, Detection):
+            key: tuple[float, float, int] | None = risk_key(session, after)
+        else:
+            key = _parse_risk_after(after)
+        return queue_page_by_risk(session, filters, scope(), limit=limit, after=key)
+    position = (after.score, after.id) if isinstance(after, Detection) else _parse_after(after)
+    return queue_page(session, filters, scope(), limit=limit, after=position)
+
+
+def _order(args: MultiDict) -> str:
+    return "risk" if args.get("order") == "risk" else "score"
+
+
+def _parse_risk_after(raw: str | None) -> tuple[float, float, int] | None:
+    parts = (raw or "").split(":")
+    if len(parts) != 3:
+        return None
+    try:
+        return float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        return None
+
+
 def _parse_after(raw: str | None) -> tuple[float, int] | None:
     if not raw or ":" not in raw:
         return None
@@ -129,8 +160,9 @@ def home() -> Any:
 def index() -> Any:
     session = db()
     filters, clean = parse_filters(request.args)
-    after = _parse_after(request.args.get("after"))
-    detections = queue_page(session, filters, scope(), limit=PAGE_SIZE + 1, after=after)
+    order = _order(request.args)
+    after = request.args.get("after")
+    detections = _page(session, filters, order, PAGE_SIZE + 1, after)
     has_more = len(detections) > PAGE_SIZE
     detections = detections[:PAGE_SIZE]
     rows = queue_rows(session, detections)
@@ -138,7 +170,10 @@ def index() -> Any:
     next_url = None
     if has_more:
         last = detections[-1]
-        next_url = url_for("queue.index", **clean, after=f"{last.score!r}:{last.id}")
+        position = f"{last.score!r}:{last.id}"
+        if order == "risk":
+            position = f"{risk_key(session, last)[0]!r}:{position}"
+        next_url = url_for("queue.index", **clean, after=position)
     return render_template(
         "queue.html",
         rows=rows,
@@ -173,7 +208,7 @@ def detail(detection_id: int) -> Any:
 
     queue_qs = _clean_qs(request.args.get("q", ""))
     filters, _ = parse_filters(MultiDict(parse_qsl(queue_qs)))
-    following = queue_page(session, filters, scope(), limit=1, after=(detection.score, detection.id))
+    following = _page(session, filters, _order(MultiDict(parse_qsl(queue_qs))), 1, detection)
     return render_template(
         "detail.html",
         d=detection,
@@ -215,6 +250,9 @@ def _apply_review(session: Session, detection: Detection, action: str, note: str
 def review(detection_id: int) -> Any:
     session = db()
     detection = _load_detection(session, detection_id)
+    queue_qs_raw = _clean_qs(request.form.get("q", ""))
+    order = _order(MultiDict(parse_qsl(queue_qs_raw)))
+    position = risk_key(session, detection) if order == "risk" else None
     score, last_id = detection.score, detection.id
     action = request.form.get("action", "")
     _apply_review(session, detection, action, request.form.get("note"))
@@ -223,7 +261,10 @@ def review(detection_id: int) -> Any:
     queue_qs = _clean_qs(request.form.get("q", ""))
     # Straight on to the next detection of the same queue: reviewing is a loop, not a round trip.
     filters, _ = parse_filters(MultiDict(parse_qsl(queue_qs)))
-    following = queue_page(session, filters, scope(), limit=1, after=(score, last_id))
+    if position is not None:
+        following = queue_page_by_risk(session, filters, scope(), limit=1, after=position)
+    else:
+        following = queue_page(session, filters, scope(), limit=1, after=(score, last_id))
     if following and action != "reopen":
         return redirect(url_for("queue.detail", detection_id=following[0].id, q=queue_qs))
     return redirect(url_for("queue.index") + ("?" + queue_qs if queue_qs else ""))

@@ -24,11 +24,11 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
-from db.models import Brand, Detection, DetectionStatus, Listing, ListingImage, Marketplace, Original
+from db.models import Brand, Detection, DetectionStatus, Listing, ListingImage, Marketplace, Original, Seller
 from db.repository import utcnow
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class AlertItem:
     logo_verdict: str | None
     listing_file: Path | None
     original_file: Path | None
+    seller_risk: float = 0.0  # the seller's risk score (db.risk): the digest leads with the riskiest sellers
 
 
 def _stored(settings: Settings, path: str | None) -> Path | None:
@@ -114,7 +115,7 @@ def compose_digest(
             f"* score {item.score:.2f} — {item.kind.replace('_', ' ')} of {item.original_label}",
             f"  listing:     {item.listing_url}" + (f" ({item.listing_title})" if item.listing_title else ""),
             f"  marketplace: {item.marketplace}",
-            f"  seller:      {item.seller or 'unknown'}",
+            f"  seller:      {item.seller or 'unknown'} (risk {item.seller_risk:.0f})",
         ]
         if item.logo_verdict:
             lines.append(f"  logo:        {item.logo_verdict}")
@@ -218,13 +219,14 @@ def _lock_candidates(session: Session, brand_id: int, threshold: float) -> list[
 
 def _items(session: Session, settings: Settings, ids: Sequence[int]) -> list[AlertItem]:
     rows = session.execute(
-        select(Detection, ListingImage, Listing, Marketplace, Original)
+        select(Detection, ListingImage, Listing, Marketplace, Original, func.coalesce(Seller.risk_score, 0.0))
         .join(ListingImage, ListingImage.id == Detection.listing_image_id)
         .join(Listing, Listing.id == ListingImage.listing_id)
         .join(Marketplace, Marketplace.id == Listing.marketplace_id)
         .join(Original, Original.id == Detection.original_id)
+        .outerjoin(Seller, Seller.id == Listing.seller_id)
         .where(Detection.id.in_(list(ids)))
-        .order_by(Detection.score.desc(), Detection.id)
+        .order_by(func.coalesce(Seller.risk_score, 0.0).desc(), Detection.score.desc(), Detection.id)
     ).all()
     return [
         AlertItem(
@@ -239,8 +241,9 @@ def _items(session: Session, settings: Settings, ids: Sequence[int]) -> list[Ale
             logo_verdict=(d.logo_verdict or {}).get("verdict"),
             listing_file=_stored(settings, image.path),
             original_file=_stored(settings, original.image_path),
+            seller_risk=float(risk or 0.0),
         )
-        for d, image, listing, marketplace, original in rows
+        for d, image, listing, marketplace, original, risk in rows
     ]
 
 
