@@ -20,6 +20,15 @@ def _cron(text: str) -> str:
     return text
 
 
+def _region(text: str) -> str:
+    import phonenumbers
+
+    region = text.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise argparse.ArgumentTypeError(f"--region takes a country code such as GB, DE or US, got {text!r}")
+    return region
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("marketplace", help="register a marketplace and its crawl schedule")
     actions = parser.add_subparsers(dest="marketplace_action", metavar="ACTION", required=True)
@@ -29,6 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--schedule", type=_cron, help='cron expression, e.g. "0 */6 * * *"')
     add.add_argument("--spider", default="product")
     add.add_argument("--disabled", action="store_true")
+    add.add_argument(
+        "--region",
+        type=_region,
+        help="ISO 3166 country code for phone numbers written without a country code (e.g. GB, DE, US)",
+    )
     actions.add_parser("list", help="list marketplaces")
     parser.set_defaults(handler=run)
 
@@ -50,6 +64,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     schedule=args.schedule,
                     enabled=not args.disabled,
                 )
+                if args.region:
+                    marketplace = session.get(Marketplace, marketplace_id)
+                    assert marketplace is not None
+                    marketplace.settings = {**(marketplace.settings or {}), "region": args.region}
                 print(
                     f"marketplace #{marketplace_id} {args.name}: {', '.join(args.urls)} schedule={args.schedule or 'manual'}"
                 )

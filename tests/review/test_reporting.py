@@ -187,3 +187,18 @@ def test_report_networks_command_recomputes_and_prints(
     rows = json.loads(capsys.readouterr().out)
     assert rows and all("shared_handle: telegram:same_operator" in r["shared_keys"] for r in rows)
     assert {int(r["members"]) for r in rows} == {4}  # seller0, seller1, seller2 and seller9 on shopA
+
+
+def test_marketplace_region_for_phone_numbers(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from db.models import Marketplace
+
+    _env(monkeypatch, seeded.settings)
+    assert main(["marketplace", "add", "uk-market", "https://uk.invalid/", "--region", "gb"]) == 0
+    with pytest.raises(SystemExit):
+        main(["marketplace", "add", "x", "https://x.invalid/", "--region", "XX"])
+    engine = make_engine(seeded.settings.database_url)
+    with session_factory(engine)() as s:
+        assert s.query(Marketplace).filter_by(name="uk-market").one().settings["region"] == "GB"
+    engine.dispose()
