@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
@@ -260,7 +261,7 @@ def bare_domains(text: str, own_hosts: frozenset[str]) -> list[Contact]:
 
 
 def extract_contacts(
-    text: str, links: list[str] = (), *, own_hosts: frozenset[str] | set[str] = frozenset(), region: str | None = None
+    text: str, links: Sequence[str] = (), *, own_hosts: frozenset[str] | set[str] = frozenset(), region: str | None = None
 ) -> list[Contact]:
     """Every contact key in a page's visible ``text`` and its ``links``, deduplicated, in a stable order.
 

@@ -25,10 +25,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -82,10 +82,10 @@ def _star(sellers: Iterable[int], reason: str, key: str) -> list[Link]:
 def contact_links(session: Session, max_sellers_per_key: int = MAX_SELLERS_PER_KEY) -> tuple[list[Link], list[str]]:
     """Links between sellers sharing a contact key; also the keys left out as too common."""
     by_key: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for kind, value, seller_id in session.execute(
+    for contact_kind, value, seller_id in session.execute(
         select(SellerContact.kind, SellerContact.value, SellerContact.seller_id)
     ):
-        by_key[(str(getattr(kind, "value", kind)), str(value))].add(int(seller_id))
+        by_key[(str(getattr(contact_kind, "value", contact_kind)), str(value))].add(int(seller_id))
     links: list[Link] = []
     skipped: list[str] = []
     for (kind, value), sellers in sorted(by_key.items()):
@@ -113,7 +113,7 @@ def same_image_links(session: Session) -> list[Link]:
     ).all()
     by_hash: dict[str, set[int]] = defaultdict(set)
     for sha256, seller_id in rows:
-        by_hash[str(sha256)].add(int(seller_id))
+        by_hash[str(sha256)].add(cast(int, seller_id))
     links: list[Link] = []
     for sha256, sellers in sorted(by_hash.items()):
         if len(sellers) >= 2:
@@ -212,7 +212,7 @@ def recompute_networks(
         session.execute(delete(SellerLink).where(SellerLink.id.in_(stale[start : start + 500])))
     if new:
         session.execute(
-            SellerLink.__table__.insert(),
+            insert(SellerLink),
             [{"seller_a": a, "seller_b": b, "reason": r, "key": k} for a, b, r, k in new],
         )
     summary.links_added, summary.links_removed, summary.links = len(new), len(stale), len(wanted)
@@ -235,10 +235,9 @@ def recompute_networks(
         if network_of.get(seller_id, seller_id) != network_id
     ]
     if changes:
+        table = cast(Table, Seller.__table__)
         statement = (
-            update(Seller.__table__)
-            .where(Seller.__table__.c.id == bindparam("seller"))
-            .values(network_id=bindparam("network"))
+            update(table).where(table.c.id == bindparam("seller")).values(network_id=bindparam("network"))
         )
         session.execute(statement, changes)
     session.flush()
@@ -270,7 +269,7 @@ def networks(session: Session, min_members: int = 2) -> list[tuple[int, int]]:
         .having(func.count() >= min_members)
         .order_by(func.count().desc(), Seller.network_id)
     ).all()
-    return [(int(n), int(c)) for n, c in rows]
+    return [(cast(int, n), int(c)) for n, c in rows]
 
 
 def network_members(session: Session, network_id: int) -> list[Seller]:
@@ -309,7 +308,7 @@ def hit_counts(
     if detection_condition is not None:
         query = query.where(detection_condition)
     for seller_id, status, n in session.execute(query):
-        counts[int(seller_id)][str(getattr(status, "value", status))] = int(n)
+        counts[cast(int, seller_id)][str(getattr(status, "value", status))] = int(n)
     return counts
 
 

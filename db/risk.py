@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Detection, DetectionStatus, Listing, ListingImage, Seller
@@ -75,7 +75,7 @@ def recompute_risk(session: Session, now: datetime | None = None, live_days: int
     ).all()
     live_listings: dict[int, set[int]] = defaultdict(set)
     for seller_id, listing_id, marketplace_id, last_seen, status, created_at in rows:
-        seller_id = int(seller_id)
+        seller_id = cast(int, seller_id)
         if str(getattr(status, "value", status)) == DetectionStatus.CONFIRMED.value:
             confirmed[seller_id] += 1
         latest = latest_seen.get(int(marketplace_id))
@@ -104,7 +104,7 @@ def recompute_risk(session: Session, now: datetime | None = None, live_days: int
         if old is None or abs(float(old) - score) > 1e-9:
             changes.append({"seller": int(seller_id), "score": score})
     if changes:
-        table = Seller.__table__
+        table = cast(Table, Seller.__table__)
         session.execute(
             update(table).where(table.c.id == bindparam("seller")).values(risk_score=bindparam("score")), changes
         )

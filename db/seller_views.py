@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -44,7 +44,7 @@ def _network_sizes(session: Session, network_ids: list[int]) -> dict[int, int]:
     rows = session.execute(
         select(Seller.network_id, func.count()).where(Seller.network_id.in_(network_ids)).group_by(Seller.network_id)
     ).all()
-    return {int(n): int(c) for n, c in rows}
+    return {cast(int, n): int(c) for n, c in rows}
 
 
 def _rows(session: Session, scope: BrandScope, sellers: list[tuple[Seller, str]]) -> list[SellerRow]:
@@ -207,7 +207,7 @@ def visible_networks(session: Session, scope: BrandScope, limit: int = MAX_ROWS)
         query = query.where(Seller.network_id.in_(networks_seen))
     found = []
     for (network_id,) in session.execute(query):
-        detail = network_detail(session, scope, int(network_id))
+        detail = network_detail(session, scope, cast(int, network_id))
         if detail is not None:
             found.append(detail)
     return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -116,7 +116,7 @@ def add_contacts(
     if not rows:
         return 0
     result = session.execute(_insert(session, SellerContact.__table__).values(rows).on_conflict_do_nothing())
-    return max(int(result.rowcount or 0), 0)
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
 def link_listing_to_seller(
@@ -204,7 +204,7 @@ def listing_counts(session: Session, seller_ids: Sequence[int]) -> dict[int, int
         .where(Listing.seller_id.in_(list(seller_ids)))
         .group_by(Listing.seller_id)
     ).all()
-    return {int(s): int(n) for s, n in rows}
+    return {cast(int, s): int(n) for s, n in rows}
 
 
 def carry_over_listing_sellers(session: Session) -> int:

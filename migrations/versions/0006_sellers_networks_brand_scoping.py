@@ -146,8 +146,8 @@ def _views() -> dict[str, str]:
 
 
 _OLD_VIEWS = {
-    "report_detections_per_marketplace_day": f"""
-        SELECT m.id AS marketplace_id, m.name AS marketplace, {{day}} AS day,
+    "report_detections_per_marketplace_day": """
+        SELECT m.id AS marketplace_id, m.name AS marketplace, {day} AS day,
                COUNT(*) AS detections,
                SUM(CASE WHEN d.status = 'confirmed' THEN 1 ELSE 0 END) AS confirmed,
                SUM(CASE WHEN d.status = 'dismissed' THEN 1 ELSE 0 END) AS dismissed,
@@ -156,7 +156,7 @@ _OLD_VIEWS = {
         JOIN listing_images li ON li.id = d.listing_image_id
         JOIN listings l ON l.id = li.listing_id
         JOIN marketplaces m ON m.id = l.marketplace_id
-        GROUP BY m.id, m.name, {{day}}
+        GROUP BY m.id, m.name, {day}
     """,
     "report_top_sellers": """
         SELECT m.name AS marketplace, l.seller AS seller,
@@ -249,13 +249,12 @@ def upgrade() -> None:
 
     for name in ("report_detections_per_marketplace_day", "report_top_sellers"):
         op.execute(f"DROP VIEW IF EXISTS {name}")
-    with _views_set_aside():
-        with op.batch_alter_table("listings") as batch:
-            batch.add_column(sa.Column("seller_id", sa.Integer(), nullable=True))
-            batch.create_foreign_key(
-                batch.f("fk_listings_seller_id_sellers"), "sellers", ["seller_id"], ["id"], ondelete="SET NULL"
-            )
-            batch.create_index(batch.f("ix_listings_seller_id"), ["seller_id"], unique=False)
+    with _views_set_aside(), op.batch_alter_table("listings") as batch:
+        batch.add_column(sa.Column("seller_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            batch.f("fk_listings_seller_id_sellers"), "sellers", ["seller_id"], ["id"], ondelete="SET NULL"
+        )
+        batch.create_index(batch.f("ix_listings_seller_id"), ["seller_id"], unique=False)
     _carry_over_sellers()
     # Reviewers who exist before brands are granted keep seeing what they saw: every brand.
     op.execute(
