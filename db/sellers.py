@@ -60,6 +60,8 @@ def upsert_seller(
 ) -> int | None:
     """The seller's id, created if new; fills in a missing name, id or profile URL and moves
     ``last_seen``. None when nothing names a seller."""
+    if profile_url and not str(profile_url).lower().startswith(("http://", "https://")):
+        profile_url = None  # a javascript: or data: "profile" from a page is never stored, never linked
     identity = seller_identity(external_id, name, profile_url)
     if identity is None:
         return None

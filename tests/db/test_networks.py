@@ -192,3 +192,10 @@ def test_risk_scores_and_reporting_views(session: Session) -> None:
     # ``since`` applies to the hits' dates.
     assert run_report(s, "networks", since=datetime.now(UTC) + timedelta(days=2)) == []
     assert recompute_risk(s) == 0  # unchanged evidence, unchanged scores
+
+
+def test_a_profile_url_that_is_no_web_address_is_not_kept(session: Session) -> None:
+    m = upsert_marketplace(session, "m", ["http://m.invalid/"])
+    seller_id = upsert_seller(session, m, name="X", profile_url="javascript:alert(1)")
+    assert seller_id is not None and session.get(Seller, seller_id).profile_url is None
+    assert upsert_seller(session, m, profile_url="data:text/html,hi") is None
