@@ -15,7 +15,8 @@ def user_by_email(session: Session, email: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def all_users(session: Session) -> list[User]:
+def list_users(session: Session) -> list[User]:
+    """Every account, by email."""
     return list(session.execute(select(User).order_by(User.email)).scalars())
 
 

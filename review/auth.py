@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from db.models import Role, User
-from db.users import all_users, user_by_email
+from db.users import list_users, user_by_email
 from review.state import db
 
 bp = Blueprint("auth", __name__)
@@ -249,5 +249,5 @@ def users() -> Any:
         else:
             abort(400, "unknown action")
         return redirect(url_for("auth.users"))
-    accounts = all_users(s)
+    accounts = list_users(s)
     return render_template("users.html", accounts=accounts, roles=[r.value for r in Role])

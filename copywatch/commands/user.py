@@ -10,7 +10,7 @@ from copywatch.settings import Settings
 from db.engine import make_engine, session_factory
 from db.models import Role
 from db.scoping import grant_brands, revoke_brands
-from db.users import all_users, brand_ids_by_name, granted_brand_names, user_by_email
+from db.users import brand_ids_by_name, granted_brand_names, list_users, user_by_email
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{args.user_action}ed {', '.join(args.brand)} for {user.email}")
                 return 0
             granted_names = granted_brand_names(session)
-            for user in all_users(session):
+            for user in list_users(session):
                 state = "active" if user.active else "deactivated"
                 brands = "all brands" if user.role == Role.ADMIN else ", ".join(granted_names.get(user.id, [])) or "no brands"
                 print(f"{user.id}\t{user.email}\t{user.role.value}\t{state}\t{brands}")
