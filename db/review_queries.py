@@ -27,7 +27,6 @@ from db.models import (
 from db.repository import QueueFilters, review_queue_query
 from db.scoping import (
     BrandScope,
-    detection_condition,
     listing_image_visible,
     original_visible,
     restrict_detections,
@@ -300,22 +299,3 @@ def visible_original_ids(session: Session, scope: BrandScope) -> set[int] | None
         return None
     return {int(i) for i in session.execute(select(Original.id).where(Original.brand_id.in_(scope.ids()))).scalars()}
 
-
-__all__ = [
-    "DetectionContext",
-    "QueueRow",
-    "detection_condition",
-    "detection_context",
-    "filter_choices",
-    "listing_image_path",
-    "original_image_path",
-    "originals_with_brand",
-    "queue_count",
-    "queue_page",
-    "queue_page_by_risk",
-    "risk_key",
-    "queue_rows",
-    "visible_detection",
-    "visible_detections",
-    "visible_original_ids",
-]

@@ -107,12 +107,6 @@ def detection_condition(scope: BrandScope) -> Any:
     return Detection.original_id.in_(_granted_originals(scope))
 
 
-def brands_condition(scope: BrandScope, column: Any) -> Any:
-    if scope.unrestricted:
-        return column.is_not(None) | column.is_(None)
-    return column.in_(scope.ids())
-
-
 def visible_seller_ids(scope: BrandScope) -> Select[Any]:
     """Sellers in a network (a seller alone is its own) with a detection of the scope's brands."""
     hit_sellers = (
