@@ -89,10 +89,6 @@ REPORTS: dict[str, ReportSpec] = {
 }
 
 
-def report_names() -> list[str]:
-    return list(REPORTS)
-
-
 def run_report(
     session: Session,
     name: str,

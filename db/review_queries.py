@@ -24,7 +24,7 @@ from db.models import (
     Seller,
     User,
 )
-from db.repository import QueueFilters, review_queue_query
+from db.review_queue import QueueFilters, review_queue_query
 from db.scoping import (
     BrandScope,
     listing_image_visible,

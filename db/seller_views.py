@@ -211,3 +211,30 @@ def visible_networks(session: Session, scope: BrandScope, limit: int = MAX_ROWS)
         if detail is not None:
             found.append(detail)
     return found
+
+
+def marketplace_sellers(session: Session, marketplace_id: int) -> list[tuple[int, str | None, int | None]]:
+    """``(id, name, network_id)`` of every seller of one marketplace."""
+    rows = session.execute(
+        select(Seller.id, Seller.name, Seller.network_id).where(Seller.marketplace_id == marketplace_id)
+    ).all()
+    return [(int(i), n, cast(int | None, k)) for i, n, k in rows]
+
+
+def links_touching(session: Session, seller_ids: list[int]) -> list[tuple[int, int, str, str]]:
+    """``(seller_a, seller_b, reason, key)`` of every link with one end among ``seller_ids``."""
+    if not seller_ids:
+        return []
+    rows = session.execute(
+        select(SellerLink.seller_a, SellerLink.seller_b, SellerLink.reason, SellerLink.key).where(
+            SellerLink.seller_a.in_(seller_ids) | SellerLink.seller_b.in_(seller_ids)
+        )
+    ).all()
+    return [(int(a), int(b), str(r), str(k)) for a, b, r, k in rows]
+
+
+def listings_linked_to_sellers(session: Session, marketplace_id: int) -> tuple[int, int]:
+    """(listings of the marketplace that name a seller, those of them linked to a seller row)."""
+    naming = select(func.count()).where(Listing.marketplace_id == marketplace_id, Listing.seller.is_not(None))
+    linked = naming.where(Listing.seller_id.is_not(None))
+    return int(session.execute(naming).scalar_one()), int(session.execute(linked).scalar_one())

@@ -222,3 +222,19 @@ def carry_over_listing_sellers(session: Session) -> int:
         if link_listing_to_seller(session, marketplace_id, listing_id, None, name) is not None:
             linked += 1
     return linked
+
+
+def seller_risk_of_detections(session: Session, detection_ids: Sequence[int]) -> dict[int, float]:
+    """Per detection, the risk score of its listing's seller (0 when the listing names none)."""
+    from db.models import Detection, ListingImage
+
+    if not detection_ids:
+        return {}
+    rows = session.execute(
+        select(Detection.id, Seller.risk_score)
+        .join(ListingImage, ListingImage.id == Detection.listing_image_id)
+        .join(Listing, Listing.id == ListingImage.listing_id)
+        .outerjoin(Seller, Seller.id == Listing.seller_id)
+        .where(Detection.id.in_(list(detection_ids)))
+    ).all()
+    return {int(i): float(r or 0.0) for i, r in rows}

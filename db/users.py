@@ -1,11 +1,22 @@
-"""Reviewer accounts: look-ups for login and the admin page, and the brands each may see."""
+"""Review-page accounts: look-ups for login, the admin page and the command line, and the brands
+each account is granted (``db.scoping`` applies them)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from db.models import Brand, User, UserBrand
+from db.models import Brand, Role, User, UserBrand
+
+
+def list_users(session: Session) -> list[User]:
+    """Every account, by email."""
+    return list(session.execute(select(User).order_by(User.email)).scalars())
+
+
+def find_user(session: Session, email: str) -> User | None:
+    """The account with this (normalised) e-mail address, if any."""
+    return session.execute(select(User).where(User.email == email)).scalar_one_or_none()
 
 
 def user_by_email(session: Session, email: str) -> User | None:
@@ -15,9 +26,15 @@ def user_by_email(session: Session, email: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def list_users(session: Session) -> list[User]:
-    """Every account, by email."""
-    return list(session.execute(select(User).order_by(User.email)).scalars())
+def reset_account(session: Session, email: str, password_hash: str, role: Role) -> None:
+    """Create the account with this password hash and role, or give an existing one the new
+    password and activate it (its role is kept)."""
+    user = find_user(session, email)
+    if user is None:
+        session.add(User(email=email, password_hash=password_hash, role=role, active=True))
+    else:
+        user.password_hash, user.active = password_hash, True
+    session.flush()
 
 
 def brand_ids_by_name(session: Session, names: list[str]) -> list[int]:
@@ -41,3 +58,9 @@ def granted_brand_names(session: Session) -> dict[int, list[str]]:
     ):
         granted.setdefault(int(user_id), []).append(str(name))
     return granted
+
+
+def bump_session_version(session: Session, user_id: int) -> None:
+    """Move the user's session version on, which ends every session made before (the caller commits)."""
+    session.execute(update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
+    session.expire_all()

@@ -1,4 +1,5 @@
-"""``copywatch user``: add and list reviewer accounts, and grant them brands."""
+"""``copywatch user``: add and list reviewer accounts, grant them brands, set a new password (ends the
+account's sessions)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from copywatch.settings import Settings
 from db.engine import make_engine, session_factory
 from db.models import Role
 from db.scoping import grant_brands, revoke_brands
-from db.users import brand_ids_by_name, granted_brand_names, list_users, user_by_email
+from db.users import brand_ids_by_name, find_user, granted_brand_names, list_users
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="grant this brand (repeatable); a reviewer sees and acts on granted brands only",
     )
     add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    password = actions.add_parser("password", help="set a new password (asks for it); ends every session")
+    password.add_argument("email")
+    password.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of stdin"
     )
     actions.add_parser("list", help="list accounts and their brands")
@@ -50,7 +56,7 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from review.auth import create_user
+    from review.auth import create_user, set_password
 
     engine = make_engine(settings.database_url)
     try:
@@ -71,8 +77,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 if role == Role.REVIEWER.value and not args.brand:
                     print("note: a reviewer without brands sees nothing; grant some with --brand NAME")
                 return 0
+            if args.user_action == "password":
+                email = args.email.strip().lower()
+                user = find_user(session, email)
+                if user is None:
+                    print(f"copywatch user password: no account {email}", file=sys.stderr)
+                    return 1
+                try:
+                    set_password(session, user, _read_password(args.password_stdin))
+                    session.commit()
+                except ValueError as exc:
+                    print(f"copywatch user password: {exc}", file=sys.stderr)
+                    return 1
+                print(f"new password for {email}; its sessions have ended")
+                return 0
             if args.user_action in {"grant", "revoke"}:
-                user = user_by_email(session, args.email)
+                user = find_user(session, args.email.strip().lower())
                 try:
                     if user is None:
                         raise ValueError(f"no account {args.email!r}")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import Listing, Seller, SellerLink
+from db.seller_views import links_touching, listings_linked_to_sellers, marketplace_sellers
 
 
 @dataclass
@@ -54,37 +53,18 @@ class NetworkOutcome:
 
 def collect_networks(session: Session, planted: list[list[str]], marketplace_id: int) -> NetworkOutcome:
     """Read the demo marketplace's sellers, links and networks back from the database."""
-    sellers = session.execute(
-        select(Seller.id, Seller.name, Seller.network_id).where(Seller.marketplace_id == marketplace_id)
-    ).all()
-    name_of = {int(i): str(n) for i, n, _ in sellers}
+    sellers = marketplace_sellers(session, marketplace_id)
+    name_of = {seller_id: str(name) for seller_id, name, _ in sellers}
     by_network: dict[int, list[str]] = {}
     for seller_id, name, network_id in sellers:
-        by_network.setdefault(int(network_id or seller_id), []).append(str(name))
+        by_network.setdefault(network_id or seller_id, []).append(str(name))
     outcome = NetworkOutcome(planted=[sorted(n) for n in planted])
     outcome.found = sorted(sorted(n) for n in by_network.values() if len(n) >= 2)
     network_of_name = {name: i for i, members in enumerate(planted) for name in members}
-    for a, b, reason, key in session.execute(
-        select(SellerLink.seller_a, SellerLink.seller_b, SellerLink.reason, SellerLink.key).where(
-            SellerLink.seller_a.in_(list(name_of)) | SellerLink.seller_b.in_(list(name_of))
-        )
-    ):
-        first, second = name_of.get(int(a), f"#{a}"), name_of.get(int(b), f"#{b}")
+    for a, b, reason, key in links_touching(session, list(name_of)):
+        first, second = name_of.get(a, f"#{a}"), name_of.get(b, f"#{b}")
         together = network_of_name.get(first) is not None and network_of_name.get(first) == network_of_name.get(second)
         if not together:
             outcome.false_links.append(f"{first} - {second} ({reason}: {key})")
-    outcome.listings_naming_seller = int(
-        session.execute(
-            select(func.count()).where(Listing.marketplace_id == marketplace_id, Listing.seller.is_not(None))
-        ).scalar_one()
-    )
-    outcome.listings_linked = int(
-        session.execute(
-            select(func.count()).where(
-                Listing.marketplace_id == marketplace_id,
-                Listing.seller.is_not(None),
-                Listing.seller_id.is_not(None),
-            )
-        ).scalar_one()
-    )
+    outcome.listings_naming_seller, outcome.listings_linked = listings_linked_to_sellers(session, marketplace_id)
     return outcome

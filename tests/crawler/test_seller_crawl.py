@@ -55,7 +55,7 @@ def _seller_shop() -> Shop:
 
 
 def _region(settings: Settings, base: str, region: str) -> None:
-    from db.repository import upsert_marketplace
+    from db.marketplaces import upsert_marketplace
 
     engine = make_engine(settings.database_url)
     with session_factory(engine)() as s, s.begin():

@@ -10,19 +10,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.catalog import add_original, upsert_brand
+from db.detections import review_detection, upsert_detection
 from db.engine import make_engine, session_factory
+from db.listings import upsert_listing, upsert_listing_image
+from db.marketplaces import upsert_marketplace
 from db.models import DetectionStatus, Seller, SellerLink
 from db.networks import box_iou, recompute_networks, refresh_sellers
 from db.reporting import run_report
-from db.repository import (
-    add_original,
-    review_detection,
-    upsert_brand,
-    upsert_detection,
-    upsert_listing,
-    upsert_listing_image,
-    upsert_marketplace,
-)
 from db.risk import recompute_risk, risk_score
 from db.sellers import add_contacts, link_listing_to_seller, seller_identity, upsert_seller
 
