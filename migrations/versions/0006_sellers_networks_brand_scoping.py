@@ -1,7 +1,7 @@
 """sellers, seller contacts and links (networks), user brands, seller reporting views
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-04
 
 Sellers become rows of their own: ``sellers`` (one account on one marketplace), ``seller_contacts``
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
