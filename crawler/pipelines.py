@@ -296,19 +296,18 @@ class PersistSellerPagePipeline:
     One short transaction per page; a failure is logged and counted, and loses only that page.
     """
 
-    def __init__(self, settings: Settings, marketplace_id: int) -> None:
+    def __init__(self, settings: Settings, marketplace_id: int, stats: StatsCollector) -> None:
         from db.engine import make_engine, session_factory
 
         self.marketplace_id = marketplace_id
+        self.stats = stats
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> PersistSellerPagePipeline:
         settings = crawler.settings.get("COPYWATCH_SETTINGS") or Settings.from_env()
-        pipeline = cls(settings, crawler.settings.getint("COPYWATCH_MARKETPLACE_ID"))
-        pipeline.stats = crawler.stats
-        return pipeline
+        return cls(settings, crawler.settings.getint("COPYWATCH_MARKETPLACE_ID"), crawler.stats)
 
     def close_spider(self, spider: Any = None) -> None:
         self.engine.dispose()

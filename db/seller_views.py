@@ -218,7 +218,7 @@ def marketplace_sellers(session: Session, marketplace_id: int) -> list[tuple[int
     rows = session.execute(
         select(Seller.id, Seller.name, Seller.network_id).where(Seller.marketplace_id == marketplace_id)
     ).all()
-    return [(int(i), n, cast(int | None, k)) for i, n, k in rows]
+    return [(int(i), n, k) for i, n, k in rows]
 
 
 def links_touching(session: Session, seller_ids: list[int]) -> list[tuple[int, int, str, str]]:
