@@ -8,7 +8,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from detection.logo.band import Extent, band_extent, colour_distance, foreground, logo_band, object_extent
+from detection.logo.band import Extent, band_extent, foreground, logo_band, object_extent
 from detection.logo.chaincode import prune_spurs, thin, trace
 from detection.logo.edges import auto_thresholds, colour_strength, edge_mask, start_points
 from detection.logo.fourier import complexity, perimeter

@@ -173,7 +173,7 @@ def _emblem(shape: str, rng: np.random.Generator, generator: str, fonts: list[Fo
     filled = generator in {"polygon", "badge"} and rng.random() < 0.7 or generator == "rounded" and rng.random() < 0.5
     if generator == "outline":
         filled = False
-    thickness = max(_SS, int(size * rng.uniform(0.05, 0.16)))
+    thickness = max(_SS, int(size * rng.uniform(0.04, 0.24)))
     if shape == "triangular":
         pts = _triangle_points(rng, size)
         if generator == "rounded":
