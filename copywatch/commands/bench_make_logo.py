@@ -1,4 +1,5 @@
-"""``copywatch bench make-logo``: generate a labelled logo benchmark."""
+"""``copywatch bench make-logo``: generate a labelled logo benchmark; ``copywatch bench
+train-logo-shape``: retrain the logo shape classifier that ships with the package."""
 
 from __future__ import annotations
 
@@ -40,6 +41,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     parser.set_defaults(handler=run)
 
+    train = subparsers.add_parser(
+        "train-logo-shape", help="retrain the logo shape classifier on generated marks (development fonts and generators)"
+    )  # fmt: skip
+    train.add_argument("--n", type=int, default=2400, help="generated logo photos to learn from (default 2400)")
+    train.add_argument("--seed", type=int, default=7)
+    train.add_argument("--out", type=Path, help="where to write the model (default: the package's shape_model.npz)")
+    train.set_defaults(handler=run_train)
+
 
 def run(args: argparse.Namespace, settings: object) -> int:
     from detection.logo.bench import make_logo_benchmark
@@ -53,4 +62,12 @@ def run(args: argparse.Namespace, settings: object) -> int:
         print(f"copywatch bench make-logo: {exc}")
         return 2
     print(f"{args.n} images and truth.csv written to {out}")
+    return 0
+
+
+def run_train(args: argparse.Namespace, settings: object) -> int:
+    from detection.logo.shape_model import MODEL_PATH
+    from detection.logo.train_shape import train_shape_model
+
+    train_shape_model(n=args.n, seed=args.seed, out=args.out or MODEL_PATH)
     return 0

@@ -110,13 +110,17 @@ def locate(image: np.ndarray) -> Located | None:
     found = _logo_box(colour, mask, (at_band.x0 + span[0], at_band.x0 + span[1]), band)
     if found is None:
         return None
-    box, share = found
+    box, _ = found
     x0, y0, bw, bh = box
     x1, y1 = x0 + bw, y0 + bh
     logo_mask = _logo_mask(colour, mask, box, band)
     offset = ((x0 + x1) / 2.0 - at_band.centre_x) / at_band.width
     at_edge = x0 <= at_band.x0 + 1 or x1 >= at_band.x1 - 1
-    confidence = float(min(1.0, max(span[2], share) * 1.25)) * (0.5 if at_edge else 1.0)
+    # The seed's confidence: the mark's share of the band's edges (a patterned product spreads
+    # them, so no single mark dominates), taken over the columns of the mark actually chosen.
+    columns = histogram[max(0, x0 - at_band.x0) : max(0, x1 - at_band.x0)]
+    dominance = float(columns.sum() / max(histogram.sum(), 1e-9))
+    confidence = float(min(1.0, dominance * 1.25)) * (0.5 if at_edge else 1.0)
     return Located(
         box,
         at_band,

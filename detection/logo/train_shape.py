@@ -40,7 +40,7 @@ def collect(n: int, seed: int, holdout_fonts=DEFAULT_HOLDOUT_FONTS, holdout_gene
     return rows, np.array(labels)
 
 
-def train_shape_model(n: int = 4000, seed: int = 7, out: Path = MODEL_PATH, log=print) -> ShapeModel:  # noqa: ANN001
+def train_shape_model(n: int = 2400, seed: int = 7, out: Path = MODEL_PATH, log=print) -> ShapeModel:  # noqa: ANN001
     started = time.monotonic()
     rows, labels = collect(n, seed)
     names = tuple(sorted(rows[0]))
