@@ -42,6 +42,7 @@ class BrandMark:
             background = np.median(border, axis=0)
             distance = np.abs(colour - background).sum(axis=2)
             alpha = np.clip((distance - 30.0) / 60.0, 0.0, 1.0).astype(np.float32)
+        alpha = np.asarray(alpha, np.float32)
         ys, xs = np.nonzero(alpha > 0.5)
         if ys.size < 12:
             raise ValueError("no mark found in the logo image (it is blank or has no contrast)")
@@ -49,8 +50,8 @@ class BrandMark:
         side = max(alpha.shape)
         if side > 256:  # plenty for matching, and the stored reference stays small
             scale = 256 / side
-            alpha = cv2.resize(alpha, (max(2, round(alpha.shape[1] * scale)), max(2, round(alpha.shape[0] * scale))),
-                               interpolation=cv2.INTER_AREA)  # fmt: skip
+            alpha = np.asarray(cv2.resize(alpha, (max(2, round(alpha.shape[1] * scale)), max(2, round(alpha.shape[0] * scale))),
+                               interpolation=cv2.INTER_AREA), np.float32)  # fmt: skip
         return cls(np.ascontiguousarray(alpha, np.float32))
 
     @classmethod

@@ -13,6 +13,7 @@ Degenerate inputs (blank image, no product, no logo edges) give ``undetermined``
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,7 +35,7 @@ class LogoVerdict:
     shape: str | None
     confidence: float
     reason: str
-    marks: list[dict] | None = None  # with a brand mark: every print of it found (box, offset, position, …)
+    marks: list[dict[str, Any]] | None = None  # with a brand mark: every print of it found (box, offset, position, …)
 
     @property
     def suspicious(self) -> bool:
@@ -88,7 +89,7 @@ def _check_by_extent(
         return _undetermined("the band has no dominant mark (texture or seams only)")
     expected = reference.offset if reference is not None else 0.0
     shifted = abs(located.offset - expected) >= BIN / 2
-    shape_differs = (
+    shape_differs = bool(
         reference is not None and reference.shape and located.shape and located.shape != reference.shape
     )
     if shifted:
@@ -98,7 +99,7 @@ def _check_by_extent(
         )
     elif shape_differs:
         verdict = "shape_differs"
-        reason = f"logo shape {located.shape}, registered {reference.shape}"
+        reason = f"logo shape {located.shape}, registered {reference.shape if reference else None}"
     else:
         verdict = "genuine"
         reason = f"logo at {located.position} as expected"
@@ -182,7 +183,7 @@ def _check_brand_mark(image: np.ndarray, reference: LogoReference) -> LogoVerdic
         return LogoVerdict("missing", None, None, None, 0.8, "the brand's mark is not found in the listing", [])
     mask = foreground(colour)
     whole = object_extent(mask)
-    marks = []
+    marks: list[dict[str, Any]] = []
     for hit in hits:
         x, y, w, h = hit.box
         extent = band_extent(mask, (y, y + max(h, 1))) if whole is not None else None

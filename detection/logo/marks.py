@@ -104,7 +104,7 @@ def _text_lines_hershey(lines: list[str], family: str, rng: np.random.Generator)
 def _shear(alpha: np.ndarray, slant: float) -> np.ndarray:
     h, w = alpha.shape
     pad = int(abs(slant) * h) + 2
-    matrix = np.float32([[1, -slant, pad + slant * h if slant > 0 else pad], [0, 1, 0]])
+    matrix = np.array([[1, -slant, pad + slant * h if slant > 0 else pad], [0, 1, 0]], np.float32)
     return _crop(cv2.warpAffine(alpha, matrix, (w + 2 * pad, h)))
 
 
@@ -169,7 +169,7 @@ def _triangle_points(rng: np.random.Generator, size: int) -> np.ndarray:
 
 def _emblem(shape: str, rng: np.random.Generator, generator: str, fonts: list[Font]) -> np.ndarray:
     size = 200 * _SS
-    canvas = np.zeros((size, size), np.uint8)
+    canvas: np.ndarray = np.zeros((size, size), np.uint8)
     filled = generator in {"polygon", "badge"} and rng.random() < 0.7 or generator == "rounded" and rng.random() < 0.5
     if generator == "outline":
         filled = False
@@ -205,7 +205,7 @@ def _emblem(shape: str, rng: np.random.Generator, generator: str, fonts: list[Fo
             canvas = cv2.warpAffine(canvas, rotation, (size, size))
     if generator == "badge":
         _inscribe(canvas, shape, filled, rng, fonts)
-    small = cv2.resize(canvas, (size // _SS, size // _SS), interpolation=cv2.INTER_AREA)
+    small: np.ndarray = cv2.resize(canvas, (size // _SS, size // _SS), interpolation=cv2.INTER_AREA)
     return _crop(small.astype(np.float32) / 255.0)
 
 
@@ -272,7 +272,10 @@ def render_mark(
         if rng.random() < 0.4:
             alpha = _shear(alpha, float(rng.uniform(-0.3, 0.3)))
         return alpha, font.family
-    alpha = _text_lines_ttf(lines, font, rng)
+    # Some letter spacing and weight here too (mild: ``ttf_tracked`` goes much further).
+    tracking = float(rng.uniform(-0.03, 0.18)) if rng.random() < 0.5 else 0.0
+    stroke = float(rng.uniform(0.0, 0.03)) if rng.random() < 0.3 else 0.0
+    alpha = _text_lines_ttf(lines, font, rng, tracking=tracking, stroke=stroke)
     if generator == "ttf_framed":
         alpha = _frame(alpha, rng)
     return alpha, font.family

@@ -129,8 +129,8 @@ def _camera(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = image.shape[:2]
     rotation = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.uniform(-3, 3)), float(rng.uniform(0.95, 1.02)))
     image = cv2.warpAffine(image, rotation, (w, h), borderMode=cv2.BORDER_REPLICATE)
-    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    moved = corners + rng.uniform(-0.02, 0.02, (4, 2)).astype(np.float32) * np.float32([w, h])
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    moved = (corners + rng.uniform(-0.02, 0.02, (4, 2)) * np.array([w, h])).astype(np.float32)
     image = cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, moved), (w, h), borderMode=cv2.BORDER_REPLICATE)
     if rng.random() < 0.5:
         image = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(0.4, 1.2)))
@@ -138,4 +138,4 @@ def _camera(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     noisy = image.astype(np.float32) * gain + rng.normal(0, rng.uniform(1.0, 6.0), image.shape)
     image = np.clip(noisy, 0, 255).astype(np.uint8)
     quality = int(rng.integers(50, 92))
-    return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR)
+    return np.asarray(cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR))

@@ -57,6 +57,16 @@ def _runs(profile: np.ndarray, min_gap: int) -> int:
     return runs
 
 
+def _row_groups(stats: np.ndarray, min_area: float) -> int:
+    """Rows of letters: parts whose vertical centres lie within half a letter of each other."""
+    parts = stats[stats[:, cv2.CC_STAT_AREA] >= min_area]
+    if len(parts) == 0:
+        return 0
+    centres = np.sort(parts[:, cv2.CC_STAT_TOP] + parts[:, cv2.CC_STAT_HEIGHT] / 2.0)
+    unit = float(np.median(parts[:, cv2.CC_STAT_HEIGHT]))
+    return 1 + int((np.diff(centres) > 0.5 * unit).sum())
+
+
 def _content(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, largest: int) -> tuple[np.ndarray, float]:
     """The mark without its frame, and 1.0 if a frame was taken off: a thin part whose box is the
     whole mark's and which holds other parts."""
@@ -102,6 +112,7 @@ def shape_features(mask: np.ndarray) -> dict[str, float]:
     c_parts = int((c_stats[1:, cv2.CC_STAT_AREA] >= max(3, 0.004 * ch * cw)).sum()) if c_count > 1 else 0
     c_heights = c_stats[1:, cv2.CC_STAT_HEIGHT][c_stats[1:, cv2.CC_STAT_AREA] >= max(3, 0.004 * ch * cw)]
     unit = float(np.median(c_heights)) if c_heights.size else float(ch)
+    row_groups = _row_groups(c_stats[1:], max(3, 0.004 * ch * cw))
     lines = _runs(box.sum(axis=1), max(1, int(round(0.08 * ch))))
     gaps = _runs(box.sum(axis=0), max(1, int(round(0.03 * ch))))
     rows = box.sum(axis=1).astype(np.float64)
@@ -131,6 +142,7 @@ def shape_features(mask: np.ndarray) -> dict[str, float]:
         "content_aspect": float(np.log(cw / ch)),
         "content_parts": float(np.log1p(c_parts)),
         "lines": float(min(lines, 4)),
+        "row_groups": float(min(row_groups, 4)),
         "line_height": unit / ch,
         "letter_columns": float(np.log1p(gaps)),
         "letters_per_height": float(np.log1p(c_parts * unit / max(cw, 1))),
