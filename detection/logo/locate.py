@@ -120,7 +120,10 @@ def locate(image: np.ndarray) -> Located | None:
     # them, so no single mark dominates), taken over the columns of the mark actually chosen.
     columns = histogram[max(0, x0 - at_band.x0) : max(0, x1 - at_band.x0)]
     dominance = float(columns.sum() / max(histogram.sum(), 1e-9))
-    confidence = float(min(1.0, dominance * 1.25)) * (0.5 if at_edge else 1.0)
+    # A "mark" as tall as the band or half as wide as the product is more likely a pattern's
+    # fragments joined together than a printed logo: measured, but not to be trusted alone.
+    oversized = bh > 0.9 * (band[1] - band[0]) or bw > 0.5 * at_band.width
+    confidence = float(min(1.0, dominance * 1.25)) * (0.5 if at_edge else 1.0) * (0.5 if oversized else 1.0)
     return Located(
         box,
         at_band,
