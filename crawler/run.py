@@ -14,17 +14,17 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import select
-
 from copywatch.settings import Settings
+from db.crawl_runs import finish_crawl_run, get_crawl_run, start_crawl_run
 from db.engine import make_engine, session_factory
-from db.models import CrawlRun, Marketplace
-from db.repository import finish_crawl_run, start_crawl_run, upsert_marketplace
+from db.marketplaces import get_marketplace, marketplace_id_by_name, upsert_marketplace
+from db.models import CrawlRun
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +55,39 @@ def _settings_from_json(text: str) -> Settings:
     return Settings(**data)
 
 
+# Names never passed on to the crawl process: the web page's and the mailer's secrets, and any
+# variable that looks like a credential. DATABASE_URL and REDIS_URL stay: the crawl writes to the
+# one and queues scoring tasks on the other.
+_SECRET_ENV_NAMES = ("SECRET_KEY", "SMTP_PASSWORD", "SMTP_USER", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
+_SECRET_ENV_MARKERS = ("PASSWORD", "SECRET", "TOKEN", "CREDENTIAL", "API_KEY", "PRIVATE_KEY")
+
+
+def child_environment(
+    settings: Settings, parent_env: Mapping[str, str], overrides: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """The crawl process's environment: the parent's less its secrets, and the settings it needs.
+
+    The child gets :meth:`Settings.without_secrets` (no ``SECRET_KEY``, no SMTP credentials):
+    a crawl parses pages strangers wrote, so it holds nothing it does not use.
+    """
+    env = {
+        name: value
+        for name, value in parent_env.items()
+        if name not in _SECRET_ENV_NAMES and not any(m in name.upper() for m in _SECRET_ENV_MARKERS)
+    }
+    env["COPYWATCH_SETTINGS_JSON"] = _settings_to_json(settings.without_secrets())
+    env["COPYWATCH_SCRAPY_OVERRIDES"] = json.dumps(overrides or {})
+    return env
+
+
 def resolve_marketplace(settings: Settings, marketplace_or_url: str) -> int:
     """The marketplace by name, or (for a URL) one named after its host, created if new."""
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine)() as session, session.begin():
-            found = session.execute(
-                select(Marketplace.id).where(Marketplace.name == marketplace_or_url)
-            ).scalar_one_or_none()
+            found = marketplace_id_by_name(session, marketplace_or_url)
             if found is not None:
-                return int(found)
+                return found
             parsed = urlparse(marketplace_or_url)
             if parsed.scheme not in {"http", "https"} or not parsed.netloc:
                 raise LookupError(
@@ -101,14 +124,13 @@ def crawl(
         command += ["--limit", str(limit)]
     if distributed:
         command.append("--distributed")
-    env = dict(os.environ, COPYWATCH_SETTINGS_JSON=_settings_to_json(settings))
-    env["COPYWATCH_SCRAPY_OVERRIDES"] = json.dumps(overrides or {})
+    env = child_environment(settings, os.environ, overrides)
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         log.error("crawl process failed:\n%s", result.stderr[-4000:])
     log.debug("crawl output:\n%s", result.stderr[-8000:])
     with sessions() as session, session.begin():
-        run = session.get(CrawlRun, run_id)
+        run = get_crawl_run(session, run_id)
         if run.finished_at is None:  # the child died before it could record the outcome
             tail = result.stderr.strip().splitlines()[-1:] or ["no output"]
             finish_crawl_run(
@@ -178,7 +200,9 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     with sessions() as session:
-        marketplace = session.get(Marketplace, marketplace_id)
+        marketplace = get_marketplace(session, marketplace_id)
+        if marketplace is None:
+            raise SystemExit(f"no marketplace with id {marketplace_id}")
         start_urls = list(marketplace.start_urls)
         per_site = dict(marketplace.settings or {}).get("scrapy", {})
     values = scrapy_settings(settings, **per_site, **overrides)

@@ -77,7 +77,7 @@ def foreground(image: np.ndarray) -> np.ndarray:
     difference = cv2.transform(cv2.absdiff(blurred.astype(np.float32), background), np.ones((1, 3), np.float32))
     # A mottled backdrop raises the bar: well above what its own border varies by.
     threshold = max(40.0, 2.5 * noise)
-    mask = (difference > threshold).astype(np.uint8)
+    mask: np.ndarray = (difference > threshold).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:

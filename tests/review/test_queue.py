@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from db.detections import upsert_detection
 from db.engine import make_engine, session_factory
+from db.listings import upsert_listing, upsert_listing_image
 from db.models import Detection, DetectionStatus
-from db.repository import QueueFilters, review_queue, upsert_detection, upsert_listing, upsert_listing_image
+from db.review_queue import QueueFilters, review_queue
 from review.queue import PAGE_SIZE, queue_count
 from tests.review.conftest import Seeded, login
 
@@ -94,8 +96,9 @@ def test_filters_narrow_the_queue(client, seeded: Seeded) -> None:
     assert _ids(client.get("/queue?since=2999-01-01").get_data(as_text=True)) == []
     assert _ids(client.get("/queue?until=2000-01-01").get_data(as_text=True)) == []
     assert _ids(client.get("/queue?status=confirmed").get_data(as_text=True)) == []
-    # Junk in the query string is ignored, not an error.
-    assert client.get("/queue?min=abc&brand=x&after=zz&status=evil").status_code == 200
+    # Junk in the query string is a 400 that names the value, never a 500 (issue 25).
+    junk = client.get("/queue?min=abc&brand=x&after=zz&status=evil")
+    assert junk.status_code == 400 and "is not" in junk.get_data(as_text=True)
 
 
 def test_detail_shows_the_evidence(client, seeded: Seeded) -> None:
