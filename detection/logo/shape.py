@@ -179,4 +179,10 @@ def classify_shape(features: dict[str, float]) -> str | None:
     model = default_model()
     if model is None:
         return classify_by_rules(features)
-    return model.predict(features)
+    found = model.predict(features)
+    # Letters in two separate rows with empty space between them are a block of text, whatever
+    # the block's proportions: the layout decides between the two text classes.
+    two_rows = features.get("row_groups", 1.0) >= 2 and features.get("valley", 1.0) < 0.05
+    if found == "long_narrow_text" and two_rows:
+        return "rectangular_text"
+    return found
