@@ -40,8 +40,10 @@ MAX_FIELD = 4000
 
 
 def visible_brand_ids() -> Collection[int] | None:
-    """The brands the logged-in user may see (None: all). Brand scoping plugs in here."""
-    return None
+    """The brands the logged-in user may see (None: all, an admin), from ``db.scoping``."""
+    from db.scoping import scope_for_user
+
+    return scope_for_user(db(), g.get("user")).brand_ids
 
 
 def _actor() -> str:

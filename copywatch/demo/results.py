@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from copywatch.demo.marketplace import DemoListing, DemoShop
+from copywatch.demo.network_outcome import NetworkOutcome
 from db.detections import detections_of_marketplace
 from db.listings import image_statuses, listing_urls
 from db.models import DetectionKind, ImageStatus
@@ -71,6 +72,7 @@ class DemoOutcome:
     timings: dict[str, float] = field(default_factory=dict)
     takedown: dict[str, int] = field(default_factory=dict)  # see copywatch.demo.takedown.takedown_figures
     median_takedown_s: float | None = None
+    networks: NetworkOutcome | None = None  # seller networks (copywatch.demo.network_outcome)
 
     def _flagged(self, *, queued: bool = False) -> dict[str, list[Hit]]:
         """Hits per listing path: those at or above the alert threshold, or (``queued``) all of them.
@@ -120,6 +122,7 @@ class DemoOutcome:
             "counterfeits_planted": len(counterfeits),
             "counterfeits_found": sum(self.counterfeit_found(x) for x in counterfeits),
             **self.takedown,
+            **(self.networks.summary() if self.networks is not None else {}),
             "seconds": round(self.seconds, 1),
         }
 
@@ -169,6 +172,8 @@ class DemoOutcome:
             lines.append(
                 "logo verdicts on stolen photos: " + ", ".join(f"{k} {v}" for k, v in sorted(stolen.items()))
             )
+        if self.networks is not None:
+            lines += ["", *self.networks.lines()]
         s = self.summary()
         if self.takedown:
             t = self.takedown

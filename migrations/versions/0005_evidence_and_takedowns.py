@@ -1,7 +1,7 @@
 """evidence and takedowns
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-04
 
 Evidence files of listings (WARC, screenshot), rights-holder profiles, takedown notices with their
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -28,11 +28,11 @@ def _hours(start: str, end: str) -> str:
 
 
 def _time_to_takedown_sql() -> str:
-    """Per marketplace and seller: listings noticed (in sent notices), removed, and the hours from
+    """Per brand, marketplace and seller: listings noticed (in sent notices), removed, and the hours from
     the notice being sent to the removal being seen by the crawler."""
     hours = _hours("n.sent_at", "i.removed_at")
     return f"""
-        SELECT m.id AS marketplace_id, m.name AS marketplace, n.seller AS seller,
+        SELECT n.brand_id AS brand_id, m.id AS marketplace_id, m.name AS marketplace, n.seller AS seller,
                COUNT(DISTINCT n.id) AS notices,
                COUNT(i.id) AS listings_noticed,
                SUM(CASE WHEN i.status = 'removed' THEN 1 ELSE 0 END) AS listings_removed,
@@ -44,7 +44,7 @@ def _time_to_takedown_sql() -> str:
         JOIN marketplaces m ON m.id = n.marketplace_id
         JOIN notice_items i ON i.notice_id = n.id
         WHERE n.sent_at IS NOT NULL
-        GROUP BY m.id, m.name, n.seller
+        GROUP BY n.brand_id, m.id, m.name, n.seller
     """
 
 

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from copywatch.demo.marketplace import load_manifest
+from copywatch.demo.network_outcome import collect_networks
 from copywatch.demo.results import DemoOutcome, collect_outcome
 from copywatch.demo.run import MARKETPLACE_NAME
 from db.engine import make_engine, session_factory
@@ -55,7 +56,9 @@ def _outcome(database_url: str, data_dir: Path) -> DemoOutcome:
             marketplace_id = session.execute(
                 select(Marketplace.id).where(Marketplace.name == MARKETPLACE_NAME)
             ).scalar_one()
-            return collect_outcome(session, shop, marketplace_id, data_dir / "media")
+            outcome = collect_outcome(session, shop, marketplace_id, data_dir / "media")
+            outcome.networks = collect_networks(session, shop.networks, marketplace_id)
+            return outcome
     finally:
         engine.dispose()
 
@@ -89,6 +92,7 @@ def test_embedded_figures_match_the_planted_truth(embedded: DemoRun) -> None:
         "listings", "images", "planted", "found", "false_hits", "counterfeits_planted", "counterfeits_found", "seconds",
         "evidence_expected", "evidence_captured", "notices_drafted", "removed_planted", "removed_detected",
         "removed_wrong",
+        "networks_planted", "networks_found", "network_false_links",
     }  # fmt: skip
     assert line["listings"] == len(shop.listings) == LISTINGS
     # Every photo of a JSON-LD or microdata page is crawled; of an OpenGraph page (several
@@ -117,6 +121,11 @@ def test_embedded_figures_match_the_planted_truth(embedded: DemoRun) -> None:
     assert line["removed_planted"] == sum(x.taken_down for x in shop.listings) > 0
     assert line["removed_detected"] == line["removed_planted"] and line["removed_wrong"] == 0
     assert line["counterfeits_found"] >= line["counterfeits_planted"] - 1
+    # Two planted seller networks (one phone written three ways; one stolen photo served twice), found
+    # exactly, and no link between any other sellers.
+    assert (line["networks_planted"], line["networks_found"], line["network_false_links"]) == (2, 2, 0)
+    networks = embedded.outcome.networks
+    assert networks is not None and networks.listings_linked == networks.listings_naming_seller == LISTINGS
 
 
 def test_embedded_report_shows_each_hit_beside_its_original(embedded: DemoRun) -> None:

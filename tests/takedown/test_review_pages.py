@@ -13,6 +13,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from db.models import Notice, NoticeStatus, Role, User
+from db.scoping import grant_brands
 from review.app import create_app
 from takedown.bundle import verify_bundle
 from takedown.capture import capture_listing
@@ -26,9 +27,12 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def client(tworld: TakedownWorld) -> Any:
     with tworld.sessions() as session, session.begin():
-        session.add(
-            User(email="rev@acme.example", password_hash=generate_password_hash(PASSWORD), role=Role.REVIEWER)
+        user = User(
+            email="rev@acme.example", password_hash=generate_password_hash(PASSWORD), role=Role.REVIEWER
         )
+        session.add(user)
+        session.flush()
+        grant_brands(session, user.id, [tworld.brand_id])  # a reviewer sees the brands granted to them
     app = create_app(tworld.settings)
     app.config["TESTING"] = True
     return app.test_client()
