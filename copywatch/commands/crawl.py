@@ -16,6 +16,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--distributed", action="store_true", help="share the crawl through Redis (scrapy-redis)"
     )
+    parser.add_argument(
+        "--allow-local",
+        action="store_true",
+        help="a URL's new marketplace is marked local: its shop may be on this machine or a private network",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(handler=run)
 
@@ -24,7 +29,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from crawler.run import crawl
 
     try:
-        summary = crawl(settings, args.target, limit=args.limit, distributed=args.distributed)
+        summary = crawl(
+            settings,
+            args.target,
+            limit=args.limit,
+            distributed=args.distributed,
+            allow_local=args.allow_local,
+        )
     except LookupError as exc:
         print(f"copywatch crawl: {exc}", file=sys.stderr)
         return 2
@@ -36,4 +47,30 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"{summary.images_stored} new images, {summary.images_failed} failed images"
             + (f" — {summary.error}" if summary.error else "")
         )
+        for line in failure_lines(summary.stats):
+            print(f"  {line}")
     return 0 if summary.status == "finished" else 1
+
+
+def failure_lines(stats: dict[str, object]) -> list[str]:
+    """What failed and why, from a run's stats: images, products, fields, refusals, budgets."""
+    groups = (
+        ("copywatch/images/failed/", "failed images"),
+        ("copywatch/products/failed/", "failed products"),
+        ("copywatch/listings/failed/", "listings not stored"),
+        ("copywatch/fields/", "fields fixed or dropped"),
+        ("copywatch/refused/", "requests refused"),
+    )
+    lines = []
+    for prefix, label in groups:
+        found = {k[len(prefix) :]: v for k, v in stats.items() if k.startswith(prefix)}
+        if found:
+            lines.append(f"{label}: " + ", ".join(f"{k} {v}" for k, v in sorted(found.items())))
+    if stats.get("copywatch/budget/pages_reached"):
+        lines.append(f"stopped at the page budget ({stats['copywatch/budget/pages_reached']} pages)")
+    if stats.get("copywatch/traps/links_dropped"):
+        lines.append(
+            f"link trap guard dropped {stats['copywatch/traps/links_dropped']} links"
+            f" (pattern {stats.get('copywatch/traps/pattern')})"
+        )
+    return lines

@@ -203,7 +203,7 @@ def _register_marketplace(sessions: Callable, base_url: str) -> int:
     from db.repository import upsert_marketplace
 
     with sessions() as session, session.begin():
-        return upsert_marketplace(session, MARKETPLACE_NAME, [base_url + "/"], settings={"demo": True})
+        return upsert_marketplace(session, MARKETPLACE_NAME, [base_url + "/"], settings={"demo": True, "local": True})
 
 
 def crawl_demo(settings: Settings, marketplace_id: int) -> object:

@@ -1,0 +1,123 @@
+"""Scrapy glue for :mod:`crawler.netguard`: every request of a crawl is checked before it is sent.
+
+- :class:`GuardMiddleware` (downloader middleware, first in line) checks each request —
+  pages, robots.txt, sitemaps, images, and every hop of a redirect, since a redirect is a new
+  request — for its scheme and port, resolves its host through the crawl's DNS resolver and
+  refuses non-public addresses (``IgnoreRequest`` with the reason, counted under
+  ``copywatch/refused/<kind>``).
+- :class:`GuardedResolver` is the reactor's resolver for the crawl: the address a connection is
+  made to is the one it returns, so it refuses non-public answers too (a name that changes its
+  answer between the check and the connection gains nothing).
+
+Both read the policy from the crawl's settings: ``COPYWATCH_ALLOW_LOCAL`` (the marketplace is
+marked local), ``COPYWATCH_OWN_PORTS`` (``["host:port", …]`` of the start URLs) and
+``COPYWATCH_ALLOWED_PORTS``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request
+from scrapy.resolver import CachingThreadedResolver
+from twisted.internet.error import DNSLookupError
+
+from crawler.netguard import FetchPolicy, address_refusal, url_refusal
+
+
+class AddressRefused(DNSLookupError):
+    """A host name resolved to an address the crawl may not reach."""
+
+
+def policy_from_settings(settings: Any) -> FetchPolicy:
+    own = set()
+    for entry in settings.getlist("COPYWATCH_OWN_PORTS"):
+        host, _, port = str(entry).rpartition(":")
+        if host and port.isdigit():
+            own.add((host.lower(), int(port)))
+    return FetchPolicy(
+        allow_local=settings.getbool("COPYWATCH_ALLOW_LOCAL"),
+        own_ports=frozenset(own),
+        allowed_ports=frozenset(int(p) for p in settings.getlist("COPYWATCH_ALLOWED_PORTS")),
+    )
+
+
+def _kind(reason: str) -> str:
+    """The stats key of a refusal: ``scheme``, ``port`` or ``address``."""
+    for kind in ("scheme", "port"):
+        if reason.startswith(kind):
+            return kind
+    return "address"
+
+
+class GuardMiddleware:
+    """Refuse requests the fetch policy does not allow (before any byte is sent)."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.policy = policy_from_settings(crawler.settings)
+        self._verdicts: dict[str, str | None] = {}  # host -> reason (resolved once per crawl)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> GuardMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request, spider: Any = None) -> None:
+        reason = url_refusal(request.url, self.policy)
+        if reason is None and not self.policy.allow_local:
+            reason = await self._host_refusal(request)
+        if reason is not None:
+            self.crawler.stats.inc_value(f"copywatch/refused/{_kind(reason)}")
+            raise IgnoreRequest(f"refused: {reason}")
+
+    async def _host_refusal(self, request: Request) -> str | None:
+        from urllib.parse import urlsplit
+
+        host = (urlsplit(request.url).hostname or "").lower()
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+            return None  # a literal address: checked by url_refusal
+        except ValueError:
+            pass
+        if host in self._verdicts:
+            return self._verdicts[host]
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from twisted.internet import reactor
+
+        try:
+            address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined]
+        except AddressRefused as exc:
+            verdict: str | None = str(exc.args[0]) if exc.args else "address refused"
+        except Exception:  # noqa: BLE001 - an unresolvable name fails later, as a download error
+            return None
+        else:
+            verdict = address_refusal(address, self.policy)
+            if verdict:
+                verdict = f"{host} resolves to a {verdict}"
+        self._verdicts[host] = verdict
+        return verdict
+
+
+class GuardedResolver(CachingThreadedResolver):
+    """Scrapy's caching resolver, refusing answers that are not public addresses."""
+
+    policy: FetchPolicy = FetchPolicy()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, reactor: Any) -> GuardedResolver:
+        resolver = super().from_crawler(crawler, reactor)
+        resolver.policy = policy_from_settings(crawler.settings)
+        return resolver
+
+    def getHostByName(self, name: str, timeout: Any = ()) -> Any:  # noqa: N802 - Twisted's name
+        deferred = super().getHostByName(name, timeout)
+        deferred.addCallback(self._check, name)
+        return deferred
+
+    def _check(self, address: str, name: str) -> str:
+        reason = address_refusal(address, self.policy)
+        if reason is not None:
+            raise AddressRefused(f"{name} resolves to a {reason}")
+        return address
