@@ -7,7 +7,8 @@
   ``copywatch/refused/<kind>``).
 - :class:`GuardedResolver` is the reactor's resolver for the crawl: the address a connection is
   made to is the one it returns, so it refuses non-public answers too (a name that changes its
-  answer between the check and the connection gains nothing).
+  answer between the check and the connection gains nothing). Scrapy's DNS cache keeps the
+  answer the middleware checked for the connection that follows.
 
 Both read the policy from the crawl's settings: ``COPYWATCH_ALLOW_LOCAL`` (the marketplace is
 marked local), ``COPYWATCH_OWN_PORTS`` (``["host:port", …]`` of the start URLs) and
@@ -66,7 +67,7 @@ class GuardMiddleware:
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
         reason = url_refusal(request.url, self.policy)
-        if reason is None and not self.policy.allow_local:
+        if reason is None:
             reason = await self._host_refusal(request)
         if reason is not None:
             self.crawler.stats.inc_value(f"copywatch/refused/{_kind(reason)}")
@@ -76,6 +77,8 @@ class GuardMiddleware:
         from urllib.parse import urlsplit
 
         host = (urlsplit(request.url).hostname or "").lower()
+        if self.policy.local_allowed(host):
+            return None
         try:
             ipaddress.ip_address(host.strip("[]"))
             return None  # a literal address: checked by url_refusal
@@ -93,7 +96,7 @@ class GuardMiddleware:
         except Exception:  # noqa: BLE001 - an unresolvable name fails later, as a download error
             return None
         else:
-            verdict = address_refusal(address, self.policy)
+            verdict = address_refusal(address, self.policy, host)
             if verdict:
                 verdict = f"{host} resolves to a {verdict}"
         self._verdicts[host] = verdict
@@ -117,7 +120,7 @@ class GuardedResolver(CachingThreadedResolver):
         return deferred
 
     def _check(self, address: str, name: str) -> str:
-        reason = address_refusal(address, self.policy)
+        reason = address_refusal(address, self.policy, name)
         if reason is not None:
             raise AddressRefused(f"{name} resolves to a {reason}")
         return address

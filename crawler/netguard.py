@@ -7,8 +7,10 @@ host), a silent port or another scheme (``ftp://``). The policy:
 
 - only ``http`` and ``https``;
 - the address a host name resolves to must be public: loopback, private, link-local,
-  multicast, reserved, unspecified and shared (CGNAT) addresses are refused — unless the
-  marketplace is explicitly marked local (tests, the demo, a shop on one's own machine);
+  multicast, reserved, unspecified and shared (CGNAT) addresses are refused — except for the
+  shop's own hosts (those of its start URLs) when the marketplace is explicitly marked local
+  (tests, the demo, a shop on one's own machine): even then its pages cannot send the crawler
+  to *another* local host;
 - a host of the shop's own is fetched on its default ports (80/443) and the ports the start
   URLs name; any other port only when configured (``allowed_ports``). Images and redirects to
   other hosts (CDNs) are allowed on the default ports only.
@@ -35,7 +37,7 @@ class FetchPolicy:
     """What one crawl may fetch.
 
     Attributes:
-        allow_local: the marketplace is marked local: private and loopback addresses allowed.
+        allow_local: the marketplace is marked local: its own hosts may have non-public addresses.
         own_ports: ``(host, port)`` pairs of the shop's start URLs (any port they name).
         allowed_ports: further ports allowed on any host (configured per marketplace).
     """
@@ -43,6 +45,16 @@ class FetchPolicy:
     allow_local: bool = False
     own_ports: frozenset[tuple[str, int]] = field(default_factory=frozenset)
     allowed_ports: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def own_hosts(self) -> frozenset[str]:
+        return frozenset(host for host, _ in self.own_ports)
+
+    def local_allowed(self, host: str | None) -> bool:
+        """Whether ``host`` may have a non-public address (an own host of a local marketplace)."""
+        return self.allow_local and host is not None and host.lower().strip("[]") in {
+            h.strip("[]") for h in self.own_hosts
+        }
 
     @classmethod
     def for_start_urls(
@@ -84,19 +96,25 @@ def url_refusal(url: str, policy: FetchPolicy) -> str | None:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return None  # a name: checked once resolved
-    return address_refusal(str(address), policy)
+    return address_refusal(str(address), policy, host)
 
 
-def address_refusal(address: str, policy: FetchPolicy) -> str | None:
-    """Why connecting to the IP ``address`` is refused (not a public address), or None."""
+def address_refusal(address: str, policy: FetchPolicy, host: str | None = None) -> str | None:
+    """Why connecting to the IP ``address`` (of the name ``host``) is refused, or None.
+
+    Refused: any address that is not public, unless ``host`` is an own host of a local marketplace.
+    """
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return f"not an IP address: {address!r}"
-    if policy.allow_local:
+    if policy.local_allowed(host):
         return None
     kind = non_public_kind(ip)
-    return f"{kind} address {ip} refused (the marketplace is not marked local)" if kind else None
+    if kind is None:
+        return None
+    why = "not one of a local marketplace's own hosts" if policy.allow_local else "the marketplace is not marked local"
+    return f"{kind} address {ip} refused ({why})"
 
 
 def non_public_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:

@@ -99,6 +99,8 @@ def own_url(root: str, link: Any) -> str | None:
     parts, own = urlsplit(url), urlsplit(root)
     if parts.scheme not in {"http", "https"} or parts.hostname != own.hostname:
         return None
+    if parts.port != own.port:  # another port of the host is another site
+        return None
     return url
 
 
