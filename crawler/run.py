@@ -74,12 +74,13 @@ def resolve_marketplace(settings: Settings, marketplace_or_url: str, allow_local
                 raise LookupError(
                     f"no marketplace named {marketplace_or_url!r}; add it with `copywatch marketplace add` or give a URL"
                 )
-            return upsert_marketplace(
-                session,
-                parsed.netloc,
-                [marketplace_or_url],
-                **({"settings": {"local": True}} if allow_local else {}),
-            )
+            existing = session.execute(
+                select(Marketplace.settings).where(Marketplace.name == parsed.netloc)
+            ).scalar_one_or_none()
+            site = dict(existing or {})
+            if allow_local:
+                site["local"] = True
+            return upsert_marketplace(session, parsed.netloc, [marketplace_or_url], settings=site)
     finally:
         engine.dispose()
 
@@ -195,8 +196,8 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
         start_urls = list(marketplace.start_urls)
         site = dict(marketplace.settings or {})
         per_site = site.get("scrapy", {})
-    values = scrapy_settings(settings, **per_site, **overrides)
-    values.update(fetch_policy_settings(start_urls, site))
+    # The marketplace's fetch policy, unless the caller's overrides (tests, benchmarks) set it.
+    values = scrapy_settings(settings, **{**per_site, **fetch_policy_settings(start_urls, site), **overrides})
     values.update(
         COPYWATCH_SETTINGS=settings,
         COPYWATCH_MARKETPLACE_ID=marketplace_id,
