@@ -16,6 +16,7 @@ from copywatch.settings import Settings
 from crawler.run import crawl
 from db.engine import make_engine, session_factory
 from db.models import CrawlRun, ImageStatus, Listing, ListingImage
+from db.reporting import run_report
 from tests.crawler.shop import Shop, jpeg, page, product_jsonld, serve
 
 
@@ -213,5 +214,7 @@ def test_a_crawl_that_recognises_no_product_is_reported_as_such(crawl_settings: 
     engine = make_engine(crawl_settings.database_url)
     with session_factory(engine)() as session:
         [run] = session.execute(select(CrawlRun)).scalars()
+        [health] = run_report(session, "crawl_health")  # the Reports page's crawl table
     engine.dispose()
     assert str(run.status.value) == "failed" and run.error == "6 pages, no product pages recognised"
+    assert health["last_status"] == "failed" and health["last_error"] == run.error
