@@ -60,15 +60,24 @@ class GuardMiddleware:
         self.crawler = crawler
         self.policy = policy_from_settings(crawler.settings)
         self._verdicts: dict[str, str | None] = {}  # host -> reason (resolved once per crawl)
+        self._origins: dict[str, str | None] = {}  # "scheme://netloc" -> reason
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> GuardMiddleware:
         return cls(crawler)
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
-        reason = url_refusal(request.url, self.policy)
-        if reason is None:
-            reason = await self._host_refusal(request)
+        # Scheme, host and port decide: the verdict of an origin is kept for the crawl.
+        origin = request.url.split("/", 3)[:3]
+        key = "/".join(origin) if len(origin) == 3 and origin[0].endswith(":") and not origin[1] else None
+        if key is not None and key in self._origins:
+            reason = self._origins[key]
+        else:
+            reason = url_refusal(request.url, self.policy)
+            if reason is None:
+                reason = await self._host_refusal(request)
+            if key is not None and len(self._origins) < 10_000:
+                self._origins[key] = reason
         if reason is not None:
             self.crawler.stats.inc_value(f"copywatch/refused/{_kind(reason)}")
             raise IgnoreRequest(f"refused: {reason}")

@@ -25,6 +25,7 @@ class TrapGuard:
 
     def __init__(self, max_chain: int = DEFAULT_CHAIN) -> None:
         self.max_chain = max_chain
+        self._source, self._source_pattern = "", ""  # the page whose links are being followed
 
     @staticmethod
     def pattern(url: str) -> str:
@@ -37,7 +38,9 @@ class TrapGuard:
         """The chain length of ``target`` reached from ``source`` (at ``chain``), or None to drop it."""
         if self.max_chain <= 0:
             return 0
-        if self.pattern(source) != self.pattern(target):
+        if self._source != source:
+            self._source, self._source_pattern = source, self.pattern(source)
+        if self._source_pattern != self.pattern(target):
             return 0
         length = (chain or 0) + 1
         return None if length > self.max_chain else length
