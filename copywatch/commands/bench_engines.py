@@ -20,6 +20,7 @@ crawler into a temporary SQLite database, and compares what was stored with the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -193,7 +194,8 @@ def measure_engine(name: str, redis_url: str, start_timeout: float) -> dict[str,
     from db.migrate import upgrade
 
     engine_port = _free_port()
-    log = tempfile.NamedTemporaryFile(prefix=f"copywatch-engine-{name}-", suffix=".log", delete=False)
+    log_path = Path(tempfile.gettempdir()) / f"copywatch-engine-{name}.log"  # the engine's own output
+    log = log_path.open("wb")
     process = subprocess.Popen(
         ["bash", str(ENGINES_DIR / name / "run.sh"), str(engine_port)],
         stdout=log,
@@ -246,11 +248,10 @@ def measure_engine(name: str, redis_url: str, start_timeout: float) -> dict[str,
     finally:
         if proxy is not None:
             proxy.close()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         process.wait(timeout=60)
+        log.close()
         client = redis.Redis.from_url(redis_url)
         client.delete(queue, f"_kombu.binding.{queue}")
         client.close()
