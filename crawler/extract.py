@@ -22,7 +22,7 @@ from typing import Any
 import extruct
 from parsel import Selector
 
-from crawler.html_product import price_text, product_block, title_of
+from crawler.html_product import ProductBlock, block_by_template, price_text, product_block, title_of
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class ProductData:
     images: list[str] = field(default_factory=list)
     source: str = ""
     identity: str | None = None  # what the page's purchase control buys (HTML pages only)
+    template: tuple[str, int] | None = None  # the page's product template (HTML pages only)
 
 
 def _types(node: dict[str, Any]) -> set[str]:
@@ -348,8 +349,20 @@ def _canonical(selector: Selector) -> str | None:
 def _from_buy_block(html: str, selector: Selector, url: str = "") -> ProductData | None:
     """A product page without structured data, read from its product block (see html_product)."""
     found = product_block(selector, url)
+    return _from_block(html, selector, found) if found is not None else None
+
+
+def product_by_template(html: str, url: str, selector: Selector, levels_up: int) -> ProductData | None:
+    """A page of a learnt product template that shows no purchase control (sold out, variants)."""
+    found = block_by_template(selector, url, levels_up)
     if found is None:
         return None
+    product = _from_block(html, selector, found)
+    # Sold-out products still show their price; an article page of the same layout does not.
+    return product if product.images and product.price else None
+
+
+def _from_block(html: str, selector: Selector, found: ProductBlock) -> ProductData:
     price = price_text(selector, found.block)
     return ProductData(
         title=found.title or title_of(selector),
@@ -358,5 +371,6 @@ def _from_buy_block(html: str, selector: Selector, url: str = "") -> ProductData
         canonical_url=_canonical(selector),
         images=prefer_full_size(gallery_images(found.block) + script_gallery_images(html, selector)),
         source="html",
-        identity=found.identity,
+        identity=found.identity or None,
+        template=found.template,
     )

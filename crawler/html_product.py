@@ -83,6 +83,8 @@ class ProductBlock:
     block: Selector
     title: str | None
     identity: str
+    #: (template key, levels from the title heading up to the block), learnt by the spider
+    template: tuple[str, int] | None = None
 
 
 def _attrs(element: Any, *names: str) -> str:
@@ -136,12 +138,25 @@ def _signature(control: Any, page_url: str) -> str:
         action = urldefrag(urljoin(page_url, control.get("action") or page_url))[0]
         fields = sorted(
             f"{f.get('name')}={f.get('value') or ''}"
-            for f in control.xpath(".//input[@type='hidden'][@name]")
+            for f in control.xpath(".//input[@type='hidden' or @type='radio'][@name]")
             if _ID_FIELD.search(f.get("name")) and not _TOKEN_FIELD.search(f.get("name"))
+            and (f.get("type") != "radio" or f.get("checked") is not None)
         )
         return action + "|" + "&".join(fields)
-    data = sorted(f"{k}={v}" for k, v in control.attrib.items() if k.startswith("data-") and _ID_FIELD.search(k))
-    return "button|" + "&".join(data)
+    data = sorted(
+        f"{k}={v}"
+        for k, v in control.attrib.items()
+        if (k.startswith("data-") and _ID_FIELD.search(k)) or (k == "onclick" and re.search(r"\d", v))
+    )
+    return "button|" + "&".join(data) + "|" + str(id(control) if not data else "")
+
+
+def product_identity(signature: str) -> str:
+    """A signature that names the product (an id field, or a number in the action), else ""."""
+    action, _, fields = signature.partition("|")
+    if fields.strip("|") or (action != "button" and re.search(r"\d", urlsplit(action).path + urlsplit(action).query)):
+        return signature
+    return ""
 
 
 def _common_ancestor(a: Any, b: Any) -> Any:
@@ -176,35 +191,128 @@ def _holds_other_card(block: Any, page_url: str) -> bool:
     return False
 
 
+def _usable_heading(heading: Any, page_url: str) -> bool:
+    """A heading that can be a product's title: some text, not a link (a logo, a card's title)."""
+    if not _text(heading):
+        return False
+    if heading.xpath("ancestor::a|ancestor::header|ancestor::nav"):
+        return False
+    return not any(_links_to_other_page(link, page_url) for link in heading.iter("a"))
+
+
+def main_heading(root: Any, page_url: str) -> Any | None:
+    """The page's title heading: its first usable ``h1`` (not a logo or a link)."""
+    return next((h for h in root.iter("h1") if _usable_heading(h, page_url)), None)
+
+
+def _widen_to_image(block: Any) -> Any:
+    while not block.xpath(".//img") and block.getparent() is not None:
+        block = block.getparent()
+    return block
+
+
+def _inside(element: Any, block: Any) -> bool:
+    return element is block or any(a is block for a in element.iterancestors())
+
+
+def _levels_up(heading: Any, block: Any) -> int:
+    return next(n for n, a in enumerate((heading, *heading.iterancestors())) if a is block)
+
+
+def _single_product(block: Any, controls: list[Any], page_url: str) -> bool:
+    """One purchase target inside ``block`` (or none) and no other product's card."""
+    own = {_signature(c, page_url) for c in controls if _inside(c, block)}
+    return len(own) <= 1 and not _holds_other_card(block, page_url)
+
+
 def product_block(selector: Selector, page_url: str) -> ProductBlock | None:
     """The product's own block on a product page without structured data, else None."""
     root = selector.root
     controls = purchase_controls(root)
     if not controls:
         return None
-    headings = root.xpath("//h1")
-    heading = headings[0] if headings else None
-    if heading is not None:
-        control = max(controls, key=lambda c: _depth(_common_ancestor(heading, c)))
-        block = _common_ancestor(heading, control)
-    else:
+    heading = main_heading(root, page_url)
+    if heading is None:
         if len({_signature(c, page_url) for c in controls}) != 1:
             return None
-        control = block = controls[0]
-    while not block.xpath(".//img") and block.getparent() is not None:
-        block = block.getparent()
-    own = {
-        _signature(c, page_url)
-        for c in controls
-        if c is block or any(a is block for a in c.iterancestors())
-    }
-    if len(own) != 1 or block.tag in {"html", "body"} and heading is None:
+        control = controls[0]
+        block = _widen_to_image(control)
+        if block.tag in {"html", "body"} or not _single_product(block, controls, page_url):
+            return None
+        return ProductBlock(
+            block=Selector(root=block), title=None, identity=product_identity(_signature(control, page_url))
+        )
+    control = max(controls, key=lambda c: _depth(_common_ancestor(heading, c)))
+    block = _widen_to_image(_common_ancestor(heading, control))
+    if not _single_product(block, controls, page_url):
+        # The title may sit apart (a page-title bar above the layout): the control's own card
+        # — its nearest ancestor with a picture — is then the product, if it is no other's card.
+        block = _widen_to_image(control)
+        if block.tag in {"html", "body"} or not _single_product(block, controls, page_url):
+            return None
+        if any(h is not heading for h in block.iter("h1", "h2", "h3", "h4")):
+            return None  # a card with its own title: a listing of another product
+        shape = _skeleton(block)
+        alike = {_signature(c, page_url) for c in controls if _skeleton(_widen_to_image(c)) == shape}
+        if len(alike) > 1:
+            return None  # one card of a list of alike cards: a category
+    return ProductBlock(
+        block=Selector(root=block),
+        title=_text(heading) or None,
+        identity=product_identity(_signature(control, page_url)),
+        template=(template_key(heading, page_url), _levels_up(heading, block)) if _inside(heading, block) else None,
+    )
+
+
+# --- the site's product template --------------------------------------------------------------------
+#
+# Product pages of one site share a template: one URL shape and one place of the title in the
+# page. Pages of that template that show no purchase control (sold out, "notify me", a parent
+# product with variants) are still product pages: the spider learns each template from the pages
+# recognised above and reads such pages by it (see crawler.spiders.product).
+
+_SLUG = re.compile(r"[\d_-]|^[0-9a-f]{8,}$|.{25,}")
+
+
+def url_shape(url: str) -> str:
+    """A URL's path with every slug-like segment (digits, dashes, long names) as ``*``."""
+    parts = urlsplit(url)
+    segments = ["*" if _SLUG.search(s) else s for s in parts.path.split("/")]
+    return "/".join(segments) + ("?" if parts.query else "")
+
+
+def _skeleton(heading: Any) -> str:
+    steps = []
+    for element in (heading, *heading.iterancestors()):
+        classes = ".".join(sorted((element.get("class") or "").split()))
+        steps.append(f"{element.tag}#{element.get('id') or ''}.{classes}")
+    return ">".join(reversed(steps))
+
+
+def template_key(heading: Any, page_url: str) -> str:
+    return url_shape(page_url) + " " + _skeleton(heading)
+
+
+def page_template_key(selector: Selector, page_url: str) -> str | None:
+    """The template key of any page with a usable title heading (or None)."""
+    heading = main_heading(selector.root, page_url)
+    return template_key(heading, page_url) if heading is not None else None
+
+
+def block_by_template(selector: Selector, page_url: str, levels_up: int) -> ProductBlock | None:
+    """A page of a learnt product template read without a purchase control: the block is the
+    title heading's ancestor ``levels_up`` levels up, if it holds pictures and no other product."""
+    root = selector.root
+    heading = main_heading(root, page_url)
+    if heading is None:
         return None
-    if _holds_other_card(block, page_url):
+    ancestors = [heading, *heading.iterancestors()]
+    if levels_up >= len(ancestors):
         return None
-    title = _text(heading) if heading is not None else None
-    block_selector = Selector(root=block)
-    return ProductBlock(block=block_selector, title=title or None, identity=_signature(control, page_url))
+    block = ancestors[levels_up]
+    if not block.xpath(".//img") or not _single_product(block, purchase_controls(root), page_url):
+        return None
+    return ProductBlock(block=Selector(root=block), title=_text(heading) or None, identity="")
 
 
 def title_of(selector: Selector) -> str | None:

@@ -29,8 +29,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--schedule", type=_cron, help='cron expression, e.g. "0 */6 * * *"')
     add.add_argument("--spider", default="product")
     add.add_argument("--disabled", action="store_true")
+    add.add_argument(
+        "--local",
+        action="store_true",
+        help="the shop is on this machine or a private network (its own hosts may have local addresses)",
+    )
+    add.add_argument(
+        "--port", type=int, action="append", default=[], help="another port the crawl may fetch (repeatable)"
+    )
     actions.add_parser("list", help="list marketplaces")
     parser.set_defaults(handler=run)
+
+
+def _site_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The crawl's fetch policy flags of a marketplace (see docs/crawler.md, Safety)."""
+    site: dict[str, object] = {}
+    if getattr(args, "local", False):
+        site["local"] = True
+    if getattr(args, "port", None):
+        site["ports"] = sorted(set(args.port))
+    return site
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -49,6 +67,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     spider=args.spider,
                     schedule=args.schedule,
                     enabled=not args.disabled,
+                    settings=_site_settings(args),
                 )
                 print(
                     f"marketplace #{marketplace_id} {args.name}: {', '.join(args.urls)} schedule={args.schedule or 'manual'}"

@@ -18,7 +18,8 @@ from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spiders import SitemapSpider
 
-from crawler.extract import IMAGE_EXTENSIONS, ProductData, extract_product
+from crawler.extract import IMAGE_EXTENSIONS, ProductData, extract_product, product_by_template
+from crawler.html_product import page_template_key
 from crawler.items import ListingItem, make_listing_item, sanitize_listing
 from crawler.spiders import platforms
 from crawler.traps import TrapGuard
@@ -53,7 +54,10 @@ class ProductSpider(SitemapSpider):
         self._links = LinkExtractor(deny_extensions=SKIP_EXTENSIONS)
         # Product identity on the site (a purchase control's target) -> the listing URL that took it.
         self._identities: dict[str, str] = {}
-        self._listing_urls: set[str] = set()
+        # Learnt product templates (URL shape + title position) -> levels from the title to the block,
+        # and pages of a template not learnt yet, fetched again once it is (see html_product).
+        self._templates: dict[str, int] = {}
+        self._pending: dict[str, list[str]] = {}
         super().__init__(**kwargs)
 
     @classmethod
@@ -86,10 +90,14 @@ class ProductSpider(SitemapSpider):
         pages = (stats.get_value("copywatch/pages") or 0) + 1
         stats.set_value("copywatch/pages", pages)
         product = extract_product(response.text, response.url, response.selector)
+        if product is None:
+            product = self.by_template(response)
         if product is not None:
             item = self.listing_item(response, product)
             if item is not None:
                 yield item
+            if product.template is not None:
+                yield from self.learn_template(response, *product.template)
         max_pages = getattr(self, "max_pages", DEFAULT_MAX_PAGES)
         if max_pages and pages >= max_pages:
             stats.set_value("copywatch/budget/pages_reached", max_pages)
@@ -107,6 +115,29 @@ class ProductSpider(SitemapSpider):
                     continue
                 meta = {"trap_chain": next_chain}
             yield response.follow(url, callback=self.parse_page, meta=meta)
+
+    def by_template(self, response: TextResponse) -> ProductData | None:
+        """A page without a purchase control read by its site's learnt product template; a page of a
+        template not learnt yet is remembered, to be fetched again if one is."""
+        key = page_template_key(response.selector, response.url)
+        if key is None:
+            return None
+        if key in self._templates:
+            product = product_by_template(response.text, response.url, response.selector, self._templates[key])
+            if product is not None:
+                self.crawler.stats.inc_value("copywatch/products/by_template")
+            return product
+        pending = self._pending.setdefault(key, [])
+        if len(pending) < 10_000:
+            pending.append(response.url)
+        return None
+
+    def learn_template(self, response: Response, key: str, levels_up: int) -> Iterator[scrapy.Request]:
+        if key in self._templates:
+            return
+        self._templates[key] = levels_up
+        for url in self._pending.pop(key, []):
+            yield scrapy.Request(url, callback=self.parse_page, dont_filter=True)
 
     def listing_item(self, response: Response, product: ProductData) -> ListingItem | None:
         """The listing of a product page, or None when another page already gave this product."""

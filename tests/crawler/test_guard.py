@@ -218,3 +218,33 @@ def test_a_crawl_that_recognises_no_product_is_reported_as_such(crawl_settings: 
     engine.dispose()
     assert str(run.status.value) == "failed" and run.error == "6 pages, no product pages recognised"
     assert health["last_status"] == "failed" and health["last_error"] == run.error
+
+
+def test_sold_out_pages_of_a_learnt_product_template_are_products_too(crawl_settings: Settings) -> None:
+    def layout(title: str, body: str) -> bytes:
+        return page(
+            title,
+            f"<header><a href='/'><img src='/img/logo.jpg'></a></header><article class='product'>"
+            f"<div class='row'><div class='pics'><img src='/img/{title}.jpg'></div>"
+            f"<div class='info'><h1>{title}</h1>{body}</div></div></article>",
+        )
+
+    shop = Shop()
+    shop.add("/robots.txt", b"User-agent: *\nAllow: /\n", "text/plain")
+    names = ["soldout", "alpha", "beta", "gamma", "about"]
+    shop.add("/", page("Home", "".join(f'<a href="/item/{n}-1/">{n}</a>' for n in names)))
+    for n, name in enumerate(names):
+        shop.add(f"/img/{name}.jpg", jpeg(500 + n), "image/jpeg")
+    buy = "<p class='price'>€ 12,00</p><form action='/kosik/pridat' method='post'><button>Do košíku</button></form>"
+    for name in ("alpha", "beta", "gamma"):
+        shop.add(f"/item/{name}-1/", layout(name, buy))
+    alert = "<p class='price'>€ 9,00</p><form action='/alert/' method='post'><input type='email' name='email'><button>Notify me</button></form>"
+    shop.add("/item/soldout-1/", layout("soldout", alert))  # crawled first, before any template is known
+    shop.add("/item/about-1/", layout("about", "<p>We are a small shop.</p>"))  # same layout, no price
+    with serve(shop) as served:
+        summary = crawl(crawl_settings, served.base + "/", allow_local=True)
+    listings, _ = _rows(crawl_settings)
+    assert summary.status == "finished"
+    assert {listing.url.removeprefix(served.base) for listing in listings} == {
+        "/item/alpha-1/", "/item/beta-1/", "/item/gamma-1/", "/item/soldout-1/"
+    }
