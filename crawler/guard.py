@@ -18,6 +18,7 @@ marked local), ``COPYWATCH_OWN_PORTS`` (``["host:port", …]`` of the start URLs
 from __future__ import annotations
 
 import ipaddress
+import logging
 from typing import Any
 
 from scrapy.exceptions import IgnoreRequest
@@ -26,6 +27,8 @@ from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
 from crawler.netguard import FetchPolicy, address_refusal, url_refusal
+
+log = logging.getLogger(__name__)
 
 
 class AddressRefused(DNSLookupError):
@@ -78,6 +81,8 @@ class GuardMiddleware:
                 reason = await self._host_refusal(request)
             if key is not None and len(self._origins) < 10_000:
                 self._origins[key] = reason
+            if reason is not None:
+                log.info("refusing %s: %s", key or request.url[:200], reason)
         if reason is not None:
             self.crawler.stats.inc_value(f"copywatch/refused/{_kind(reason)}")
             raise IgnoreRequest(f"refused: {reason}")
