@@ -87,7 +87,10 @@ class ProductSpider(SitemapSpider):
         if not isinstance(response, TextResponse):
             return
         stats = self.crawler.stats
+        max_pages = getattr(self, "max_pages", DEFAULT_MAX_PAGES)
         pages = (stats.get_value("copywatch/pages") or 0) + 1
+        if max_pages and pages > max_pages:
+            return  # a response that was in flight when the budget closed the crawl
         stats.set_value("copywatch/pages", pages)
         product = extract_product(response.text, response.url, response.selector)
         if product is None:
@@ -98,7 +101,6 @@ class ProductSpider(SitemapSpider):
                 yield item
             if product.template is not None:
                 yield from self.learn_template(response, *product.template)
-        max_pages = getattr(self, "max_pages", DEFAULT_MAX_PAGES)
         if max_pages and pages >= max_pages:
             stats.set_value("copywatch/budget/pages_reached", max_pages)
             raise CloseSpider("page_budget")

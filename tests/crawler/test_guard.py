@@ -134,6 +134,7 @@ def test_a_link_trap_is_stopped_by_the_page_budget_and_the_trap_guard(crawl_sett
         )
     assert budget.stats["finish_reason"] == "page_budget"
     assert budget.stats["copywatch/budget/pages_reached"] == 40 and budget.pages == 40
+    assert budget.error == "40 pages, no product pages recognised"  # stopped, and said why it is empty
     assert chained.stats["finish_reason"] == "finished"
     assert chained.stats["copywatch/traps/links_dropped"] == 2  # one per trap, at its 16th link
     assert chained.pages <= 2 * 16 + 1
