@@ -155,6 +155,8 @@ def score(catalogue: dict[str, Any], photos_dir: Path, media_root: Path, setting
             continue
         found_products.add(_norm(title))
         for image in images:
+            if image.path is None:
+                continue
             picture = _thumb(media_root / image.path)
             distances = {name: float(abs(thumbs[name] - picture).mean()) for name in product["images"]}
             best = min(distances, key=distances.__getitem__)

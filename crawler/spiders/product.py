@@ -34,9 +34,11 @@ SKIP_EXTENSIONS = [ext.lstrip(".") for ext in IMAGE_EXTENSIONS] + [
 
 class ProductSpider(SitemapSpider):
     name = "product"
+    max_pages: int = DEFAULT_MAX_PAGES
+    traps: TrapGuard | None = None
 
     def __init__(
-        self, start_urls: list[str] | str = (), marketplace_id: int | None = None, **kwargs: Any
+        self, start_urls: list[str] | tuple[str, ...] | str = (), marketplace_id: int | None = None, **kwargs: Any
     ) -> None:
         urls = [start_urls] if isinstance(start_urls, str) else list(start_urls)
         if not urls:
@@ -87,7 +89,7 @@ class ProductSpider(SitemapSpider):
         if not isinstance(response, TextResponse):
             return
         stats = self.crawler.stats
-        max_pages = getattr(self, "max_pages", DEFAULT_MAX_PAGES)
+        max_pages = self.max_pages
         pages = (stats.get_value("copywatch/pages") or 0) + 1
         if max_pages and pages > max_pages:
             return  # a response that was in flight when the budget closed the crawl
@@ -104,7 +106,7 @@ class ProductSpider(SitemapSpider):
         if max_pages and pages >= max_pages:
             stats.set_value("copywatch/budget/pages_reached", max_pages)
             raise CloseSpider("page_budget")
-        traps = getattr(self, "traps", None)
+        traps = self.traps
         chain = response.meta.get("trap_chain")
         for link in self._links.extract_links(response):
             url = urldefrag(link.url)[0]
