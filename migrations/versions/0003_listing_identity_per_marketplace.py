@@ -1,7 +1,7 @@
 """listings unique per marketplace; the crawl health report shows the last run's error
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-04
 
 A listing is identified by (marketplace, URL), no longer by its URL alone: a hostile shop that
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"  # re-chained after merging main (0004 landed first)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
