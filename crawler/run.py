@@ -259,6 +259,12 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
         )
         refused = sorted(k.rsplit("/", 1)[-1] for k in stats if k.startswith("copywatch/refused/"))
         error = "no page could be fetched" + (f" ({', '.join(causes + refused)})" if causes or refused else "")
+        if "address" in refused:
+            error += (
+                "; the shop's address is not public: if it is on this machine or a private network,"
+                " mark its marketplace local (`copywatch crawl URL --allow-local`,"
+                " `copywatch marketplace add --local`)"
+            )
     elif (empty := empty_crawl_reason(stats)) is not None and not distributed:
         error = empty
     with sessions() as session, session.begin():

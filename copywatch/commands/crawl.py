@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--allow-local",
         action="store_true",
-        help="a URL's new marketplace is marked local: its shop may be on this machine or a private network",
+        help="mark the URL's marketplace local: its shop may be on this machine or a private network "
+        "(implied when the URL itself names a loopback or private address, e.g. http://127.0.0.1:8000/)",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(handler=run)
@@ -28,13 +29,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from crawler.run import crawl
 
+    allow_local = args.allow_local or typed_local_address(args.target)
+    if allow_local and not args.allow_local:
+        print(
+            f"copywatch crawl: {args.target} names a local address; its marketplace is marked local "
+            "(only its own host may be local: its pages still cannot lead the crawl to other local addresses)",
+            file=sys.stderr,
+        )
     try:
         summary = crawl(
             settings,
             args.target,
             limit=args.limit,
             distributed=args.distributed,
-            allow_local=args.allow_local,
+            allow_local=allow_local,
         )
     except LookupError as exc:
         print(f"copywatch crawl: {exc}", file=sys.stderr)
@@ -50,6 +58,28 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for line in failure_lines(summary.stats):
             print(f"  {line}")
     return 0 if summary.status == "finished" else 1
+
+
+def typed_local_address(target: str) -> bool:
+    """Whether the operator typed a URL whose host is itself local (``localhost``, a loopback or
+    private IP): crawling it is the operator's explicit choice, not something a page asked for."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    from crawler.netguard import non_public_kind
+
+    try:
+        host = urlsplit(target).hostname
+    except ValueError:
+        return False
+    if not host or urlsplit(target).scheme not in {"http", "https"}:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return non_public_kind(ipaddress.ip_address(host.strip("[]"))) is not None
+    except ValueError:
+        return False  # a name: it is checked once resolved, like any other
 
 
 def failure_lines(stats: dict[str, object]) -> list[str]:

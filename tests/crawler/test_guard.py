@@ -249,3 +249,24 @@ def test_sold_out_pages_of_a_learnt_product_template_are_products_too(crawl_sett
     assert {listing.url.removeprefix(served.base) for listing in listings} == {
         "/item/alpha-1/", "/item/beta-1/", "/item/gamma-1/", "/item/soldout-1/"
     }
+
+
+def test_the_operator_typing_a_local_url_marks_its_marketplace_local(
+    crawl_settings: Settings, capsys  # noqa: ANN001
+) -> None:
+    import argparse
+
+    from copywatch.commands.crawl import run as crawl_command
+
+    with serve(_product_shop(["/img/ok.jpg"])) as served:
+        typed = argparse.Namespace(target=served.base + "/", limit=None, distributed=False, json=False, allow_local=False)
+        assert crawl_command(typed, crawl_settings) == 0
+        # The crawl() API (scheduled crawls, the demo) marks nothing by itself: a second shop on
+        # another port is refused, and the run says how to mark it.
+        with serve(_product_shop(["/img/ok.jpg"])) as other:
+            refused = crawl(crawl_settings, other.base + "/")
+    assert "marked local" in capsys.readouterr().err
+    listings, _ = _rows(crawl_settings)
+    assert [listing.title for listing in listings] == ["Guarded thing"]
+    assert refused.status == "failed" and refused.pages == 0
+    assert refused.error is not None and "--allow-local" in refused.error
