@@ -69,21 +69,27 @@ class GuardMiddleware:
     def from_crawler(cls, crawler: Any) -> GuardMiddleware:
         return cls(crawler)
 
-    async def process_request(self, request: Request, spider: Any = None) -> None:
+    def process_request(self, request: Request, spider: Any = None) -> Any:
+        """None (go on) for an origin already allowed, else the check as a coroutine."""
         # Scheme, host and port decide: the verdict of an origin is kept for the crawl.
         origin = request.url.split("/", 3)[:3]
         key = "/".join(origin) if len(origin) == 3 and origin[0].endswith(":") and not origin[1] else None
         if key is not None and key in self._origins:
             reason = self._origins[key]
-        else:
-            reason = url_refusal(request.url, self.policy)
             if reason is None:
-                reason = await self._host_refusal(request)
-            if key is not None and len(self._origins) < 10_000:
-                self._origins[key] = reason
-            if reason is not None:
-                log.info("refusing %s: %s", key or request.url[:200], reason)
+                return None
+            self.crawler.stats.inc_value(f"copywatch/refused/{_kind(reason)}")
+            raise IgnoreRequest(f"refused: {reason}")
+        return self._check(request, key)
+
+    async def _check(self, request: Request, key: str | None) -> None:
+        reason = url_refusal(request.url, self.policy)
+        if reason is None:
+            reason = await self._host_refusal(request)
+        if key is not None and len(self._origins) < 10_000:
+            self._origins[key] = reason
         if reason is not None:
+            log.info("refusing %s: %s", key or request.url[:200], reason)
             self.crawler.stats.inc_value(f"copywatch/refused/{_kind(reason)}")
             raise IgnoreRequest(f"refused: {reason}")
 
