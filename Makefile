@@ -1,6 +1,7 @@
 # Copywatch: set-up lives here, so the README's two commands work on a fresh machine.
 #   make demo   — install, then run the whole mission on embedded defaults (DEMO_ARGS="--keep-serving" etc.)
-#   make test   — install, start PostgreSQL/Redis if needed, install chromium if missing, lint, run the tests
+#   make test   — install, start PostgreSQL/Redis if needed, install chromium if missing, lint (ruff,
+#                 mypy, the import contracts), run the tests
 #   make install / make lint
 #
 # The install step is idempotent: a stamp file named after pyproject.toml's hash records a finished
@@ -54,6 +55,8 @@ chromium:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: install services chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -14,12 +14,16 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from copywatch.settings import Settings
+from db.catalog import (
+    add_original,
+    original_image_path,
+    original_image_paths,
+    set_logo_reference,
+    upsert_brand,
+)
+from db.catalog import list_originals as db_list_originals
 from db.engine import make_engine, session_factory
-from db.models import Brand, Original
-from db.repository import add_original, set_logo_reference, upsert_brand
 
 if TYPE_CHECKING:
     from detection.catalog import Catalog
@@ -104,7 +108,7 @@ def _originals(settings: Settings, exclude: set[str]) -> Iterator[tuple[str, Pat
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine)() as session:
-            rows = session.execute(select(Original.id, Original.image_path).order_by(Original.id)).all()
+            rows = original_image_paths(session)
     finally:
         engine.dispose()
     for original_id, image_path in rows:
@@ -149,10 +153,10 @@ def register_logo(settings: Settings, original_id: int, box: tuple[int, int, int
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine)() as session, session.begin():
-            original = session.get(Original, original_id)
-            if original is None:
+            image_path = original_image_path(session, original_id)
+            if image_path is None:
                 raise LookupError(f"no original with id {original_id}")
-            reference = reference_from_original(load_image(original_path(settings, original.image_path)), box)
+            reference = reference_from_original(load_image(original_path(settings, image_path)), box)
             data = reference.to_dict() if reference is not None else None
             set_logo_reference(session, original_id, data)
             return data
@@ -164,11 +168,7 @@ def list_originals(settings: Settings) -> list[dict[str, object]]:
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine)() as session:
-            rows = session.execute(
-                select(Original.id, Brand.name, Original.sku, Original.image_path, Original.logo_reference)
-                .join(Brand, Brand.id == Original.brand_id)
-                .order_by(Original.id)
-            ).all()
+            rows = db_list_originals(session)
     finally:
         engine.dispose()
-    return [{"id": r[0], "brand": r[1], "sku": r[2], "path": r[3], "logo": bool(r[4])} for r in rows]
+    return [{"id": r.id, "brand": r.brand, "sku": r.sku, "path": r.path, "logo": r.has_logo} for r in rows]

@@ -110,7 +110,7 @@ class GuardMiddleware:
         from twisted.internet import reactor
 
         try:
-            address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined,arg-type]
+            address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]
         except AddressRefused as exc:
             verdict: str | None = str(exc.args[0]) if exc.args else "address refused"
         except Exception:  # noqa: BLE001 - an unresolvable name fails later, as a download error

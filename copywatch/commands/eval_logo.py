@@ -1,4 +1,4 @@
-"""``copywatch eval-logo``: measure the logo-position check on a logo benchmark (DESIGN.md format)."""
+"""``copywatch eval-logo``: measure the logo-position check on a logo benchmark (docs/formats.md)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ are read from those documented JSON formats as well (see :mod:`crawler.spiders.p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urldefrag, urlparse
 
@@ -38,7 +38,7 @@ class ProductSpider(SitemapSpider):
     traps: TrapGuard | None = None
 
     def __init__(
-        self, start_urls: list[str] | tuple[str, ...] | str = (), marketplace_id: int | None = None, **kwargs: Any
+        self, start_urls: Sequence[str] | str = (), marketplace_id: int | None = None, **kwargs: Any
     ) -> None:
         urls = [start_urls] if isinstance(start_urls, str) else list(start_urls)
         if not urls:

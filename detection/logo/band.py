@@ -46,7 +46,7 @@ def foreground(image: np.ndarray) -> np.ndarray:
     border = np.concatenate([blurred[:4].reshape(-1, 3), blurred[-4:].reshape(-1, 3),
                              blurred[:, :4].reshape(-1, 3), blurred[:, -4:].reshape(-1, 3)])  # fmt: skip
     background = np.median(border, axis=0)
-    mask = (colour_distance(blurred, background) > 40).astype(np.uint8)
+    mask: np.ndarray = (colour_distance(blurred, background) > 40).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:

@@ -1,4 +1,4 @@
-"""A labelled logo benchmark (DESIGN.md's logo format) and its evaluation.
+"""A labelled logo benchmark (docs/formats.md) and its evaluation.
 
 Products are drawn procedurally (bottle, bag, box, shirt, can, shoe-box silhouettes in plain or
 gradient colours on light backgrounds); the logo — a text mark in a Hershey font or a geometric
@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detection.imageio import decode_bgr, read_bgr
 from detection.logo.check import check
 from detection.logo.position import POSITIONS, offset_range
 from detection.logo.shape import SHAPES
@@ -135,7 +136,8 @@ def draw_product_with_logo(
             int(round((x0 + x1) / 2 + offset * product_width)),
             row + int(rng.integers(-bh // 20, bh // 20 + 1)),
         )
-        contrast = tuple(int(v) for v in np.where(body > 110, body * 0.25, np.minimum(255, body + 120)))
+        cb, cg, cr = (int(v) for v in np.where(body > 110, body * 0.25, np.minimum(255, body + 120)))
+        contrast = (cb, cg, cr)
         _draw_logo(image, shape, centre, logo_width, contrast, rng)
         truth["offset"] = round(offset, 4)
     image = _photograph(image, rng)
@@ -148,8 +150,8 @@ def _photograph(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rotation = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     image = cv2.warpAffine(image, rotation, (w, h), borderMode=cv2.BORDER_REPLICATE)
     # Slight perspective: a hand-held camera is rarely square-on to the product.
-    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    moved = corners + rng.uniform(-0.015, 0.015, (4, 2)).astype(np.float32) * np.float32([w, h])
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    moved = corners + rng.uniform(-0.015, 0.015, (4, 2)).astype(np.float32) * np.array([w, h], np.float32)
     warp = cv2.getPerspectiveTransform(corners, moved)
     image = cv2.warpPerspective(image, warp, (w, h), borderMode=cv2.BORDER_REPLICATE)
     if rng.random() < 0.6:
@@ -157,7 +159,7 @@ def _photograph(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     noise = rng.normal(0, rng.uniform(1.0, 5.0), image.shape)
     image = np.clip(image.astype(np.float64) + noise, 0, 255).astype(np.uint8)
     quality = int(rng.integers(55, 95))
-    return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR)
+    return decode_bgr(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1])
 
 
 def make_logo_benchmark(out_dir: str | Path, n: int = 700, seed: int = 0) -> Path:
@@ -187,7 +189,7 @@ def make_logo_benchmark(out_dir: str | Path, n: int = 700, seed: int = 0) -> Pat
 
 
 def evaluate_logo_benchmark(bench_dir: str | Path, limit: int | None = None) -> dict:
-    """Run the seed-rule check on every image; the DESIGN.md logo report."""
+    """Run the seed-rule check on every image; the logo report of docs/formats.md."""
     bench = Path(bench_dir)
     with (bench / "truth.csv").open() as handle:
         rows = list(csv.DictReader(handle))[:limit]
@@ -198,7 +200,7 @@ def evaluate_logo_benchmark(bench_dir: str | Path, limit: int | None = None) -> 
     cv2.setNumThreads(1)
     for row in rows:
         path = next(bench.glob(f"images/{row['image_id']}.*"))
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        image = read_bgr(path)
         started = time.thread_time()  # CPU time of this thread: what one core spends, whatever else runs
         verdict = check(image)
         elapsed += time.thread_time() - started

@@ -91,7 +91,7 @@ def _check_by_extent(
         reason = (
             f"logo at {located.position} (offset {located.offset:+.3f}), expected {classify_offset(expected)}"
         )
-    elif shape_differs:
+    elif shape_differs and reference is not None:
         verdict = "shape_differs"
         reason = f"logo shape {located.shape}, registered {reference.shape}"
     else:

@@ -63,7 +63,8 @@ def contour_features(
     """
     skeleton = prune_spurs(thin(edges), length=3)
     seen = np.zeros_like(skeleton)
-    complexities, perimeters = [], []
+    complexities: list[float] = []
+    perimeters: list[float] = []
     attempts = 0
     for x, y in t0_points:
         if len(complexities) >= max_traces or attempts >= max_attempts:

@@ -43,11 +43,8 @@ class LogoReference:
     @classmethod
     def from_dict(cls, data: dict) -> LogoReference:
         raw = base64.b64decode(data.get("template") or "")
-        template = (
-            cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_GRAYSCALE)
-            if raw
-            else np.zeros((1, 1), np.uint8)
-        )
+        decoded = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_GRAYSCALE) if raw else None
+        template = np.asarray(decoded) if decoded is not None else np.zeros((1, 1), np.uint8)
         return cls(
             box=tuple(int(v) for v in data["box"]),  # type: ignore[arg-type]
             extent=tuple(int(v) for v in data["extent"]),  # type: ignore[arg-type]
@@ -80,6 +77,7 @@ def reference_from_original(
     """
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     height, width = gray.shape[:2]
+    extent: Extent | None
     if box is None:
         located = locate(image)
         if located is None:

@@ -19,7 +19,7 @@ from db.models import Original
 from detection.catalog import Catalog
 from detection.imageio import InvalidImageError
 from detection.logo.bench import draw_product_with_logo
-from tests.detection.drawing import product_image
+from tests.support.images import product_image
 
 
 def _write(folder: Path, seeds: range) -> list[Path]:

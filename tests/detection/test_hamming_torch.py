@@ -9,7 +9,7 @@ import numpy as np
 from detection.catalog import Catalog
 from detection.hamming_torch import TorchHammingIndex
 from detection.matcher import Matcher
-from tests.detection.drawing import product_image
+from tests.support.images import product_image
 
 
 def _codes(count: int, seed: int) -> np.ndarray:

@@ -10,7 +10,7 @@ import detection.matcher as matcher_module
 from detection.catalog import Catalog
 from detection.features import repeated
 from detection.matcher import DENSE_FEATURES, Matcher
-from tests.detection.drawing import insert_into_canvas, product_image
+from tests.support.images import insert_into_canvas, product_image
 
 CATALOG_SIZE = 24
 

@@ -12,7 +12,7 @@ import pytest
 from detection.catalog import Catalog
 from detection.matcher import STRUCTURE_WEIGHT, Matcher
 from detection.verify import agreement, make_thumbnail, pack, strip_similarity, thumbnail_size, unpack
-from tests.detection.drawing import product_image
+from tests.support.images import product_image
 
 IDENTITY = np.eye(3)
 
