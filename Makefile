@@ -16,7 +16,7 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint services chromium clean
+.PHONY: install demo test lint services chromium clean logo-fonts
 
 install: $(STAMP)
 
@@ -52,6 +52,12 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Typefaces for `copywatch bench make-logo` (the logo benchmark draws from every installed family).
+logo-fonts:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu fonts-dejavu-extra \
+	  fonts-liberation fonts-freefont-ttf fonts-urw-base35 fonts-crosextra-carlito fonts-crosextra-caladea \
+	  fonts-linuxlibertine fonts-cantarell fonts-roboto fonts-open-sans fonts-lato fonts-texgyre >/dev/null
 
 lint: install
 	$(BIN)/ruff check .

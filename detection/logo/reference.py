@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from detection.logo.band import Extent, band_extent, foreground, logo_band, object_extent
+from detection.logo.brand_mark import BrandMark
 from detection.logo.locate import locate
 from detection.logo.position import classify_offset
 from detection.logo.shape import classify_shape, shape_features
@@ -27,6 +28,8 @@ class LogoReference:
     position: str
     shape: str | None
     template: np.ndarray  # grayscale, at most TEMPLATE_WIDTH wide
+    mark: BrandMark | None = None  # the brand's own logo image, when one was registered
+    mark_path: str | None = None  # where the mark's file is kept (relative to the media root)
 
     def to_dict(self) -> dict:
         ok, png = cv2.imencode(".png", self.template)
@@ -38,6 +41,11 @@ class LogoReference:
             "position": self.position,
             "shape": self.shape,
             "template": base64.b64encode(png.tobytes()).decode() if ok else "",
+            **(
+                {"mark": base64.b64encode(self.mark.to_png()).decode(), "mark_path": self.mark_path}
+                if self.mark is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -53,6 +61,8 @@ class LogoReference:
             position=str(data["position"]),
             shape=data.get("shape"),
             template=template,
+            mark=BrandMark.from_png(base64.b64decode(data["mark"])) if data.get("mark") else None,
+            mark_path=data.get("mark_path"),
         )
 
 
