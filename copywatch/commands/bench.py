@@ -12,6 +12,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "bench_make_logo",
     "bench_scale",
     "bench_crawl",
+    "bench_engines",
     "bench_pipeline",
     "bench_review",
 )
