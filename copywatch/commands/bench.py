@@ -8,6 +8,7 @@ import importlib
 # Each module ``copywatch.commands.bench_<name>`` has ``register(bench_subparsers)``.
 BENCH_MODULES: tuple[str, ...] = (
     "bench_make",
+    "bench_innocents",
     "bench_make_logo",
     "bench_scale",
     "bench_crawl",
