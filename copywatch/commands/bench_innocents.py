@@ -13,7 +13,12 @@ from copywatch.settings import Settings
 #: shares artwork with the dev catalog (tuxpaint stamps and openclipart drawings).
 DEFAULT_SOURCES: tuple[str, ...] = (
     "/usr/share/icons/oxygen",  # oxygen-icon-theme (LGPL-3+)
-    "/usr/share/games/wesnoth",  # wesnoth-1.16-data (GPL-2+)
+    # wesnoth-1.16-data (GPL-2+): units, portraits, attack icons, scenery and items; not the
+    # terrain tiles and halos (edges of grass and water, glows: near blanks)
+    *(
+        f"/usr/share/games/wesnoth/1.16/data/core/images/{part}"
+        for part in ("units", "portraits", "attacks", "scenery", "items")
+    ),
     "/usr/share/wallpapers",  # plasma-workspace-wallpapers (LGPL-3 / CC-BY-SA)
     "/usr/share/backgrounds/gnome",  # gnome-backgrounds (CC-BY-SA-3.0)
 )
