@@ -9,6 +9,7 @@ import importlib
 BENCH_MODULES: tuple[str, ...] = (
     "bench_make",
     "bench_innocents",
+    "bench_photos",
     "bench_make_logo",
     "bench_scale",
     "bench_crawl",
