@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from detection.catalog import Catalog
-from detection.matcher import STRUCTURE_WEIGHT, Matcher
+from detection.matching import Matcher, build_catalog
+from detection.matching.tuning import STRUCTURE_WEIGHT
 from detection.verify import agreement, make_thumbnail, pack, strip_similarity, thumbnail_size, unpack
 from tests.detection.drawing import product_image
 
@@ -83,7 +84,7 @@ def test_misalignment_is_detected() -> None:
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog.build((f"o{i}", product_image(i)) for i in range(10))
+    return build_catalog((f"o{i}", product_image(i)) for i in range(10))
 
 
 def test_matcher_scores_a_variant_below_a_copy_with_an_overlay(catalog: Catalog) -> None:
@@ -171,7 +172,7 @@ def test_strip_similarity_finds_the_original_of_a_full_width_strip() -> None:
 
 
 def test_feature_poor_strip_is_ranked_first_by_the_strip_fallback() -> None:
-    boards = Catalog.build((f"b{i}", _plain_board(i)) for i in range(8))
+    boards = build_catalog((f"b{i}", _plain_board(i)) for i in range(8))
     matcher = Matcher(boards)
     strip = _plain_board(5)[240:].copy()
     top = matcher.match(strip, k=3)[0]
