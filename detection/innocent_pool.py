@@ -94,7 +94,7 @@ def _presented(cut: np.ndarray, rng: random.Random) -> np.ndarray | None:
         weight = cut[:, :, 3:4].astype(np.float32) / 255.0
         patch = canvas[y0 : y0 + size[1], x0 : x0 + size[0]]
         canvas[y0 : y0 + size[1], x0 : x0 + size[0]] = weight * cut[:, :, :3] + (1 - weight) * patch
-        picture = canvas.astype(np.uint8)
+        picture: np.ndarray = canvas.astype(np.uint8)
     else:
         picture = cut
         scale = PHOTO_SIDE / max(picture.shape[:2])

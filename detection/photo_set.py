@@ -106,7 +106,7 @@ def gather_photos(sources: Sequence[str | Path], out_dir: str | Path, *, seed: i
     duplicates = unusable = 0
     for path in paths:
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if not is_photo(image):
+        if image is None or not is_photo(image):
             unusable += 1
             continue
         picture = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image[:, :, :3]

@@ -187,7 +187,7 @@ def region_in_original(
 def mostly_inside(rectangle_xyxy: tuple[int, int, int, int], regions: list[np.ndarray]) -> bool:
     """Whether half of the rectangle (x0, y0, x1, y1) or more lies inside one of ``regions``."""
     x0, y0, x1, y1 = rectangle_xyxy
-    rectangle = box(x1 - x0, y1 - y0).astype(np.float32) + np.float32([x0, y0])
+    rectangle = box(x1 - x0, y1 - y0).astype(np.float32) + np.asarray([x0, y0], np.float32)
     area = float((x1 - x0) * (y1 - y0))
     return any(cv2.intersectConvexConvex(rectangle, region)[0] >= 0.5 * area for region in regions)
 

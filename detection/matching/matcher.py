@@ -190,7 +190,7 @@ class Matcher:
         height, width = gray.shape[:2]
         # Raw inliers may have looked conclusive; what counts is the evidence after the structure check.
         found_regions = [
-            np.float32(quad)
+            np.asarray(quad, np.float32)
             for m in matches
             if conclusive([m]) and (quad := self._region_in_query(m, width, height)) is not None
         ]
@@ -291,7 +291,9 @@ class Matcher:
                 best[key] = item
         ranked = sorted(best.values(), key=lambda v: (v.inliers, v.votes), reverse=True)
         matches = [to_match(self.catalog, v, query) for v in ranked]
-        alternatives = [functools.partial(self._alternative_matches, v, query) for v in ranked]
+        alternatives: list[Callable[[], list[Match]]] = [
+            functools.partial(self._alternative_matches, v, query) for v in ranked
+        ]
         return matches, [v.position for v in ranked], alternatives
 
     def _alternative_matches(self, verified: Verified, query: Features) -> list[Match]:
