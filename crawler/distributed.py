@@ -1,6 +1,6 @@
 """``--distributed``: crawl processes on one marketplace share its request queue and seen-set in Redis.
 
-Built on scrapy-redis. The keys belong to the marketplace in its database
+Built on scrapy-redis, with the queue in JSON (:mod:`crawler.queue_serializer`), never pickle. The keys belong to the marketplace in its database
 (``copywatch:crawl:<digest>:…``), so processes started on the same marketplace split its pages
 and fetch each once, and crawls of other databases never meet.
 
@@ -44,6 +44,8 @@ def scrapy_settings(settings: Settings, marketplace_id: int) -> dict[str, Any]:
         "SCHEDULER_PERSIST": True,  # the last member out deletes the keys, not every process
         "SCHEDULER_QUEUE_KEY": f"{prefix}:requests",
         "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:dupefilter",
+        # JSON, not scrapy-redis's default pickle: whoever can write to Redis must not run code here.
+        "SCHEDULER_SERIALIZER": "crawler.queue_serializer",
         "COPYWATCH_CRAWL_KEY_PREFIX": prefix,
         "REDIS_URL": settings.redis_url,
     }

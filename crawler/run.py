@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,31 @@ def _settings_from_json(text: str) -> Settings:
     for name in ("data_dir", "media_root"):
         data[name] = Path(data[name])
     return Settings(**data)
+
+
+# Names never passed on to the crawl process: the web page's and the mailer's secrets, and any
+# variable that looks like a credential. DATABASE_URL and REDIS_URL stay: the crawl writes to the
+# one and queues scoring tasks on the other.
+_SECRET_ENV_NAMES = ("SECRET_KEY", "SMTP_PASSWORD", "SMTP_USER", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
+_SECRET_ENV_MARKERS = ("PASSWORD", "SECRET", "TOKEN", "CREDENTIAL", "API_KEY", "PRIVATE_KEY")
+
+
+def child_environment(
+    settings: Settings, parent_env: Mapping[str, str], overrides: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """The crawl process's environment: the parent's less its secrets, and the settings it needs.
+
+    The child gets :meth:`Settings.without_secrets` (no ``SECRET_KEY``, no SMTP credentials):
+    a crawl parses pages strangers wrote, so it holds nothing it does not use.
+    """
+    env = {
+        name: value
+        for name, value in parent_env.items()
+        if name not in _SECRET_ENV_NAMES and not any(m in name.upper() for m in _SECRET_ENV_MARKERS)
+    }
+    env["COPYWATCH_SETTINGS_JSON"] = _settings_to_json(settings.without_secrets())
+    env["COPYWATCH_SCRAPY_OVERRIDES"] = json.dumps(overrides or {})
+    return env
 
 
 def resolve_marketplace(settings: Settings, marketplace_or_url: str) -> int:
@@ -101,8 +127,7 @@ def crawl(
         command += ["--limit", str(limit)]
     if distributed:
         command.append("--distributed")
-    env = dict(os.environ, COPYWATCH_SETTINGS_JSON=_settings_to_json(settings))
-    env["COPYWATCH_SCRAPY_OVERRIDES"] = json.dumps(overrides or {})
+    env = child_environment(settings, os.environ, overrides)
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         log.error("crawl process failed:\n%s", result.stderr[-4000:])

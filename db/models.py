@@ -214,6 +214,9 @@ class User(Timestamped, Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[Role] = mapped_column(_enum(Role, "user_role"), default=Role.REVIEWER)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # Stored in each session at login; logging out or changing the password raises it, which ends
+    # every session signed with the old value (the cookie alone is not enough to stay logged in).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Detection(Timestamped, Base):

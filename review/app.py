@@ -8,8 +8,11 @@ from typing import Any
 from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
-from copywatch.settings import Settings
+from copywatch.links import http_url
+from copywatch.settings import Settings, secret_key_problem
 from review.state import ReviewState
 
 # Multipart framing around an upload; the image itself is checked against max_image_bytes.
@@ -31,6 +34,18 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# Row ids are 32-bit integers on PostgreSQL: a larger id in a URL is a missing page, not a database error.
+MAX_ROW_ID = 2**31 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in routes: a non-negative integer no larger than a row id can be."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(settings: Settings, *, matcher_loader: Callable[[], Any] | None = None) -> Flask:
     """Build the review app.
 
@@ -45,11 +60,18 @@ def create_app(settings: Settings, *, matcher_loader: Callable[[], Any] | None =
         The Flask app.
 
     Raises:
-        ValueError: when ``settings.secret_key`` is empty.
+        ValueError: when ``settings.secret_key`` is empty, shorter than 32 characters, not random
+            or the example's placeholder (``copywatch.settings.secret_key_problem``).
     """
-    if not settings.secret_key:
-        raise ValueError("SECRET_KEY is not set; sessions and CSRF tokens need a secret key")
+    problem = secret_key_problem(settings.secret_key)
+    if problem:
+        raise ValueError(problem)
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowIdConverter
+    if settings.proxy_hops:
+        # Behind a reverse proxy: the client's address (the login throttle's key) and scheme come
+        # from the last PROXY_HOPS proxies' X-Forwarded-For/-Proto; without it they are the peer's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_image_bytes + _MULTIPART_SLACK,
@@ -63,6 +85,7 @@ def create_app(settings: Settings, *, matcher_loader: Callable[[], Any] | None =
     )
     app.extensions["copywatch"] = ReviewState(settings, matcher_loader)
     CSRFProtect(app)
+    app.add_template_filter(http_url, "http_url")
 
     from review import auth, media, queue, reports, search
 

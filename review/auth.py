@@ -3,23 +3,28 @@
 Every view except the login page and static files needs a session (:func:`install_guard`);
 admin views also need the admin role (:func:`admin_required`). Passwords are stored as
 werkzeug's salted scrypt hashes.
+
+A session is valid while the user is active, its password stamp matches the stored hash and its
+session version matches ``users.session_version``: logout and a password change raise the version,
+so a cookie saved before is worthless afterwards. Login attempts are throttled by Flask-Limiter
+per client address (every attempt) and per account and address (failed attempts only), so a
+guesser is slowed down while the account's owner, from another address, still gets in.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import threading
-import time
-from collections import defaultdict, deque
+import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Flask,
+    Response,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -28,7 +33,9 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import func, select
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -42,6 +49,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 MIN_PASSWORD_LENGTH = 8
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
+# Every login attempt from one client address, whatever the e-mail (a guesser trying many accounts).
+LOGIN_LIMIT_PER_ADDRESS = "20 per minute;200 per hour"
+# Failed attempts for one account from one address: the guesser's address is slowed down, the
+# account is not locked (its owner logs in from another address as usual).
+LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = "5 per 10 minutes"
+MAX_EMAIL_LENGTH = 320
 # Compared against when the e-mail is unknown, so a wrong e-mail costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -88,35 +101,24 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-class LoginThrottle:
-    """Refuse logins for an e-mail after too many recent failures (slows password guessing).
+def set_password(session: Session, user: User, password: str) -> None:
+    """Give ``user`` a new password and end every session they have (the caller commits).
 
-    In memory, per process: enough for one web process; it resets on restart.
+    Raises:
+        ValueError: a password shorter than 8 characters.
     """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = generate_password_hash(password)
+    end_sessions(session, user.id)
 
-    def __init__(self, max_failures: int = 5, window_s: float = 600.0) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] < now - self.window_s:
-            failures.popleft()
-        return failures
-
-    def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.max_failures
-
-    def failed(self, key: str) -> None:
-        with self._lock:
-            self._recent(key, time.monotonic()).append(time.monotonic())
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session of one user: the stored session version moves on (the caller commits)."""
+    session.execute(
+        update(User).where(User.id == user_id).values(session_version=User.session_version + 1)
+    )
+    session.expire_all()
 
 
 # --- guards ------------------------------------------------------------------------------------------
@@ -128,15 +130,66 @@ def _password_stamp(user: User) -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an absolute or protocol-relative URL (open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("queue.index")
+    """``target`` when it is a path of this app, else the queue (never an open redirect, never a 500).
+
+    Refused: anything with a scheme or a host, a second leading slash (``//host``), backslashes
+    (browsers read them as slashes), and any control, format or whitespace character (browsers
+    drop tabs and newlines, so ``/\t/evil.com`` would become ``//evil.com``).
+    """
+    fallback = url_for("queue.index")
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    if "\\" in target or any(c.isspace() or unicodedata.category(c)[0] in {"C", "Z"} for c in target):
+        return fallback
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return fallback
+    if parts.scheme or parts.netloc:
+        return fallback
+    return target
+
+
+def _login_account_and_address() -> str:
+    email = request.form.get("email", "").strip().lower()[:MAX_EMAIL_LENGTH]
+    return f"{email}|{get_remote_address()}"
+
+
+def _failed_login(response: Response) -> bool:
+    return response.status_code == 401
 
 
 def install_guard(app: Flask) -> None:
-    """Redirect every request without a valid session to the login page."""
-    app.extensions["copywatch_login_throttle"] = LoginThrottle()
+    """Redirect every request without a valid session to the login page; throttle logins."""
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri="memory://",  # per web process; entries expire with their window
+        strategy="moving-window",
+        headers_enabled=False,
+    )
+    app.extensions["copywatch_login_limiter"] = limiter
+    view: Any = app.view_functions["auth.login"]
+    view = limiter.limit(
+        LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS,
+        key_func=_login_account_and_address,
+        methods=["POST"],
+        deduct_when=_failed_login,
+        error_message="Too many failed logins for this account from your address. Try again in a few minutes.",
+    )(view)
+    view = limiter.limit(
+        LOGIN_LIMIT_PER_ADDRESS,
+        methods=["POST"],
+        error_message="Too many login attempts from your address. Try again in a few minutes.",
+    )(view)
+    app.view_functions["auth.login"] = view
+
+    @app.errorhandler(429)
+    def _too_many_logins(exc: Any) -> Any:
+        message = getattr(exc, "description", None) or "Too many login attempts. Try again in a few minutes."
+        if request.endpoint == "auth.login":
+            return render_template("login.html", error=message), 429
+        return {"error": message}, 429
 
     @app.before_request
     def _require_login() -> Any:
@@ -145,8 +198,13 @@ def install_guard(app: Flask) -> None:
             return None  # stylesheets and scripts need no database round trip
         user_id = session.get("user_id")
         if user_id is not None:
-            user = db().get(User, user_id)
-            if user is not None and user.active and session.get("pw") == _password_stamp(user):
+            user = db().get(User, user_id) if isinstance(user_id, int) else None
+            if (
+                user is not None
+                and user.active
+                and session.get("pw") == _password_stamp(user)
+                and session.get("sv") == user.session_version
+            ):
                 g.user = user
             else:
                 session.clear()
@@ -190,22 +248,16 @@ def login_required(view: F) -> F:
 def login() -> Any:
     error = None
     if request.method == "POST":
-        email = request.form.get("email", "").strip().lower()
-        throttle: LoginThrottle = current_app.extensions["copywatch_login_throttle"]
-        if throttle.blocked(email):
-            return render_template(
-                "login.html", error="Too many failed logins for this account. Try again in a few minutes."
-            ), 429
+        email = request.form.get("email", "").strip().lower()[:MAX_EMAIL_LENGTH]
         user = authenticate(db(), email, request.form.get("password", ""))
         if user is None:
-            throttle.failed(email)
             error = "Wrong e-mail or password."
         else:
-            throttle.succeeded(email)
             # A fresh session on login, so a session planted before login is worthless.
             session.clear()
             session["user_id"] = user.id
             session["pw"] = _password_stamp(user)
+            session["sv"] = user.session_version
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
     elif g.get("user") is not None:
@@ -215,6 +267,11 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    if g.get("user") is not None:
+        # Server-side: the cookie just cleared, or any copy of it, no longer opens a session.
+        s = db()
+        end_sessions(s, g.user.id)
+        s.commit()
     session.clear()
     return redirect(url_for("auth.login"))
 
@@ -239,7 +296,9 @@ def users() -> Any:
                 s.rollback()
                 flash(str(exc), "error")
         elif action in {"deactivate", "activate"}:
-            user = s.get(User, request.form.get("user_id", type=int) or 0)
+            raw_id = request.form.get("user_id", "").strip()
+            valid_id = raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10 and int(raw_id) < 2**31
+            user = s.get(User, int(raw_id)) if valid_id else None
             if user is None:
                 abort(404)
             if user.id == g.user.id:

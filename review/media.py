@@ -29,11 +29,14 @@ def stored_path(relative_or_absolute: str | None) -> Path | None:
     if not relative_or_absolute:
         return None
     media_root = state().settings.media_root.resolve()
-    path = Path(relative_or_absolute)
-    if not path.is_absolute():
-        path = (media_root / path).resolve()
-        if not path.is_relative_to(media_root):
-            return None
+    try:
+        # An absolute path replaces media_root in the join; either way the resolved file (links
+        # followed) must lie under MEDIA_ROOT, or a row pointing elsewhere would be served.
+        path = (media_root / relative_or_absolute).resolve()
+    except (OSError, ValueError):
+        return None
+    if not path.is_relative_to(media_root):
+        return None
     return path if path.is_file() else None
 
 

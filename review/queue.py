@@ -6,9 +6,10 @@ page 1 costs. A reviewer decides on new detections; changing a decision already 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
@@ -50,35 +51,78 @@ COUNT_CAP = 10_000
 # --- filters -----------------------------------------------------------------------------------------
 
 
+MAX_ID = 2**31 - 1  # row ids are 32-bit integers on PostgreSQL
+MAX_ARG_LENGTH = 100
+
+
+def _bad(name: str, raw: str, expected: str) -> NoReturn:
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    abort(400, f"{name}={shown!r} is not {expected}.")
+
+
+def _raw_arg(args: MultiDict, name: str) -> str:
+    raw = args.get(name)
+    return raw.strip() if isinstance(raw, str) else ""
+
+
+def _id_value(name: str, raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or not 1 <= int(raw) <= MAX_ID:
+        _bad(name, raw, f"an id (a whole number from 1 to {MAX_ID})")
+    return int(raw)
+
+
 def _int_arg(args: MultiDict, name: str) -> int | None:
-    raw = (args.get(name) or "").strip()
-    return int(raw) if raw.isdigit() else None
+    raw = _raw_arg(args, name)
+    return _id_value(name, raw) if raw else None
 
 
-def _percent_arg(args: MultiDict, name: str) -> float | None:
-    raw = (args.get(name) or "").strip()
+def _finite(raw: str) -> float | None:
+    if len(raw) > MAX_ARG_LENGTH:
+        return None
     try:
         value = float(raw)
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
+
+
+def _percent_arg(args: MultiDict, name: str) -> float | None:
+    raw = _raw_arg(args, name)
+    if not raw:
+        return None
+    value = _finite(raw)
+    if value is None:
+        _bad(name, raw, "a percentage (a number from 0 to 100)")
     return min(max(value, 0.0), 100.0) / 100.0
 
 
 def _date_arg(args: MultiDict, name: str) -> date | None:
-    try:
-        return date.fromisoformat((args.get(name) or "").strip())
-    except ValueError:
+    raw = _raw_arg(args, name)
+    if not raw:
         return None
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        value = None
+    if value is None or value >= date.max:
+        _bad(name, raw, "a date (YYYY-MM-DD)")
+    return value
 
 
 def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, str]]:
-    """Queue filters from query arguments, and the cleaned arguments to rebuild links with."""
-    status_raw = args.get("status", "new")
+    """Queue filters from query arguments, and the cleaned arguments to rebuild links with.
+
+    Raises:
+        werkzeug.exceptions.BadRequest: a value that is not what its filter takes (400, with a message).
+    """
+    status_raw = _raw_arg(args, "status") or "new"
     status: DetectionStatus | None = DetectionStatus.NEW
     if status_raw == "all":
         status = None
     elif status_raw in STATUS_VALUES:
         status = DetectionStatus(status_raw)
+    else:
+        _bad("status", status_raw, f"one of {', '.join(sorted(STATUS_VALUES))} or all")
     since, until = _date_arg(args, "since"), _date_arg(args, "until")
     filters = QueueFilters(
         brand_id=_int_arg(args, "brand"),
@@ -90,19 +134,30 @@ def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, str]]:
         # "until" is inclusive for people: everything on that day too.
         until=datetime.combine(until + timedelta(days=1), time.min) if until else None,
     )
-    clean = {k: args.get(k, "").strip() for k in FILTER_KEYS if args.get(k, "").strip()}
+    clean = {k: _raw_arg(args, k) for k in FILTER_KEYS if _raw_arg(args, k)}
     clean["status"] = status.value if status else "all"
     return filters, clean
 
 
 def _parse_after(raw: str | None) -> tuple[float, int] | None:
-    if not raw or ":" not in raw:
+    """The keyset cursor ``score:id`` of the next page; anything else is a 400."""
+    if not raw:
         return None
-    score, _, last_id = raw.partition(":")
-    try:
-        return float(score), int(last_id)
-    except ValueError:
-        return None
+    score_raw, sep, id_raw = raw.partition(":")
+    score = _finite(score_raw)
+    if not sep or score is None:
+        _bad("after", raw, "a page cursor (score:id)")
+    return score, _id_value("after", id_raw)
+
+
+def _json_object() -> dict[str, Any]:
+    """The request's JSON body, which must be an object (400 otherwise)."""
+    payload = request.get_json(silent=True)
+    if payload is None:
+        return {}
+    if not isinstance(payload, dict):
+        abort(400, f"The body must be a JSON object, got {type(payload).__name__}.")
+    return payload
 
 
 # --- rows for display --------------------------------------------------------------------------------
@@ -327,7 +382,7 @@ def _clean_qs(queue_qs: str) -> str:
 def _apply_review(session: Session, detection: Detection, action: str, note: str | None) -> None:
     status = ACTIONS.get(action)
     if status is None:
-        abort(400, f"unknown action {action!r}; use confirm, dismiss or reopen")
+        abort(400, f"unknown action {action[:40]!r}; use confirm, dismiss or reopen")
     is_admin = g.user.role == Role.ADMIN
     if (detection.status != DetectionStatus.NEW or status == DetectionStatus.NEW) and not is_admin:
         abort(403, "This detection has already been reviewed; only an administrator can change a review.")
@@ -358,11 +413,12 @@ def review(detection_id: int) -> Any:
 def review_api(detection_id: int) -> Any:
     """The queue page's keyboard shortcuts post here (JSON body, CSRF token in a header)."""
     session = db()
-    payload = request.get_json(silent=True) or {}
+    payload = _json_object()
     detection = _load_detection(session, detection_id)
-    action = str(payload.get("action", ""))
-    note = payload.get("note")
-    _apply_review(session, detection, action, str(note) if note is not None else None)
+    action, note = payload.get("action", ""), payload.get("note")
+    if not isinstance(action, str) or not (note is None or isinstance(note, str)):
+        abort(400, "action and note must be strings.")
+    _apply_review(session, detection, action, note)
     session.commit()
     return jsonify(id=detection.id, status=detection.status.value)
 
@@ -373,7 +429,7 @@ def bulk() -> Any:
     action = request.form.get("action", "")
     if action not in {"confirm", "dismiss"}:
         abort(400, "Bulk actions are confirm or dismiss.")
-    ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit()})[:MAX_BULK]
+    ids = sorted({_id_value("ids", i.strip()) for i in request.form.getlist("ids")[: MAX_BULK * 2]})[:MAX_BULK]
     if not ids:
         flash("Select detections first (x or the checkboxes).", "error")
     else:

@@ -3,7 +3,10 @@ similarity in %, filter them with a threshold, and see the matched region on bot
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request, url_for
@@ -17,6 +20,26 @@ bp = Blueprint("search", __name__)
 
 RESULTS = 10
 ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,image/gif,image/bmp,image/tiff"
+# Uploads decoded (and matched) at the same time in this process: a decoded image costs about
+# 12 bytes a pixel, so 2 × UPLOAD_MAX_PIXELS bounds the page's memory whatever the traffic.
+DECODE_SLOTS = 2
+DECODE_WAIT_S = 20.0
+_decode_slots = threading.BoundedSemaphore(DECODE_SLOTS)
+
+
+class SearchBusy(RuntimeError):
+    """Every decode slot stayed taken for DECODE_WAIT_S."""
+
+
+@contextmanager
+def decode_slot() -> Iterator[None]:
+    """Hold one of the DECODE_SLOTS while an upload is decoded and matched."""
+    if not _decode_slots.acquire(timeout=DECODE_WAIT_S):
+        raise SearchBusy("The search is busy with other uploads; try again in a moment.")
+    try:
+        yield
+    finally:
+        _decode_slots.release()
 
 
 @bp.route("/search")
@@ -41,7 +64,18 @@ def upload() -> Any:
     # Read at most one byte over the limit: enough to know it is too large, never the whole stream.
     data = upload_file.stream.read(settings.max_image_bytes + 1)
     try:
-        image = decode_upload(data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+        with decode_slot():
+            return _search(data, started)
+    except SearchBusy as exc:
+        return jsonify(error=str(exc)), 503
+
+
+def _search(data: bytes, started: float) -> Any:
+    settings = state().settings
+    # The pixel count is read from the header and checked before a pixel is decoded.
+    max_pixels = min(settings.upload_max_pixels, settings.max_image_pixels)
+    try:
+        image = decode_upload(data, max_bytes=settings.max_image_bytes, max_pixels=max_pixels)
     except UploadRejected as exc:
         return jsonify(error=str(exc)), 400
     try:

@@ -22,6 +22,8 @@ from db.migrate import upgrade
 
 PG_SERVER_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_SERVER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+# A test-only key that passes the review app's checks (>= 32 characters, not a placeholder).
+TEST_SECRET_KEY = "test-only-secret-key-0123456789abcdefABCDEF"
 
 
 def _server_url(database: str) -> str:
@@ -77,7 +79,7 @@ def settings(tmp_path: Path, sqlite_url: str) -> Settings:
     """Embedded-default settings (SQLite, eager Celery) under a temporary data directory."""
     data_dir = tmp_path / "data"
     s = Settings.from_env(
-        {"DATA_DIR": str(data_dir), "DATABASE_URL": sqlite_url, "SECRET_KEY": "test-secret"}
+        {"DATA_DIR": str(data_dir), "DATABASE_URL": sqlite_url, "SECRET_KEY": TEST_SECRET_KEY}
     )
     s.ensure_dirs()
     return s
@@ -92,7 +94,7 @@ def pg_settings(tmp_path: Path, fresh_pg_url: str) -> Settings:
             "DATA_DIR": str(data_dir),
             "DATABASE_URL": fresh_pg_url,
             "REDIS_URL": REDIS_SERVER_URL + "/0",
-            "SECRET_KEY": "test-secret",
+            "SECRET_KEY": TEST_SECRET_KEY,
         }
     )
     s.ensure_dirs()

@@ -27,7 +27,8 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from copywatch.settings import Settings
+from copywatch.links import http_url
+from copywatch.settings import Settings, is_loopback_host
 from db.models import Brand, Detection, DetectionStatus, Listing, ListingImage, Marketplace, Original
 from db.repository import utcnow
 
@@ -135,11 +136,19 @@ def compose_digest(
             cells.append(f'<td><img src="cid:{cid[1:-1]}" alt="{label}" width="{THUMBNAIL_SIDE}"></td>')
         e = html.escape
         logo = f"<br>logo: {e(item.logo_verdict)}" if item.logo_verdict else ""
+        link_text = e(item.listing_title or item.listing_url)
+        listing_href = http_url(item.listing_url)
+        # Only http(s) becomes a link: a javascript: or data: URL a seller chose stays text.
+        listing = (
+            f'<a href="{e(listing_href, quote=True)}">{link_text}</a>'
+            if listing_href
+            else f"{link_text} <code>{e(item.listing_url)}</code>"
+        )
         rows.append(
             "<tr>"
             + "".join(cells)
             + f"<td><b>score {item.score:.2f}</b> — {e(item.kind.replace('_', ' '))} of {e(item.original_label)}<br>"
-            f'<a href="{e(item.listing_url, quote=True)}">{e(item.listing_title or item.listing_url)}</a><br>'
+            f"{listing}<br>"
             f"marketplace: {e(item.marketplace)}<br>seller: {e(item.seller or 'unknown')}{logo}<br>"
             f'<a href="{e(base, quote=True)}/detections/{item.detection_id}">review detection {item.detection_id}</a>'
             "</td></tr>"
@@ -165,6 +174,12 @@ def deliver(settings: Settings, message: EmailMessage) -> None:
     """
     if not settings.smtp_host:
         raise smtplib.SMTPException("SMTP_HOST is not set; cannot send alert mail")
+    if settings.smtp_user and not settings.smtp_tls and not is_loopback_host(settings.smtp_host):
+        # Checked before connecting: the password must never cross the network in clear text.
+        raise smtplib.SMTPException(
+            f"SMTP_USER is set but SMTP_TLS is false: refusing to send the password to "
+            f"{settings.smtp_host} unencrypted (set SMTP_TLS=true)"
+        )
     context = ssl.create_default_context()
     if settings.smtp_tls and settings.smtp_port == 465:
         client: smtplib.SMTP = smtplib.SMTP_SSL(

@@ -14,6 +14,7 @@ import argparse
 import io
 import json
 import os
+import secrets
 import statistics
 import tempfile
 import time
@@ -134,7 +135,7 @@ def bench_queue(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
                 {"o": int(args.detections * 0.35)},
             ).one()
         engine.dispose()
-        bench_settings = settings.with_overrides(database_url=url, secret_key=settings.secret_key or "bench")
+        bench_settings = settings.with_overrides(database_url=url, secret_key=secrets.token_hex(32))
         app = create_app(bench_settings)
         client = app.test_client()
         _login(client)
@@ -199,7 +200,7 @@ def bench_search(args: argparse.Namespace, settings: Settings) -> dict[str, Any]
         db_url = f"sqlite:///{root / 'bench.db'}"
         upgrade(db_url)
         bench_settings = settings.with_overrides(
-            data_dir=root, media_root=root / "media", database_url=db_url, secret_key="bench"
+            data_dir=root, media_root=root / "media", database_url=db_url, secret_key=secrets.token_hex(32)
         )
         bench_settings.ensure_dirs()
         demo = write_catalog(root / "originals", count=args.catalog_size)

@@ -7,7 +7,7 @@ import logging
 import secrets
 import sys
 
-from copywatch.settings import Settings
+from copywatch.settings import Settings, secret_key_problem
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +30,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not args.dev:
             print(
                 "copywatch serve: SECRET_KEY is not set. Set it to a long random value "
-                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+                "of at least 32 characters (e.g. openssl rand -hex 32), "
                 "or pass --dev to use a throw-away key.",
                 file=sys.stderr,
             )
             return 2
         settings = settings.with_overrides(secret_key=secrets.token_urlsafe(48))
         log.warning("--dev: using a random in-memory secret key; sessions end when the server stops")
+    problem = secret_key_problem(settings.secret_key)
+    if problem:
+        print(f"copywatch serve: {problem}", file=sys.stderr)
+        return 2
     from waitress import serve
 
     from review import create_app

@@ -1,4 +1,4 @@
-"""``copywatch user``: add and list reviewer accounts."""
+"""``copywatch user``: add and list reviewer accounts, set a new password (ends the account's sessions)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of stdin"
     )
+    password = actions.add_parser("password", help="set a new password (asks for it); ends every session")
+    password.add_argument("email")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
     actions.add_parser("list", help="list accounts")
     parser.set_defaults(handler=run)
 
@@ -36,7 +41,7 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from review.auth import create_user
+    from review.auth import create_user, set_password
 
     engine = make_engine(settings.database_url)
     try:
@@ -50,6 +55,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     print(f"copywatch user add: {exc}", file=sys.stderr)
                     return 1
                 print(f"added {args.email.strip().lower()} ({args.role}), id {user_id}")
+                return 0
+            if args.user_action == "password":
+                email = args.email.strip().lower()
+                user = session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+                if user is None:
+                    print(f"copywatch user password: no account {email}", file=sys.stderr)
+                    return 1
+                try:
+                    set_password(session, user, _read_password(args.password_stdin))
+                    session.commit()
+                except ValueError as exc:
+                    print(f"copywatch user password: {exc}", file=sys.stderr)
+                    return 1
+                print(f"new password for {email}; its sessions have ended")
                 return 0
             users = session.execute(select(User).order_by(User.email)).scalars().all()
             for user in users:

@@ -94,8 +94,9 @@ def test_filters_narrow_the_queue(client, seeded: Seeded) -> None:
     assert _ids(client.get("/queue?since=2999-01-01").get_data(as_text=True)) == []
     assert _ids(client.get("/queue?until=2000-01-01").get_data(as_text=True)) == []
     assert _ids(client.get("/queue?status=confirmed").get_data(as_text=True)) == []
-    # Junk in the query string is ignored, not an error.
-    assert client.get("/queue?min=abc&brand=x&after=zz&status=evil").status_code == 200
+    # Junk in the query string is a 400 that names the value, never a 500 (issue 25).
+    junk = client.get("/queue?min=abc&brand=x&after=zz&status=evil")
+    assert junk.status_code == 400 and "is not" in junk.get_data(as_text=True)
 
 
 def test_detail_shows_the_evidence(client, seeded: Seeded) -> None:

@@ -16,13 +16,14 @@ from db.engine import make_engine, session_factory
 from db.models import DetectionStatus, User
 from db.reporting import REPORTS, report_csv, run_report
 from db.repository import review_detection
+from tests.conftest import TEST_SECRET_KEY
 from tests.review.conftest import PASSWORD, Seeded, login, seed
 
 
 @pytest.fixture
 def pg_seeded(tmp_path: Path, fresh_pg_url: str) -> Seeded:
     settings = Settings.from_env(
-        {"DATA_DIR": str(tmp_path / "pgdata"), "DATABASE_URL": fresh_pg_url, "SECRET_KEY": "test-secret"}
+        {"DATA_DIR": str(tmp_path / "pgdata"), "DATABASE_URL": fresh_pg_url, "SECRET_KEY": TEST_SECRET_KEY}
     )
     settings.ensure_dirs()
     return seed(settings)
