@@ -238,12 +238,12 @@ def agreement(
     inside = cover >= MIN_OVERLAP
     if not inside.any():
         return 1.0
-    # A block counts where the original has structure: a stroke the copy lost or changed
-    # disagrees there. Structure the listing adds over the original's flat background (a price
-    # sticker, a banner's lettering, a watermark) is not evidence against a copy: counting it
-    # left 23 % of dev's text-overlay copies below the alert threshold (a sticker beside a thin
-    # sword outweighs the sword), and unrelated look-alikes still disagree where their drawings do.
-    textured = inside & (energy_a >= MIN_ENERGY * energy_a[inside].mean())
+    # A block counts when either side has structure there (both directions: a stroke the copy
+    # lost and a stroke the copy added both disagree); flat-in-both blocks carry no evidence.
+    textured = inside & (
+        (energy_a >= MIN_ENERGY * energy_a[inside].mean())
+        | (energy_b >= MIN_ENERGY * energy_b[inside].mean())
+    )
     if int(textured.sum()) < MIN_BLOCKS:
         return 1.0
     correlation = cross / np.maximum(np.sqrt(energy_a * energy_b), 1e-6)
