@@ -19,10 +19,12 @@ class Evidence:
             (:mod:`detection.calibration`): of the inliers, or once checked, of the effective ones.
         mirrored: the alignment maps the original onto the query's mirror image.
         scale, rotation_deg: the alignment's scale and rotation (None: no alignment).
-        agreement: the share of the aligned original's blocks whose structure the query agrees
-            with (None: not structure-checked).
-        effective_inliers: ``inliers x agreement^STRUCTURE_WEIGHT``, what the score rests on
-            once checked.
+        agreement: the share of the aligned blocks where either image is drawn whose structure
+            the query agrees with (None: not structure-checked); the ranking's measure.
+        drawn_agreement: the same over the blocks where the original is drawn (structure the
+            listing adds over the original's blank background left out); the score's measure.
+        effective_inliers: ``inliers x drawn_agreement^STRUCTURE_WEIGHT``, what the score rests
+            on once checked.
         rank_evidence: ``inliers x agreement^RANK_WEIGHT``, what the ranking rests on once checked.
         strip_similarity: set when the strip fallback ranked this original first.
         pasted_at: the top-left corner of the pasted picture it was found in, in the listing.
@@ -36,6 +38,7 @@ class Evidence:
     scale: float | None = None
     rotation_deg: float | None = None
     agreement: float | None = None
+    drawn_agreement: float | None = None
     effective_inliers: float | None = None
     rank_evidence: float | None = None
     strip_similarity: float | None = None
@@ -73,6 +76,7 @@ class Evidence:
             "scale": self.scale,
             "rotation_deg": self.rotation_deg,
             "agreement": self.agreement,
+            "drawn_agreement": self.drawn_agreement,
             "effective_inliers": self.effective_inliers,
             "rank_evidence": self.rank_evidence,
             "strip_similarity": self.strip_similarity,
@@ -85,7 +89,15 @@ class Evidence:
     @classmethod
     def from_components(cls, components: Mapping[str, float]) -> Evidence:
         """The inverse of :meth:`as_components` (a stored detection's, or a hand-made one)."""
-        names = ("scale", "rotation_deg", "agreement", "effective_inliers", "rank_evidence", "strip_similarity")
+        names = (
+            "scale",
+            "rotation_deg",
+            "agreement",
+            "drawn_agreement",
+            "effective_inliers",
+            "rank_evidence",
+            "strip_similarity",
+        )
         optional = {n: float(components[n]) for n in names if n in components}
         pasted = None
         if "pasted_at_x" in components:

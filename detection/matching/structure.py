@@ -19,7 +19,7 @@ from detection.matching import tuning
 from detection.matching.evidence import Match
 from detection.matching.geometry import Verified, to_match
 from detection.matching.ranking import rank_key
-from detection.verify import AreaPyramid, Reference, agreement
+from detection.verify import AreaPyramid, Reference, agreements
 
 
 class StructureView:
@@ -33,7 +33,7 @@ class StructureView:
         else:
             self.source, self.to_source = gray, np.eye(3)
         self.pyramid = AreaPyramid(self.source)
-        self.agreements: dict[tuple[int, bytes], float] = {}
+        self.agreements: dict[tuple[int, bytes], tuple[float, float]] = {}
 
 
 def no_alternatives() -> list[Match]:
@@ -69,14 +69,20 @@ class StructureCheck:
         return reference
 
     def agreement(self, match: Match, position: int, view: StructureView) -> float | None:
-        """Fraction of agreeing blocks of ``match``'s alignment (None: nothing to compare with)."""
+        """Fraction of agreeing blocks of ``match``'s alignment, over the blocks where either image
+        is drawn (None: nothing to compare with)."""
+        pair = self._agreements(match, position, view)
+        return None if pair is None else pair[0]
+
+    def _agreements(self, match: Match, position: int, view: StructureView) -> tuple[float, float] | None:
+        """Both of :func:`detection.verify.agreements` for ``match``'s alignment, cached per view."""
         reference = self.reference(position)
         if match.homography is None or reference is None:
             return None
         homography = np.asarray(match.homography)
         key = (position, homography.tobytes())
         if key not in view.agreements:  # the mirror decision may have checked this one already
-            view.agreements[key] = agreement(
+            view.agreements[key] = agreements(
                 reference,
                 view.source,
                 view.to_source @ homography,
@@ -126,9 +132,15 @@ class StructureCheck:
             if fraction is not None and fraction < tuning.DOUBT_BELOW_AGREEMENT:
                 fraction = self._best_alignment(match, position, view, others, fraction)
             if fraction is not None:
-                effective = evidence.inliers * fraction**tuning.STRUCTURE_WEIGHT
+                # The score's agreement leaves out what the listing adds over the original's blank
+                # background (a sticker, a banner): the ranking's keeps it, so which original is
+                # the source is decided as before.
+                pair = self._agreements(match, position, view)
+                drawn = fraction if pair is None else pair[1]
+                effective = evidence.inliers * drawn**tuning.STRUCTURE_WEIGHT
                 rank = evidence.inliers * fraction**tuning.RANK_WEIGHT
                 evidence.agreement = fraction
+                evidence.drawn_agreement = drawn
                 evidence.effective_inliers = effective
                 evidence.rank_evidence = rank
                 evidence.false_alarm_rate = calibration.false_alarm_rate(effective)
