@@ -1,6 +1,7 @@
 # Copywatch: set-up lives here, so the README's two commands work on a fresh machine.
 #   make demo   — install, then run the whole mission on embedded defaults (DEMO_ARGS="--keep-serving" etc.)
-#   make test   — install, start PostgreSQL/Redis if needed, install chromium if missing, lint, run the tests
+#   make test   — install, start PostgreSQL/Redis if needed, install chromium if missing, lint (ruff,
+#                 mypy, the import contracts), run the tests
 #   make install / make lint
 #
 # The install step is idempotent: a stamp file named after pyproject.toml's hash records a finished
@@ -15,7 +16,7 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint services chromium clean
+.PHONY: install demo test lint services chromium clean logo-fonts
 
 install: $(STAMP)
 
@@ -52,8 +53,16 @@ chromium:
 	  echo "installing Debian chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Typefaces for `copywatch bench make-logo` (the logo benchmark draws from every installed family).
+logo-fonts:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu fonts-dejavu-extra \
+	  fonts-liberation fonts-freefont-ttf fonts-urw-base35 fonts-crosextra-carlito fonts-crosextra-caladea \
+	  fonts-linuxlibertine fonts-cantarell fonts-roboto fonts-open-sans fonts-lato fonts-texgyre >/dev/null
+
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: install services chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

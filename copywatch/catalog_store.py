@@ -14,12 +14,16 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from copywatch.settings import Settings
+from db.catalog import (
+    add_original,
+    original_image_path,
+    original_image_paths,
+    set_logo_reference,
+    upsert_brand,
+)
+from db.catalog import list_originals as db_list_originals
 from db.engine import make_engine, session_factory
-from db.models import Brand, Original
-from db.repository import add_original, set_logo_reference, upsert_brand
 
 if TYPE_CHECKING:
     from detection.catalog import Catalog
@@ -104,7 +108,7 @@ def _originals(settings: Settings, exclude: set[str]) -> Iterator[tuple[str, Pat
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine)() as session:
-            rows = session.execute(select(Original.id, Original.image_path).order_by(Original.id)).all()
+            rows = original_image_paths(session)
     finally:
         engine.dispose()
     for original_id, image_path in rows:
@@ -142,21 +146,57 @@ def build_index(settings: Settings, *, progress: bool = False, rebuild: bool = F
     return catalog
 
 
-def register_logo(settings: Settings, original_id: int, box: tuple[int, int, int, int] | None) -> dict | None:
-    """Store the logo reference of an original (``box`` = x, y, w, h; None = find it automatically)."""
+def register_logo(
+    settings: Settings,
+    original_id: int,
+    box: tuple[int, int, int, int] | None,
+    image_path: str | Path | None = None,
+) -> dict | None:
+    """Store the logo reference of an original (``box`` = x, y, w, h; None = find it automatically).
+
+    With ``image_path`` (the brand's own logo file, alpha or plain background) the mark is kept
+    under ``MEDIA_ROOT/logos`` by content hash and carried in the reference; its place on the
+    original is where the mark is found there (unless ``box`` says so), and listings are then
+    checked by finding that mark. A file that is no image raises ``ValueError``.
+    """
+    from dataclasses import replace
+
     from detection.imageio import load_image
     from detection.logo import reference_from_original
+    from detection.logo.brand_mark import BrandMark, find_marks
+    from detection.logo.shape import classify_shape, shape_features
 
+    mark = stored = None
+    if image_path is not None:
+        data = Path(image_path).read_bytes()
+        mark = BrandMark.from_bytes(data)
+        sha256 = hashlib.sha256(data).hexdigest()
+        stored = Path("logos") / sha256[:2] / f"{sha256}{Path(image_path).suffix.lower() or '.png'}"
+        target = settings.media_root / stored
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(target.suffix + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(target)
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine)() as session, session.begin():
-            original = session.get(Original, original_id)
-            if original is None:
+            original_file = original_image_path(session, original_id)
+            if original_file is None:
                 raise LookupError(f"no original with id {original_id}")
-            reference = reference_from_original(load_image(original_path(settings, original.image_path)), box)
-            data = reference.to_dict() if reference is not None else None
-            set_logo_reference(session, original_id, data)
-            return data
+            image = load_image(original_path(settings, original_file))
+            if mark is not None and box is None:
+                hits = [hit for hit in find_marks(image, mark) if not hit.mirrored]
+                box = hits[0].box if hits else None
+            reference = reference_from_original(image, box)
+            if reference is not None and mark is not None:
+                reference = replace(
+                    reference, mark=mark, mark_path=str(stored),
+                    shape=classify_shape(shape_features(mark.mask())) or reference.shape,
+                )  # fmt: skip
+            data_out = reference.to_dict() if reference is not None else None
+            set_logo_reference(session, original_id, data_out)
+            return data_out
     finally:
         engine.dispose()
 
@@ -165,11 +205,7 @@ def list_originals(settings: Settings) -> list[dict[str, object]]:
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine)() as session:
-            rows = session.execute(
-                select(Original.id, Brand.name, Original.sku, Original.image_path, Original.logo_reference)
-                .join(Brand, Brand.id == Original.brand_id)
-                .order_by(Original.id)
-            ).all()
+            rows = db_list_originals(session)
     finally:
         engine.dispose()
-    return [{"id": r[0], "brand": r[1], "sku": r[2], "path": r[3], "logo": bool(r[4])} for r in rows]
+    return [{"id": r.id, "brand": r.brand, "sku": r.sku, "path": r.path, "logo": r.has_logo} for r in rows]

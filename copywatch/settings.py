@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlsplit, urlunsplit
 
 
@@ -166,7 +167,7 @@ class Settings:
     proxy_hops: int = 0
     score_max_attempts: int = 5
     scoring_queue: str = "score"  # Celery queue the scoring tasks are sent to and workers consume
-    # Which of the matcher's optional looks the scoring workers take (workers.scoring.MATCH_EFFORTS):
+    # Which of the matcher's optional looks the scoring workers take (detection.runtime.MATCH_EFFORTS):
     # "thorough" every one, also those that only rank weak finds (the dense look, the strip
     # fallback); "balanced" skips those two — what the workers store, matches at or above the
     # review threshold, is the same on both benchmarks, at about a third less CPU on listings
@@ -247,7 +248,7 @@ class Settings:
             match_effort=_choice(env, "MATCH_EFFORT", "balanced", ("thorough", "balanced", "fast")),
         )
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     def ensure_dirs(self) -> None:

@@ -120,7 +120,7 @@ def _jpeg(seed: int) -> bytes:
     rng = np.random.default_rng(seed)
     blocks = rng.integers(0, 255, size=(IMAGE_SIDE // 8, IMAGE_SIDE // 8, 3), dtype=np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(blocks).resize((IMAGE_SIDE, IMAGE_SIDE), Image.NEAREST).save(buffer, "JPEG", quality=85)
+    Image.fromarray(blocks).resize((IMAGE_SIDE, IMAGE_SIDE), Image.Resampling.NEAREST).save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
 
 
@@ -145,10 +145,10 @@ def _route(shop: BenchShop, path: str, base: str) -> tuple[int, str, bytes]:
             return 200, html, _product_page(shop, product, base)
     elif url.path.startswith("/img/"):
         stem = url.path[5:].removesuffix(".jpg")
-        product, _, index = stem.partition("-")
-        if product.isdigit() and index.isdigit() and int(product) < shop.products:
+        product_part, _, index = stem.partition("-")
+        if product_part.isdigit() and index.isdigit() and int(product_part) < shop.products:
             # Distinct bytes per image, so the content-addressed store keeps every one.
-            return 200, "image/jpeg", _jpeg(int(product) * 2 + int(index))
+            return 200, "image/jpeg", _jpeg(int(product_part) * 2 + int(index))
     return 404, "text/plain", b"not found"
 
 

@@ -229,8 +229,8 @@ def _structured(html: str, root: Any, url: str) -> ProductData | None:
                         product.images = _image_urls(og.get("og:image") or [])
                     return product
     for og in data.get("opengraph", []):
-        if isinstance(og, dict) and (product := _from_opengraph(og)):
-            return product
+        if isinstance(og, dict) and (from_opengraph := _from_opengraph(og)):
+            return from_opengraph
     return None
 
 

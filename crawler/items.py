@@ -98,7 +98,12 @@ def absolute_url(base: str):  # noqa: ANN201 - returns a processor
 
 def unique(values: list[str]) -> list[str]:
     seen: set[str] = set()
-    return [v for v in values if v and not (v in seen or seen.add(v))]
+    unique = []
+    for v in values:
+        if v and v not in seen:
+            seen.add(v)
+            unique.append(v)
+    return unique
 
 
 class ListingLoader(ItemLoader):

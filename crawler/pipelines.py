@@ -17,39 +17,30 @@ import hashlib
 import io
 import logging
 import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from itemadapter import ItemAdapter
 from PIL import Image, UnidentifiedImageError
 from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 from scrapy.pipelines.media import FileException
+from scrapy.statscollectors import StatsCollector
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from copywatch.settings import Settings
+from detection.imageio import sniff_image_type
 
 log = logging.getLogger(__name__)
 
 MIN_SIDE = 64
-_MAGIC = {
-    b"\xff\xd8\xff": ".jpg",
-    b"\x89PNG\r\n\x1a\n": ".png",
-    b"GIF87a": ".gif",
-    b"GIF89a": ".gif",
-    b"BM": ".bmp",
-    b"II*\x00": ".tif",
-    b"MM\x00*": ".tif",
-}
+_EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "gif": ".gif", "bmp": ".bmp", "tiff": ".tif", "webp": ".webp"}
 
 
 def sniff_extension(body: bytes) -> str | None:
-    """The image type from the first bytes (never from the URL or the Content-Type header)."""
-    if body[:4] == b"RIFF" and body[8:12] == b"WEBP":
-        return ".webp"
-    for magic, extension in _MAGIC.items():
-        if body.startswith(magic):
-            return extension
-    return None
+    """The image type's file extension from the first bytes (never from the URL or the Content-Type header)."""
+    image_type = sniff_image_type(body)
+    return None if image_type is None else _EXTENSIONS[image_type]
 
 
 def validate_image(body: bytes, *, max_bytes: int, max_pixels: int) -> tuple[str, int, int]:
@@ -109,7 +100,8 @@ class ListingImagesPipeline(FilesPipeline):
     def media_to_download(self, request: Any, info: Any, *, item: Any = None) -> None:
         return None  # content-addressed: the path is only known from the bytes, so always fetch
 
-    def media_downloaded(self, response: Any, request: Any, info: Any, *, item: Any = None) -> dict[str, Any]:
+    def media_downloaded(self, response: Any, request: Any, info: Any, *, item: Any = None) -> Any:
+        """Scrapy's file info (url, path, checksum) of the stored image, plus its width and height."""
         if 300 <= response.status < 400:
             raise FileException(f"HTTP {response.status}: redirect loop or too many redirects")
         if response.status != 200:
@@ -139,10 +131,11 @@ class ListingImagesPipeline(FilesPipeline):
         finally:
             os.close(fd)
 
-    def media_failed(self, failure: Failure, request: Any, info: Any) -> Failure:
+    def media_failed(self, failure: Failure, request: Any, info: Any) -> Any:
+        """Keep the failure as this image's result (Scrapy's own raises), so item_completed records why."""
         return failure
 
-    def item_completed(self, results: list[tuple[bool, Any]], item: Any, info: Any) -> Any:
+    def item_completed(self, results: Sequence[tuple[bool, Any]], item: Any, info: Any) -> Any:
         adapter = ItemAdapter(item)
         outcome = []
         for url, (ok, value) in zip(adapter.get("image_urls", []), results, strict=False):
@@ -171,10 +164,11 @@ class PersistListingPipeline:
     FLUSH_ITEMS = 50
     FLUSH_INTERVAL_S = 0.1
 
-    def __init__(self, settings: Settings, marketplace_id: int, files_store: str) -> None:
+    def __init__(self, settings: Settings, marketplace_id: int, files_store: str, stats: StatsCollector) -> None:
         from db.engine import make_engine, session_factory
 
         self.settings = settings
+        self.stats = stats
         self.marketplace_id = marketplace_id
         self.files_store = files_store
         self.engine = make_engine(settings.database_url)
@@ -186,9 +180,7 @@ class PersistListingPipeline:
     def from_crawler(cls, crawler: Any) -> PersistListingPipeline:
         settings = crawler.settings.get("COPYWATCH_SETTINGS") or Settings.from_env()
         marketplace_id = crawler.settings.getint("COPYWATCH_MARKETPLACE_ID")
-        pipeline = cls(settings, marketplace_id, crawler.settings.get("FILES_STORE"))
-        pipeline.stats = crawler.stats
-        return pipeline
+        return cls(settings, marketplace_id, crawler.settings.get("FILES_STORE"), crawler.stats)
 
     def close_spider(self, spider: Any = None) -> None:
         self.flush()
@@ -204,7 +196,10 @@ class PersistListingPipeline:
         elif self._timer is None:
             from twisted.internet import reactor
 
-            self._timer = reactor.callLater(self.FLUSH_INTERVAL_S, self.flush)
+            # Twisted types the reactor through zope interfaces, whose methods mypy reads as if
+            # their first argument were self; as a plain callable the call is what it is.
+            call_later: Callable[..., Any] = reactor.callLater
+            self._timer = call_later(self.FLUSH_INTERVAL_S, self.flush)
         return await maybe_deferred_to_future(done)
 
     def flush(self) -> None:
@@ -233,7 +228,7 @@ class PersistListingPipeline:
 
     def _write(self, items: list[Any]) -> list[int]:
         """Upsert ``items`` in one transaction; returns the ids of images new to their listing."""
-        from db.repository import record_download_failure, upsert_listing, upsert_listing_image
+        from db.listings import record_download_failure, upsert_listing, upsert_listing_image
 
         new_ids: list[int] = []
         counts: dict[str, int] = {}

@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import select
-
 from copywatch.settings import Settings
+from db.crawl_runs import finish_crawl_run, get_crawl_run, start_crawl_run
 from db.engine import make_engine, session_factory
-from db.models import CrawlRun, Marketplace
-from db.repository import finish_crawl_run, start_crawl_run, upsert_marketplace
+from db.marketplaces import get_marketplace, marketplace_id_by_name, upsert_marketplace
+from db.models import CrawlRun
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +85,9 @@ def resolve_marketplace(settings: Settings, marketplace_or_url: str) -> int:
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine)() as session, session.begin():
-            found = session.execute(
-                select(Marketplace.id).where(Marketplace.name == marketplace_or_url)
-            ).scalar_one_or_none()
+            found = marketplace_id_by_name(session, marketplace_or_url)
             if found is not None:
-                return int(found)
+                return found
             parsed = urlparse(marketplace_or_url)
             if parsed.scheme not in {"http", "https"} or not parsed.netloc:
                 raise LookupError(
@@ -133,7 +130,7 @@ def crawl(
         log.error("crawl process failed:\n%s", result.stderr[-4000:])
     log.debug("crawl output:\n%s", result.stderr[-8000:])
     with sessions() as session, session.begin():
-        run = session.get(CrawlRun, run_id)
+        run = get_crawl_run(session, run_id)
         if run.finished_at is None:  # the child died before it could record the outcome
             tail = result.stderr.strip().splitlines()[-1:] or ["no output"]
             finish_crawl_run(
@@ -203,7 +200,9 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     with sessions() as session:
-        marketplace = session.get(Marketplace, marketplace_id)
+        marketplace = get_marketplace(session, marketplace_id)
+        if marketplace is None:
+            raise SystemExit(f"no marketplace with id {marketplace_id}")
         start_urls = list(marketplace.start_urls)
         per_site = dict(marketplace.settings or {}).get("scrapy", {})
     values = scrapy_settings(settings, **per_site, **overrides)

@@ -62,10 +62,6 @@ REPORTS: dict[str, ReportSpec] = {
 }
 
 
-def report_names() -> list[str]:
-    return list(REPORTS)
-
-
 def run_report(session: Session, name: str, since: date | datetime | None = None) -> list[dict[str, Any]]:
     """Rows of one reporting view, as dicts in display order.
 

@@ -21,7 +21,8 @@ WHITE = (255, 255, 255)
 
 
 def _color(rng: np.random.Generator) -> tuple[int, int, int]:
-    return tuple(int(c) for c in rng.integers(0, 256, 3))
+    b, g, r = (int(c) for c in rng.integers(0, 256, 3))
+    return b, g, r
 
 
 def crop_strip(image: np.ndarray, rng: np.random.Generator, index: int | None = None) -> np.ndarray:
@@ -234,9 +235,9 @@ def perspective(
 ) -> np.ndarray:
     """Photographed at an angle: each corner pulled 4-18 % of the side inwards, white around."""
     h, w = image.shape[:2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    pull = rng.uniform(*inset, size=(4, 2)) * np.float32([w, h])
-    dst = np.float32(src + pull * np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]]))
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    pull = rng.uniform(*inset, size=(4, 2)) * np.array([w, h], np.float32)
+    dst = (src + pull * np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], np.float32)).astype(np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=WHITE)
 
@@ -262,7 +263,7 @@ def watermark(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     angle = float(rng.uniform(20, 45)) * float(rng.choice([-1, 1]))
     tilted = cv2.warpAffine(mask, cv2.getRotationMatrix2D((1.5 * w, 1.5 * h), angle, 1.0), (3 * w, 3 * h))
     alpha = (tilted[h : 2 * h, w : 2 * w].astype(np.float32) / 255 * rng.uniform(0.35, 0.6))[..., None]
-    tint = np.float32(WHITE if rng.random() < 0.6 else (0, 0, 0))
+    tint = np.array(WHITE if rng.random() < 0.6 else (0, 0, 0), np.float32)
     return ((1 - alpha) * image + alpha * tint).astype(np.uint8)
 
 

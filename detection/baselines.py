@@ -13,11 +13,19 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from detection.evaluate import RetrievalMethod
+
+if TYPE_CHECKING:
+    import faiss
+    import torch
+
+    from detection.catalog import Catalog
+    from detection.matcher import Matcher
 
 
 def _top(ids: Sequence[str], scores: np.ndarray, k: int) -> list[tuple[str, float]]:
@@ -99,12 +107,12 @@ class ORBMethod:
         self.features = features
         self.shortlist = shortlist
         self.max_side = max_side
-        self.orb = cv2.ORB_create(nfeatures=features)
+        self.orb = cv2.ORB.create(nfeatures=features)
         self.ids: list[str] = []
         self.keypoints: list[np.ndarray] = []
         self.descriptors: list[np.ndarray] = []
         self.owner = np.zeros(0, dtype=np.int32)
-        self.index = None
+        self.index: faiss.IndexBinaryFlat | None = None
         self._last: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None = None
 
     def _extract(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -115,7 +123,7 @@ class ORBMethod:
         points, descriptors = self.orb.detectAndCompute(gray, None)
         if descriptors is None:
             return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
-        return np.float32([p.pt for p in points]), descriptors
+        return np.array([p.pt for p in points], np.float32), descriptors
 
     def build(self, originals: dict[str, np.ndarray]) -> None:
         import faiss
@@ -162,7 +170,7 @@ class ORBMethod:
         q_points, q_desc = self._query_features(query)
         rows = _restrict(self.ids, candidates)
         votes = np.zeros(len(self.ids), dtype=np.float64)
-        if len(q_desc) and len(self.owner):
+        if len(q_desc) and len(self.owner) and self.index is not None:
             _, neighbours = self.index.search(q_desc, 5)
             np.add.at(votes, self.owner[neighbours[neighbours >= 0]], 1.0)
         allowed = np.zeros(len(self.ids), dtype=bool)
@@ -190,8 +198,8 @@ class SiameseMethod:
         self.model, self.metadata, _ = load_checkpoint(checkpoint or default_checkpoint(), device)
         self.device = device
         self.ids: list[str] = []
-        self.features = None
-        self._last = None
+        self.features: torch.Tensor | None = None
+        self._last: tuple[np.ndarray, torch.Tensor] | None = None
 
     def _embed(self, images: list[np.ndarray]):
         import torch
@@ -218,6 +226,8 @@ class SiameseMethod:
         # The seed protocol ranks the same query again among its candidates: embed it once.
         if self._last is None or self._last[0] is not query:
             self._last = (query, self._embed([query]))
+        if self.features is None:
+            raise RuntimeError("build() the method before ranking with it")
         with torch.no_grad():
             scores = self.model.similarity(self._last[1], self.features[torch.from_numpy(rows)])
         return _top([self.ids[r] for r in rows], scores.cpu().numpy().astype(np.float64), k)
@@ -233,8 +243,8 @@ class MatcherMethod:
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
-        self.catalog = None
-        self.matcher = None
+        self.catalog: Catalog | None = None
+        self.matcher: Matcher | None = None
 
     def build(self, originals: dict[str, np.ndarray]) -> None:
         from detection.matching import Matcher, build_catalog
@@ -246,13 +256,18 @@ class MatcherMethod:
         self, query: np.ndarray, k: int, candidates: Sequence[str] | None = None
     ) -> list[tuple[str, float]]:
         return [
-            (m.original_id, float(m.score)) for m in self.matcher.match(query, k=k, candidates=candidates)
+            (m.original_id, float(m.score)) for m in self._built()[1].match(query, k=k, candidates=candidates)
         ]
+
+    def _built(self) -> tuple[Catalog, Matcher]:
+        if self.catalog is None or self.matcher is None:
+            raise RuntimeError("build() the method before ranking with it")
+        return self.catalog, self.matcher
 
     def index_bytes(self) -> int:
         # What a worker loads: the saved catalog's files on disk.
         with tempfile.TemporaryDirectory() as tmp:
-            self.catalog.save(Path(tmp) / "catalog")
+            self._built()[0].save(Path(tmp) / "catalog")
             return sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
 
 

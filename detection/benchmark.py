@@ -9,21 +9,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detection.imageio import load_image
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Read one image as BGR uint8 (the matcher's ``detection.imageio`` when present)."""
-    try:
-        from detection.imageio import load_image
-    except ImportError:
-        load_image = None
-    if load_image is not None:
-        return load_image(path, min_side=1)  # a benchmark never refuses a small query
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{path}: not a readable image")
-    return image
+    """Read one image as BGR uint8, as the matcher reads a listing image.
+
+    Raises:
+        detection.imageio.InvalidImageError: (a ValueError) not a readable image.
+    """
+    return load_image(path, min_side=1)  # a benchmark never refuses a small query
 
 
 def read_images(directory: str | Path, ids: set[str] | None = None) -> dict[str, np.ndarray]:
@@ -83,7 +80,7 @@ def make_benchmark(
     families: Sequence[str] | None = None,
     progress: bool = False,
 ) -> dict[str, int]:
-    """Build a benchmark (DESIGN.md format) from any folder of product images.
+    """Build a benchmark (docs/formats.md) from any folder of product images.
 
     ``holdout_fraction`` of the images are held back as not-in-catalog material (distractors). Up
     to ``strip_originals`` catalog originals give the seed's three strips each (``crop_strip``,
@@ -109,9 +106,8 @@ def make_benchmark(
     Returns:
         ``{"originals": n, "queries": n, "distractors": n}``.
     """
-    from tqdm import tqdm
-
     from detection.augment import apply_edit, crop_strip, edit_steps
+    from detection.progress import progress_bar
 
     if families is not None:
         families = tuple(dict.fromkeys(families))  # each once, in the order given
@@ -156,7 +152,7 @@ def make_benchmark(
             (held_back[int(rng.integers(0, len(held_back)))], family, False)
             for _ in range(distractors_per_family)
         ]
-    for oid, family, in_catalog in tqdm(jobs, desc="edits", disable=not progress):
+    for oid, family, in_catalog in progress_bar(jobs, desc="edits", enabled=progress):
         if family == "crop_strip1":
             edited = crop_strip(images[oid], rng, index=int(rng.integers(0, 3)))
         else:

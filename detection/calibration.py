@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -92,9 +93,9 @@ class Calibration:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Calibration:
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
         return cls(
-            tuple(float(v) for v in data["sorted_null"]),  # type: ignore[union-attr]
-            float(data["tail_start"]),  # type: ignore[arg-type]
-            float(data["tail_scale"]),  # type: ignore[arg-type]
+            tuple(float(v) for v in data["sorted_null"]),
+            float(data["tail_start"]),
+            float(data["tail_scale"]),
         )

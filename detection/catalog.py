@@ -26,10 +26,10 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
-from tqdm import tqdm
 
 from detection.calibration import Calibration
 from detection.features import (
@@ -41,9 +41,11 @@ from detection.features import (
     to_resized,
 )
 from detection.hamming_torch import InvertedLists
+from detection.progress import progress_bar
 from detection.verify import make_thumbnail, pack, thumbnail_size, unpack
 
 log = logging.getLogger(__name__)
+_FLAT: Any = faiss.IndexBinaryFlat  # isinstance() with it keeps an index Any: faiss's stubs omit .xb
 
 # 2: thumbnails for structural verification; 3: a faint thumbnail is contrast-stretched before
 # quantising (a format-2 index still reads: its thumbnails only keep faint drawings less well).
@@ -80,7 +82,7 @@ class Catalog:
         self._offsets_array = np.zeros(1, np.int64)  # self.offsets as an array, for owners()
         self._points: list[np.ndarray] = []
         self.points = np.zeros((0, 2), np.float16)
-        self.index: faiss.IndexBinary = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
+        self.index: Any = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
         self.packed_thumbnails: list[np.ndarray] = []  # packed 4-bit codes; empty: no thumbnail
         self.calibration = Calibration.default()
         self.version = uuid.uuid4().hex
@@ -121,7 +123,7 @@ class Catalog:
         rng = np.random.default_rng(0)
         sample: list[tuple[int, np.ndarray]] = []
         for seen, (original_id, image) in enumerate(
-            tqdm(items, desc="indexing originals", disable=not progress, unit="img")
+            progress_bar(items, desc="indexing originals", enabled=progress, unit="img")
         ):
             descriptors.append(catalog._append(original_id, image))
             if calibrator is None:
@@ -159,7 +161,7 @@ class Catalog:
         descriptors = self._append(original_id, image)
         self.points = np.concatenate([self.points, *self._points])
         self._points = []
-        if isinstance(self.index, faiss.IndexBinaryFlat) and self.descriptor_count >= IVF_FROM:
+        if isinstance(self.index, _FLAT) and self.descriptor_count >= IVF_FROM:
             existing = faiss.rev_swig_ptr(self.index.xb.data(), self.index.ntotal * 32).copy()
             self.index = _make_index(np.concatenate([existing.reshape(-1, 32), descriptors]))
         elif len(descriptors):
@@ -207,7 +209,7 @@ class Catalog:
 
     def descriptors_of(self, position: int) -> np.ndarray:
         start, stop = self.offsets[position], self.offsets[position + 1]
-        if isinstance(self.index, faiss.IndexBinaryFlat):
+        if isinstance(self.index, _FLAT):
             flat = faiss.rev_swig_ptr(self.index.xb.data(), self.index.ntotal * 32)
             return np.asarray(flat[start * 32 : stop * 32]).reshape(-1, 32).copy()
         self.index.make_direct_map()
@@ -220,7 +222,7 @@ class Catalog:
     def all_descriptors(self) -> np.ndarray:
         """Every indexed descriptor, (descriptor_count, 32) uint8, row i holding descriptor id i."""
         count = self.descriptor_count
-        if isinstance(self.index, faiss.IndexBinaryFlat):
+        if isinstance(self.index, _FLAT):
             return faiss.rev_swig_ptr(self.index.xb.data(), count * 32).reshape(-1, 32).copy()
         codes = np.zeros((count, 32), np.uint8)
         for _, ids, list_codes in self._inverted_file():
@@ -230,12 +232,12 @@ class Catalog:
     def inverted_lists(self) -> InvertedLists | None:
         """The inverted file's layout (each code's list, the centres, the lists probed), so that
         another search can restrict itself as FAISS does; None for an exact index."""
-        if isinstance(self.index, faiss.IndexBinaryFlat):
+        if isinstance(self.index, _FLAT):
             return None
         list_of = np.zeros(self.descriptor_count, np.int64)
         for number, ids, _ in self._inverted_file():
             list_of[ids] = number
-        quantizer = faiss.downcast_IndexBinary(self.index.quantizer)
+        quantizer: Any = faiss.downcast_IndexBinary(self.index.quantizer)
         centres = faiss.rev_swig_ptr(quantizer.xb.data(), quantizer.ntotal * 32).reshape(-1, 32).copy()
         return InvertedLists(list_of, centres, int(self.index.nprobe))
 
@@ -279,7 +281,7 @@ class Catalog:
             (staging / "thumbnails.xz").write_bytes(lzma.compress(packed))
             if isinstance(self.index, faiss.IndexBinaryIVF):
                 # The direct map (8 B a descriptor) only serves calibration; a worker never needs it.
-                self.index.set_direct_map_type(faiss.DirectMap.NoMap)
+                self.index.set_direct_map_type(faiss.DirectMap.NoMap)  # type: ignore[attr-defined]  # not in faiss's stubs
             faiss.write_index_binary(self.index, str(staging / "features.faiss"))
             meta = {
                 "format": FORMAT_VERSION,
@@ -342,16 +344,15 @@ class Catalog:
 
     def nbytes(self) -> int:
         """Memory of the index proper: codes, ids, positions (what grows with the catalog)."""
-        codes = self.descriptor_count * (32 + (8 if not isinstance(self.index, faiss.IndexBinaryFlat) else 0))
+        codes = self.descriptor_count * (32 + (8 if not isinstance(self.index, _FLAT) else 0))
         thumbnails = sum(t.nbytes for t in self.packed_thumbnails)
         return int(codes + self.points.nbytes + 8 * len(self.offsets) + 12 * len(self) + thumbnails)
 
 
-def _make_index(descriptors: np.ndarray) -> faiss.IndexBinary:
+def _make_index(descriptors: np.ndarray) -> Any:
     count = len(descriptors)
-    if count < IVF_FROM:
-        index = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
-    else:
+    index: Any = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
+    if count >= IVF_FROM:
         # A query descriptor is compared with every list centre, then with the codes of NPROBE
         # lists: lists + NPROBE * n / lists, least at sqrt(NPROBE * n) lists — so the cost grows
         # as sqrt(n). Capped so that training (k-means on a sample of TRAIN_PER_LIST codes per

@@ -1,4 +1,4 @@
-"""Benchmark protocols (see DESIGN.md, "Benchmark format"): seed, catalog, alerting and cost.
+"""Benchmark protocols (docs/formats.md, "Retrieval benchmark"): seed, catalog, alerting and cost.
 
 Every method sits behind :class:`RetrievalMethod`, so ``copywatch eval --method`` swaps them and
 all are measured in the same process, on the same data, with the same maths.
@@ -209,11 +209,11 @@ def summarise(
     index_bytes: int,
     shipped: Thresholds | None = None,
 ) -> dict[str, Any]:
-    """The benchmark JSON object from per-query outcomes (percentages 0-100, ms, bytes); with
-    ``shipped`` thresholds, also ``at_thresholds`` (:mod:`detection.at_thresholds`)."""
+    """The JSON object of docs/formats.md from per-query outcomes (percentages 0-100, ms, bytes);
+    with ``shipped`` thresholds, also ``at_thresholds`` (:mod:`detection.at_thresholds`)."""
     seed_ranks = [o.seed_rank for o in outcomes if o.has_seed]
     in_catalog = [o for o in outcomes if o.original_id is not None]
-    catalog_ranks = [rank_of(o.catalog_ranking, o.original_id) for o in in_catalog]
+    catalog_ranks = [rank_of(o.catalog_ranking, o.original_id) for o in in_catalog if o.original_id is not None]
     by_transform: dict[str, list[int | None]] = defaultdict(list)
     for outcome, rank in zip(in_catalog, catalog_ranks, strict=True):
         by_transform[outcome.transform].append(rank)
@@ -226,7 +226,7 @@ def summarise(
         for o in in_catalog
     ]
     alerting: dict[str, float] = {}
-    thresholds: dict[str, float] = {}
+    thresholds: dict[str, float | None] = {}
     for rate, suffix in FALSE_ALARM_BUDGETS:
         threshold = alert_threshold(distractors, rate)
         alerting[f"recall_at_fpr_{suffix}"] = round(recall_at(true_hits, threshold), 2)
@@ -263,16 +263,12 @@ def _timed(outcomes: Sequence[QueryOutcome]) -> list[float]:
 def single_thread() -> None:
     """Pin torch, OpenCV and FAISS to one thread: the cost protocol is per CPU thread."""
     import cv2
+    import faiss
     import torch
 
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    try:
-        import faiss
-
-        faiss.omp_set_num_threads(1)
-    except ImportError:  # faiss is optional for methods that do not use it
-        pass
+    faiss.omp_set_num_threads(1)
 
 
 def run(
@@ -295,12 +291,12 @@ def run(
         thresholds: the shipped review and alert thresholds (adds ``at_thresholds``).
 
     Returns:
-        The DESIGN.md JSON object (``method``, ``originals``, ``queries``, ``seed``, ``catalog``,
+        The JSON object of docs/formats.md (``method``, ``originals``, ``queries``, ``seed``, ``catalog``,
         ``alerting``, ``cost``), plus ``unreadable`` when some files could not be decoded (their
         names; each is skipped with a warning, such a query counts as one that found nothing and
         its time is left out of the mean).
     """
-    from tqdm import tqdm
+    from detection.progress import progress_bar
 
     single_thread()
     unreadable: list[str] = []
@@ -313,7 +309,7 @@ def run(
     build_seconds = time.perf_counter() - started
     del originals
     outcomes: list[QueryOutcome] = []
-    for query_id in tqdm(list(bench.queries), desc=f"eval {method.name}", disable=not progress):
+    for query_id in progress_bar(list(bench.queries), desc=f"eval {method.name}", enabled=progress):
         original_id, transform = bench.truth[query_id]
         image = _readable(bench.queries[query_id], unreadable)
         if image is None:
@@ -340,7 +336,7 @@ def run(
     result = summarise(
         method.name, len(bench.originals), outcomes, build_seconds, method.index_bytes(), thresholds
     )
-    if unreadable:  # only then: the DESIGN.md object keeps its exact keys
+    if unreadable:  # only then: the documented object keeps its exact keys
         result["unreadable"] = unreadable
     return result
 

@@ -92,7 +92,7 @@ def spread_keypoints(
     if len(keypoints) <= count:
         return np.arange(len(keypoints))
     strength = np.array([kp.response for kp in keypoints], np.float32)
-    points = cv2.KeyPoint_convert(list(keypoints))
+    points = np.asarray(cv2.KeyPoint.convert(list(keypoints)))
     order = np.argsort(-strength, kind="stable")
     cx = np.minimum(grid - 1, (points[order, 0] * grid / width).astype(np.int64))
     cy = np.minimum(grid - 1, (points[order, 1] * grid / height).astype(np.int64))
@@ -207,7 +207,7 @@ class FeatureExtractor:
         self.side = side
         self.grid = grid
         self.distinctive = distinctive
-        self._orb = cv2.ORB_create(
+        self._orb = cv2.ORB.create(
             nfeatures=pool or n_features * 3,
             scaleFactor=1.2,
             nlevels=8,
@@ -243,7 +243,8 @@ class FeatureExtractor:
         if detected.pool_descriptors is not None and detected.chosen is not None:
             keypoints, descriptors = detected.keypoints, detected.pool_descriptors[detected.chosen]
         else:
-            keypoints, descriptors = self._orb.compute(detected.work, list(detected.keypoints))
+            computed, descriptors = self._orb.compute(detected.work, list(detected.keypoints))
+            keypoints = tuple(computed)
         if descriptors is None or not keypoints:
             return Features(
                 np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), detected.width, detected.height

@@ -22,6 +22,10 @@ the neighbours FAISS finds (up to the order of equally distant codes and lists).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 import numpy as np
 
@@ -73,7 +77,9 @@ class TorchHammingIndex:
         self._codes = torch.from_numpy(codes).to(self.device)
         # np.unpackbits order: the most significant bit of each byte first.
         self._shifts = torch.arange(7, -1, -1, dtype=torch.uint8, device=self.device)
-        self._centres = self._list_of = None  # set for a search restricted as an inverted file's
+        # Set for a search restricted as an inverted file's:
+        self._centres: torch.Tensor | None = None
+        self._list_of: torch.Tensor | None = None
         self._nprobe = 0
         if lists is not None:
             centres = torch.from_numpy(np.ascontiguousarray(lists.centres, dtype=np.uint8)).to(self.device)
@@ -107,7 +113,7 @@ class TorchHammingIndex:
             probed = self._probed(signs)
             for start in range(0, self.ntotal, self.chunk):
                 dots = signs @ self._signs(self._codes[start : start + self.chunk]).T
-                if probed is not None:  # codes outside a query's probed lists are no candidates
+                if probed is not None and self._list_of is not None:  # codes outside a query's probed lists are no candidates
                     allowed = probed.gather(1, self._list_of[start : start + self.chunk].expand(count, -1))
                     dots = dots.masked_fill(~allowed, -(BITS + 1))
                 top = dots.topk(min(k, dots.shape[1]), dim=1)
@@ -119,10 +125,10 @@ class TorchHammingIndex:
         values = top.values.float().round().cpu().numpy()
         # Dot products of ±1 vectors are exact integers in float16 (|dot| <= 256 < 2048); a masked
         # code (below -256) is no neighbour.
-        found = values >= -BITS
+        real = values >= -BITS
         kept = values.shape[1]
-        distances[:, :kept] = np.where(found, (BITS - values) / 2, distances[:, :kept]).astype(np.int32)
-        ids[:, :kept] = np.where(found, chosen.cpu().numpy(), -1)
+        distances[:, :kept] = np.where(real, (BITS - values) / 2, distances[:, :kept]).astype(np.int32)
+        ids[:, :kept] = np.where(real, chosen.cpu().numpy(), -1)
         return distances, ids
 
     def _probed(self, signs):  # noqa: ANN001, ANN202 - torch.Tensor in and out

@@ -19,6 +19,33 @@ DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MIN_SIDE = 32
 
 
+# The first bytes of each image type a marketplace photo can be (WebP: "RIFF", size, "WEBP").
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+)
+IMAGE_TYPES = ("jpeg", "png", "gif", "bmp", "tiff", "webp")
+
+
+def sniff_image_type(head: bytes) -> str | None:
+    """The image type the bytes start with (one of :data:`IMAGE_TYPES`), or None.
+
+    The type is decided by content, never by a file name, URL or Content-Type header; 12 bytes
+    are enough.
+    """
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    for signature, name in _SIGNATURES:
+        if head.startswith(signature):
+            return name
+    return None
+
+
 class InvalidImageError(ValueError):
     """The bytes are not an image we can score; the message says why."""
 
@@ -102,3 +129,32 @@ def load_image(
 ) -> np.ndarray:
     """Read and decode an image file; a missing file raises ``FileNotFoundError``."""
     return decode_image(Path(path).read_bytes(), max_pixels=max_pixels, min_side=min_side)
+
+
+def read_bgr(path: str | Path) -> np.ndarray:
+    """OpenCV's own read of an image file we wrote (benchmarks, the demo), as BGR uint8.
+
+    Raises:
+        InvalidImageError: the file is missing or not an image OpenCV reads.
+    """
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InvalidImageError(f"{path}: missing, or not an image OpenCV can read")
+    return np.asarray(image)
+
+
+def decode_bgr(data: np.ndarray | bytes) -> np.ndarray:
+    """OpenCV's own decode of encoded image bytes, as BGR uint8.
+
+    Raises:
+        InvalidImageError: the bytes are not an image OpenCV decodes.
+    """
+    import cv2
+
+    buffer = np.frombuffer(data, np.uint8) if isinstance(data, bytes) else data
+    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    if image is None:
+        raise InvalidImageError("not an image OpenCV can decode")
+    return np.asarray(image)

@@ -106,6 +106,7 @@ def factorised(model: SiameseNet, rank: int) -> SiameseNet:
         raise ValueError("the model's FC is factorised already")
     check_fc_rank(rank, model.pool_grid, model.feature_dim)
     fc = model.twin[-2]
+    assert isinstance(fc, nn.Linear)
     weight = fc.weight.detach().float().cpu()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -114,10 +115,12 @@ def factorised(model: SiameseNet, rank: int) -> SiameseNet:
     # Everything before the FC sits at the same places in both twins; the head is the same too.
     slim.twin[:-3].load_state_dict(model.twin[:-2].state_dict())
     slim.head.load_state_dict(model.head.state_dict())
+    low, high = slim.twin[-3], slim.twin[-2]
+    assert isinstance(low, nn.Linear) and isinstance(high, nn.Linear)
     with torch.no_grad():
-        slim.twin[-3].weight.copy_((right[:, :rank] * values[:rank]).T)
-        slim.twin[-2].weight.copy_(left[:, :rank])
-        slim.twin[-2].bias.copy_(fc.bias)
+        low.weight.copy_((right[:, :rank] * values[:rank]).T)
+        high.weight.copy_(left[:, :rank])
+        high.bias.copy_(fc.bias)
     return slim.eval()
 
 

@@ -177,7 +177,7 @@ def train(
     Returns:
         :class:`TrainResult` with the history of every epoch (resumed ones included).
     """
-    from tqdm import tqdm
+    from detection.progress import progress_bar
 
     config = config or TrainConfig()
     if config.precision not in PRECISIONS:
@@ -190,7 +190,8 @@ def train(
     train_orig, train_strips = pair_tensors([originals[i] for i in train_ids])
     test_orig, test_strips = pair_tensors([originals[i] for i in test_ids])
 
-    model = SiameseNet(pool_grid=config.pool_grid).to(device, memory_format=torch.channels_last)
+    # Module.to takes memory_format at run time; torch's overloads of it leave the keyword out.
+    model = SiameseNet(pool_grid=config.pool_grid).to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = TrainResult(train_ids=train_ids, test_ids=test_ids)
     resumed_meta: dict[str, Any] = {}
@@ -218,7 +219,7 @@ def train(
         rng = np.random.default_rng([config.seed, epoch])
         batches = list(epoch_pairs(len(train_ids), originals_per_batch, rng))
         total, count = 0.0, 0
-        bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", disable=not progress, leave=False)
+        bar = progress_bar(batches, desc=f"epoch {epoch}/{config.epochs}", enabled=progress, leave=False)
         for batch in bar:
             logits = _batch_logits(model, batch, train_orig, train_strips, device, config.precision)
             labels = torch.from_numpy(batch.labels).to(device)

@@ -226,7 +226,7 @@ def agreements(
     # Keep only pixels whose smoothed Sobel neighbourhood lies inside both the query and the
     # original's frame: a frame, fill colour or collage next to the copy must not count.
     reach = 2 * int(np.ceil(2 * SMOOTH_SIGMA)) + 3
-    covered = (
+    inside = (
         cv2.erode(
             covered,
             np.ones((reach, reach), np.uint8),
@@ -237,8 +237,8 @@ def agreements(
     )
     a = reference.field.copy()
     b = _orientation_field(warped)
-    a[~covered] = 0
-    b[~covered] = 0
+    a[~inside] = 0
+    b[~inside] = 0
     rows, cols = th // BLOCK, tw // BLOCK
     if rows == 0 or cols == 0:
         return 1.0, 1.0
@@ -250,7 +250,7 @@ def agreements(
     cross = blocks((a * np.conj(b)).real)
     energy_a = blocks(np.abs(a) ** 2)
     energy_b = blocks(np.abs(b) ** 2)
-    cover = blocks(covered.astype(np.float32)) / (BLOCK * BLOCK)
+    cover = blocks(inside.astype(np.float32)) / (BLOCK * BLOCK)
     inside = cover >= MIN_OVERLAP
     if not inside.any():
         return 1.0, 1.0
@@ -300,8 +300,8 @@ def strip_similarity(
             continue
         if size not in strips:
             pyramid = pyramid or AreaPyramid(to_gray(query))
-            strip = _smoothed(pyramid.reduced(size)[0])
-            strips[size] = strip if float(strip.std()) >= FLAT else None
+            smoothed = _smoothed(pyramid.reduced(size)[0])
+            strips[size] = smoothed if float(smoothed.std()) >= FLAT else None
         strip = strips[size]
         if strip is None:
             continue

@@ -10,18 +10,13 @@ from typing import Any
 from flask import Blueprint, abort, request, send_file
 
 from db.models import ListingImage, Original
+from detection.imageio import sniff_image_type
 from review.state import db, state
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 
 # Served with the type the bytes say they are; anything else is not served (nosniff is set too).
-_SIGNATURES = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"BM", "image/bmp"),
-)
+_MIMETYPES = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "bmp": "image/bmp", "webp": "image/webp"}
 
 
 def stored_path(relative_or_absolute: str | None) -> Path | None:
@@ -42,13 +37,8 @@ def stored_path(relative_or_absolute: str | None) -> Path | None:
 
 def sniff_mimetype(path: Path) -> str | None:
     with path.open("rb") as handle:
-        head = handle.read(16)
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    for signature, mimetype in _SIGNATURES:
-        if head.startswith(signature):
-            return mimetype
-    return None
+        image_type = sniff_image_type(handle.read(16))
+    return _MIMETYPES.get(image_type) if image_type else None
 
 
 def image_size(
@@ -84,9 +74,10 @@ def thumbnail(path: Path) -> Path:
     if cache.is_file():
         return cache
     cache.parent.mkdir(parents=True, exist_ok=True)
-    with Image.open(path) as img:
-        img.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))  # JPEG: decode at reduced size
-        img.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    with Image.open(path) as opened:
+        opened.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))  # JPEG: decode at reduced size
+        opened.thumbnail((THUMB_SIDE, THUMB_SIDE))
+        img: Image.Image = opened
         if img.mode in {"RGBA", "LA", "P"}:
             img = img.convert("RGBA")
             background = Image.new("RGB", img.size, "white")

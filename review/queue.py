@@ -1,6 +1,6 @@
 """The review queue: filter and page through detections, look at the evidence, confirm or dismiss.
 
-Pages use keyset pagination (``db.repository.review_queue(after=...)``), so page 2,000 costs what
+Pages use keyset pagination (``db.review_queue.review_queue(after=...)``), so page 2,000 costs what
 page 1 costs. A reviewer decides on new detections; changing a decision already made is for admins.
 """
 
@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from db.detections import review_detection
 from db.models import (
     Brand,
     Detection,
@@ -28,7 +29,7 @@ from db.models import (
     Role,
     User,
 )
-from db.repository import QueueFilters, review_detection, review_queue
+from db.review_queue import QueueFilters, review_queue
 from review.state import db
 
 bp = Blueprint("queue", __name__)
@@ -109,7 +110,7 @@ def _date_arg(args: MultiDict, name: str) -> date | None:
     return value
 
 
-def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, str]]:
+def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, Any]]:
     """Queue filters from query arguments, and the cleaned arguments to rebuild links with.
 
     Raises:
@@ -134,7 +135,7 @@ def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, str]]:
         # "until" is inclusive for people: everything on that day too.
         until=datetime.combine(until + timedelta(days=1), time.min) if until else None,
     )
-    clean = {k: _raw_arg(args, k) for k in FILTER_KEYS if _raw_arg(args, k)}
+    clean: dict[str, Any] = {k: _raw_arg(args, k) for k in FILTER_KEYS if _raw_arg(args, k)}
     clean["status"] = status.value if status else "all"
     return filters, clean
 
@@ -242,7 +243,7 @@ def queue_rows(session: Session, detections: list[Detection]) -> list[QueueRow]:
 def queue_count(session: Session, filters: QueueFilters, cap: int = COUNT_CAP) -> int:
     """How many detections match ``filters``, counted up to ``cap + 1``.
 
-    The same conditions as ``db.repository.review_queue_query``, but joining the listing and the
+    The same conditions as ``db.review_queue.review_queue_query``, but joining the listing and the
     original only when a filter needs them, so the plain status count is an index-only scan.
     """
     query = select(Detection.id)
@@ -275,10 +276,10 @@ def queue_count(session: Session, filters: QueueFilters, cap: int = COUNT_CAP) -
 
 def _choices(session: Session) -> dict[str, list[tuple[int, str]]]:
     return {
-        "brands": [tuple(r) for r in session.execute(select(Brand.id, Brand.name).order_by(Brand.name))],
+        "brands": [(int(i), str(n)) for i, n in session.execute(select(Brand.id, Brand.name).order_by(Brand.name))],
         "marketplaces": [
-            tuple(r)
-            for r in session.execute(select(Marketplace.id, Marketplace.name).order_by(Marketplace.name))
+            (int(i), str(n))
+            for i, n in session.execute(select(Marketplace.id, Marketplace.name).order_by(Marketplace.name))
         ],
     }
 

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
 from db.engine import make_engine, session_factory
+from detection.catalog import Catalog
+from detection.matcher import Matcher
+from detection.runtime import MatcherCache
 
 
 class MatcherUnavailable(RuntimeError):
@@ -26,7 +29,9 @@ class ReviewState:
         self.sessions = session_factory(self.engine)
         self._matcher_loader = matcher_loader
         self._matcher: Any = None
-        self._matcher_version: str | None = None
+        # The search page takes every look of the matcher (one upload at a time, a person waiting
+        # for the best ranking), on the CPU; it re-reads the index version on every search.
+        self._matchers = MatcherCache(settings.index_dir, device="cpu", effort="thorough", check_interval_s=0.0)
         self._lock = threading.Lock()
 
     def matcher(self) -> Any:
@@ -38,22 +43,12 @@ class ReviewState:
                 return self._matcher
             return self._catalog_matcher()
 
-    def _catalog_matcher(self) -> Any:
-        try:
-            from detection.catalog import Catalog
-            from detection.matcher import Matcher
-        except ImportError as exc:  # the detection package is not installed in this build
-            raise MatcherUnavailable(f"the matcher is not available: {exc}") from exc
-        index_dir = self.settings.index_dir
-        version = Catalog.stored_version(index_dir)
-        if version is None:
+    def _catalog_matcher(self) -> Matcher:
+        if Catalog.stored_version(self.settings.index_dir) is None:
             raise MatcherUnavailable(
                 "No catalog index yet: register originals with 'copywatch catalog build DIR --brand NAME'."
             )
-        if self._matcher is None or version != self._matcher_version:
-            self._matcher = Matcher(Catalog.load(index_dir))
-            self._matcher_version = version
-        return self._matcher
+        return self._matchers.get()
 
 
 def state() -> ReviewState:

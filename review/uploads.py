@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
+
+from detection.imageio import InvalidImageError, decode_image, sniff_image_type
 
 # What a marketplace photo can be; Pillow's other readers (PSD, ICO, EPS…) are not offered to uploads.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 
 
-_SIGNATURES = (
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"BM", "BMP"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-)
-
-
 def sniff_format(data: bytes) -> str | None:
     """The accepted format the bytes start with, or None: the type is decided by content, not by name."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    for signature, name in _SIGNATURES:
-        if data.startswith(signature):
-            return name
-    return None
+    image_type = sniff_image_type(data)
+    return None if image_type is None else image_type.upper()
 
 
 class UploadRejected(ValueError):
@@ -58,31 +43,6 @@ def decode_upload(data: bytes, *, max_bytes: int, max_pixels: int) -> np.ndarray
             f"Not an image in a supported format ({', '.join(ACCEPTED_FORMATS)}); the file starts with {data[:8]!r}."
         )
     try:
-        from detection.imageio import InvalidImageError, decode_image
-    except ImportError:
-        return _decode_with_pillow(data, max_pixels)
-    try:
         return decode_image(data, max_pixels=max_pixels)
     except InvalidImageError as exc:
         raise UploadRejected(f"Not a usable image: {exc}.") from exc
-
-
-def _decode_with_pillow(data: bytes, max_pixels: int) -> np.ndarray:
-    """Fallback when ``detection.imageio`` is absent: Pillow reads the header lazily, so the pixel
-    count is checked before any pixel is decoded."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as img:
-            width, height = img.size
-            if width * height > max_pixels:
-                raise UploadRejected(f"Too many pixels: {width}x{height} > {max_pixels:,}.")
-            img.seek(0)
-            rgb = img.convert("RGB")
-    except UnidentifiedImageError:
-        raise UploadRejected(f"Not an image (starts with {data[:8]!r}).") from None
-    except Image.DecompressionBombError as exc:
-        raise UploadRejected(f"Too many pixels: {exc}.") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise UploadRejected(f"The image is corrupt: {exc}.") from None
-    return np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])

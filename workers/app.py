@@ -84,13 +84,14 @@ def make_celery(settings: Settings) -> Celery:
     from workers.schedule import static_entries
 
     app.conf.beat_schedule = static_entries()
-    app.copywatch_settings = settings  # type: ignore[attr-defined]
+    app.copywatch_settings = settings
     return app
 
 
 def settings_of(celery_app: Celery) -> Settings:
     """The settings an app was built from."""
-    return celery_app.copywatch_settings  # type: ignore[attr-defined,no-any-return]
+    settings: Settings = celery_app.copywatch_settings
+    return settings
 
 
 app = make_celery(Settings.from_env())

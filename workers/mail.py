@@ -24,13 +24,12 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from copywatch.links import http_url
 from copywatch.settings import Settings, is_loopback_host
-from db.models import Brand, Detection, DetectionStatus, Listing, ListingImage, Marketplace, Original
-from db.repository import utcnow
+from db.alerts import alert_rows, brand_recipients, brands_with_candidates, lock_candidates, mark_alerted
+from db.common import is_postgresql
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +56,17 @@ class AlertItem:
     logo_verdict: str | None
     listing_file: Path | None
     original_file: Path | None
+
+
+# Worth another try later: the server could not be reached, or dropped or timed out the
+# connection. A refusal (recipients refused, sender refused, authentication failed, message
+# rejected) is permanent: sending the same digest again only gets the same answer.
+RETRYABLE_SEND_ERRORS: tuple[type[BaseException], ...] = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    ConnectionError,
+    TimeoutError,  # socket.timeout is TimeoutError
+)
 
 
 def _stored(settings: Settings, path: str | None) -> Path | None:
@@ -160,7 +170,8 @@ def compose_digest(
         + "</table></body></html>"
     )
     message.add_alternative(body, subtype="html")
-    html_part = message.get_payload()[1]  # type: ignore[index]
+    html_part = message.get_body(("html",))
+    assert html_part is not None  # the alternative added just above
     for cid, data in images:
         html_part.add_related(data, maintype="image", subtype="jpeg", cid=cid)
     return message
@@ -197,50 +208,7 @@ def deliver(settings: Settings, message: EmailMessage) -> None:
             raise smtplib.SMTPRecipientsRefused(refused)
 
 
-def _brands_with_candidates(session: Session, threshold: float) -> list[int]:
-    return [
-        int(b)
-        for b in session.execute(
-            select(Original.brand_id)
-            .join(Detection, Detection.original_id == Original.id)
-            .where(
-                Detection.alerted_at.is_(None),
-                Detection.status == DetectionStatus.NEW,
-                Detection.score >= threshold,
-            )
-            .distinct()
-        ).scalars()
-    ]
-
-
-def _lock_candidates(session: Session, brand_id: int, threshold: float) -> list[int]:
-    query = (
-        select(Detection.id)
-        .join(Original, Original.id == Detection.original_id)
-        .where(
-            Original.brand_id == brand_id,
-            Detection.alerted_at.is_(None),
-            Detection.status == DetectionStatus.NEW,
-            Detection.score >= threshold,
-        )
-        .order_by(Detection.score.desc(), Detection.id)
-        .limit(MAX_PER_DIGEST)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Detection, skip_locked=True)
-    return [int(i) for i in session.execute(query).scalars()]
-
-
 def _items(session: Session, settings: Settings, ids: Sequence[int]) -> list[AlertItem]:
-    rows = session.execute(
-        select(Detection, ListingImage, Listing, Marketplace, Original)
-        .join(ListingImage, ListingImage.id == Detection.listing_image_id)
-        .join(Listing, Listing.id == ListingImage.listing_id)
-        .join(Marketplace, Marketplace.id == Listing.marketplace_id)
-        .join(Original, Original.id == Detection.original_id)
-        .where(Detection.id.in_(list(ids)))
-        .order_by(Detection.score.desc(), Detection.id)
-    ).all()
     return [
         AlertItem(
             detection_id=d.id,
@@ -255,7 +223,7 @@ def _items(session: Session, settings: Settings, ids: Sequence[int]) -> list[Ale
             listing_file=_stored(settings, image.path),
             original_file=_stored(settings, original.image_path),
         )
-        for d, image, listing, marketplace, original in rows
+        for d, image, listing, marketplace, original in alert_rows(session, ids)
     ]
 
 
@@ -274,23 +242,22 @@ def send_alerts(settings: Settings, sessions: Sessions) -> dict[str, int]:
         return {"digests": 0, "detections": 0, "skipped_brands": 0}
     threshold = settings.alert_threshold
     with sessions() as session:
-        brand_ids = _brands_with_candidates(session, threshold)
-        sqlite = session.get_bind().dialect.name == "sqlite"
+        brand_ids = brands_with_candidates(session, threshold)
+        sqlite = not is_postgresql(session)
     sent = alerted = skipped = 0
     for brand_id in brand_ids:
         with _sqlite_lock if sqlite else contextlib.nullcontext(), sessions() as session, session.begin():
-            brand = session.get(Brand, brand_id)
-            recipients = [str(a) for a in (brand.alert_emails or [])] if brand else []
+            brand_name, recipients = brand_recipients(session, brand_id) or ("", [])
             if not recipients:
                 skipped += 1
                 continue
-            ids = _lock_candidates(session, brand_id, threshold)
+            ids = lock_candidates(session, brand_id, threshold, MAX_PER_DIGEST)
             if not ids:
                 continue  # another send_alerts holds them
-            message = compose_digest(settings, brand.name, recipients, _items(session, settings, ids))
+            message = compose_digest(settings, brand_name, recipients, _items(session, settings, ids))
             deliver(settings, message)
-            session.execute(update(Detection).where(Detection.id.in_(ids)).values(alerted_at=utcnow()))
+            mark_alerted(session, ids)
             sent += 1
             alerted += len(ids)
-            log.info("alert digest for %s: %d detections to %s", brand.name, len(ids), ", ".join(recipients))
+            log.info("alert digest for %s: %d detections to %s", brand_name, len(ids), ", ".join(recipients))
     return {"digests": sent, "detections": alerted, "skipped_brands": skipped}

@@ -16,11 +16,10 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
-from db.models import Marketplace
+from db.marketplaces import scheduled_marketplaces
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +69,7 @@ def marketplace_entries(session: Session) -> dict[str, tuple[int, crontab]]:
     """Entry name → (marketplace id, cron) for each enabled marketplace with a valid schedule.
     A bad expression is logged and skipped, so one typo does not stop every other crawl."""
     entries: dict[str, tuple[int, crontab]] = {}
-    rows = session.execute(
-        select(Marketplace.id, Marketplace.name, Marketplace.schedule).where(
-            Marketplace.enabled.is_(True), Marketplace.schedule.is_not(None)
-        )
-    ).all()
-    for marketplace_id, name, expression in rows:
+    for marketplace_id, name, expression in scheduled_marketplaces(session):
         try:
             entries[f"{CRAWL_ENTRY_PREFIX}{marketplace_id}"] = (int(marketplace_id), parse_cron(expression))
         except ScheduleError as exc:

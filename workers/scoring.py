@@ -13,64 +13,57 @@ ends ``failed`` — a poison image never loops forever.
 
 from __future__ import annotations
 
-import importlib
 import logging
-import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+import kombu.exceptions
+import numpy as np
+import redis.exceptions
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
-from db.models import DetectionKind, ImageStatus, ListingImage, Original
-from db.repository import mark_scored, record_scoring_failure, upsert_detection, utcnow
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from detection.matcher import Match, Matcher
+from db.catalog import original_logo_references
+from db.detections import upsert_detection
+from db.models import DetectionKind
+from db.scoring_queue import (
+    SCORING_LEASE_S,
+    claim_images,
+    failed_errors,
+    mark_scored,
+    record_scoring_failure,
+    release_claims,
+)
+from detection.imageio import InvalidImageError, load_image
+from detection.logo import LogoReference
+from detection.logo import check as check_logo
+from detection.matcher import Match, Matcher
+from detection.runtime import MatcherCache
 
 log = logging.getLogger(__name__)
 
 Sessions = Callable[[], Session]
 
-# A worker scores an image in well under a second; a row still ``scoring`` after this long has
-# lost its worker (kill -9, OOM, host gone) and may be claimed again.
-SCORING_LEASE_S = 120.0
-# A queued row older than this while the broker queue is empty lost its message.
-LOST_MESSAGE_AFTER_S = 60.0
 # The seed's centred-logo rule on an image that matched no original: only a confident
 # counterfeit verdict is worth a reviewer's time on its own.
 LOGO_ONLY_MIN_CONFIDENCE = 0.8
 MATCHES_PER_IMAGE = 10
 
 
-def _transient_errors() -> tuple[type[BaseException], ...]:
-    """Errors worth a retry: the database or the broker is unreachable for a while."""
-    errors: list[type[BaseException]] = [OperationalError, InterfaceError, ConnectionError, TimeoutError]
-    try:
-        import redis.exceptions
-
-        errors += [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError]
-    except ImportError:  # pragma: no cover - redis is a dependency
-        pass
-    try:
-        import kombu.exceptions
-
-        errors.append(kombu.exceptions.OperationalError)
-    except ImportError:  # pragma: no cover - kombu comes with celery
-        pass
-    return tuple(errors)
-
-
-TRANSIENT_ERRORS = _transient_errors()
+# Errors worth a retry: the database or the broker is unreachable for a while.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -90,257 +83,7 @@ class ScoreOutcome:
     error: str | None = None
 
 
-# --- the matcher, loaded once per process ---------------------------------------------------------
-
-
-def default_device() -> str:
-    """``cuda`` when this process can use a GPU, else ``cpu``."""
-    if not Path("/dev/nvidiactl").exists():
-        return "cpu"  # no NVIDIA driver: do not pay for importing torch to learn that
-    try:
-        import torch
-    except ImportError:
-        return "cpu"
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def limit_threads(threads: int) -> None:
-    """Cap the native thread pools (OpenCV, FAISS's OpenMP, torch) of this process.
-
-    A worker runs one pool process per core, each scoring one image at a time; pools sized to
-    every core in every process only fight each other (the review bench measured a 20x slowdown
-    from FAISS threads spinning on a busy core).
-    """
-    import cv2
-
-    cv2.setNumThreads(threads)
-    try:
-        import faiss
-
-        faiss.omp_set_num_threads(threads)
-    except ImportError:  # pragma: no cover - faiss is a dependency of the matcher
-        pass
-    if "torch" in sys.modules:  # do not import torch just to configure it
-        sys.modules["torch"].set_num_threads(threads)
-
-
-# The matcher's optional looks per Settings.match_effort. The worker stores only matches at or
-# above the review threshold, so by default it skips the looks that serve the ranking of weak
-# finds: the dense look (35 ms CPU on a listing that copies nothing, against a 10,000-original
-# index; on the dev and strong benchmarks none of its finds scored 0.6) and the strip fallback
-# (reorders, never scores). Pasted pictures are matched: collages and inserts score high.
-MATCH_EFFORTS: dict[str, dict[str, bool]] = {
-    "thorough": {"dense_pass": True, "proposals": True, "strip_fallback": True},
-    "balanced": {"dense_pass": False, "proposals": True, "strip_fallback": False},
-    "fast": {"dense_pass": False, "proposals": False, "strip_fallback": False},
-}
-
-
-class MatcherCache:
-    """The catalog index and its :class:`~detection.matcher.Matcher`, loaded lazily and reloaded
-    between tasks when a new index version is saved to ``index_dir``.
-
-    Args:
-        index_dir: where ``copywatch catalog build`` saves the index.
-        device: ``cuda`` or ``cpu``; None picks :func:`default_device`.
-        check_interval_s: how often to look at the version on disk (it is a small file read).
-        threads: cap the native thread pools of this process to this many when loading (None:
-            leave them; worker processes pass 1).
-        effort: ``thorough``, ``balanced`` or ``fast`` (Settings.match_effort): which of the
-            matcher's optional looks it takes (:data:`MATCH_EFFORTS`).
-    """
-
-    def __init__(
-        self,
-        index_dir: Path,
-        *,
-        device: str | None = None,
-        check_interval_s: float = 2.0,
-        threads: int | None = None,
-        effort: str = Settings.match_effort,
-    ) -> None:
-        if effort not in MATCH_EFFORTS:
-            raise ValueError(f"unknown match effort {effort!r}; one of {', '.join(MATCH_EFFORTS)}")
-        self.index_dir = Path(index_dir)
-        self.effort = effort
-        self.device = device
-        self.check_interval_s = check_interval_s
-        self.threads = threads
-        self._matcher: Matcher | None = None
-        self._version: str | None = None
-        self._checked_at = 0.0
-        self._lock = threading.Lock()
-
-    @property
-    def version(self) -> str | None:
-        return self._version
-
-    def get(self) -> Matcher:
-        """The matcher for the newest saved catalog (loads it on first use or after a change).
-
-        Raises:
-            FileNotFoundError: no catalog index has been built yet.
-        """
-        from detection.catalog import Catalog
-
-        with self._lock:
-            now = time.monotonic()
-            if self._matcher is not None and now - self._checked_at < self.check_interval_s:
-                return self._matcher
-            self._checked_at = now
-            stored = Catalog.stored_version(self.index_dir)
-            if self._matcher is None or (stored is not None and stored != self._version):
-                from detection.matcher import Matcher
-
-                if self.threads is not None:
-                    limit_threads(self.threads)
-                catalog = Catalog.load(self.index_dir)
-                device = self.device or default_device()
-                self._matcher = Matcher(catalog, device=device, **MATCH_EFFORTS[self.effort])
-                self._version = catalog.version
-                log.info("loaded catalog %s (%d originals) on %s", catalog.version, len(catalog), device)
-            return self._matcher
-
-
-# --- claiming rows ------------------------------------------------------------------------------------
-
-
-def _lock_and_fail_exhausted(session: Session, query: Any, max_attempts: int) -> list[Any]:
-    """Lock the rows of ``query`` (id, attempts, any further columns) — skipping rows another
-    worker holds, on PostgreSQL — mark those out of attempts ``failed``, and return the others."""
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = session.execute(query).all()
-    exhausted = [int(row[0]) for row in rows if row[1] >= max_attempts]
-    if exhausted:
-        session.execute(
-            update(ListingImage)
-            .where(ListingImage.id.in_(exhausted))
-            .values(
-                status=ImageStatus.FAILED,
-                error=f"gave up after {max_attempts} attempts (its worker was lost or it kept failing)",
-            )
-        )
-    return [row for row in rows if row[1] < max_attempts]
-
-
-def claim_images(
-    session: Session,
-    ids: Sequence[int],
-    *,
-    max_attempts: int,
-    lease_s: float = SCORING_LEASE_S,
-    reclaim: bool = False,
-) -> list[int]:
-    """Claim the listed images for scoring; returns the ids now ours.
-
-    Claimable: ``queued`` rows, and ``scoring`` rows whose lease ran out (or any ``scoring`` row
-    when ``reclaim``: a retry of the message that claimed it). Each claim counts an attempt; a row
-    that has used up ``max_attempts`` is set ``failed`` instead. Rows locked by a concurrent
-    claimer are skipped on PostgreSQL (``SKIP LOCKED``).
-    """
-    return list(_claim(session, ids, max_attempts=max_attempts, lease_s=lease_s, reclaim=reclaim))
-
-
-def _claim(
-    session: Session, ids: Sequence[int], *, max_attempts: int, lease_s: float, reclaim: bool
-) -> dict[int, str | None]:
-    """:func:`claim_images`, returning each claimed id's stored file path (read by the same query)."""
-    if not ids:
-        return {}
-    expired = ListingImage.status == ImageStatus.SCORING
-    if not reclaim:
-        expired = and_(expired, ListingImage.updated_at < utcnow() - timedelta(seconds=lease_s))
-    query = (
-        select(ListingImage.id, ListingImage.attempts, ListingImage.path)
-        .where(ListingImage.id.in_(list(ids)), or_(ListingImage.status == ImageStatus.QUEUED, expired))
-        .order_by(ListingImage.id)
-    )
-    claimed = {int(row[0]): row[2] for row in _lock_and_fail_exhausted(session, query, max_attempts)}
-    if claimed:
-        session.execute(
-            update(ListingImage)
-            .where(ListingImage.id.in_(list(claimed)))
-            .values(status=ImageStatus.SCORING, attempts=ListingImage.attempts + 1, updated_at=utcnow())
-        )
-    return claimed
-
-
-def release_claims(sessions: Sessions, ids: Sequence[int]) -> None:
-    """Best effort: put claimed rows back to ``queued`` after a transient error (the attempt
-    stays counted). If the database is the thing that is down, the lease expiry recovers them."""
-    if not ids:
-        return
-    try:
-        with sessions() as session, session.begin():
-            session.execute(
-                update(ListingImage)
-                .where(ListingImage.id.in_(list(ids)), ListingImage.status == ImageStatus.SCORING)
-                .values(status=ImageStatus.QUEUED)
-            )
-    except Exception as exc:  # noqa: BLE001 - the original error is what the caller reports
-        log.warning("could not release %d claimed images (%s); their lease will expire", len(ids), exc)
-
-
-def requeue_stale(
-    session: Session,
-    *,
-    max_attempts: int,
-    lease_s: float = SCORING_LEASE_S,
-    lost_after_s: float | None = LOST_MESSAGE_AFTER_S,
-    limit: int = 10_000,
-) -> list[int]:
-    """Find images whose message was lost and make them ready to be sent again.
-
-    ``scoring`` rows past their lease go back to ``queued`` (or ``failed`` when out of attempts);
-    ``queued`` rows untouched for ``lost_after_s`` (None: do not look) are touched so they are
-    not picked again at once. Returns the ids to send a scoring message for.
-    """
-    now = utcnow()
-    stuck_query = (
-        select(ListingImage.id, ListingImage.attempts)
-        .where(
-            ListingImage.status == ImageStatus.SCORING,
-            ListingImage.updated_at < now - timedelta(seconds=lease_s),
-        )
-        .order_by(ListingImage.id)
-        .limit(limit)
-    )
-    again = [int(row[0]) for row in _lock_and_fail_exhausted(session, stuck_query, max_attempts)]
-    lost: list[int] = []
-    if lost_after_s is not None:
-        lost = [
-            int(i)
-            for i in session.execute(
-                select(ListingImage.id)
-                .where(
-                    ListingImage.status == ImageStatus.QUEUED,
-                    ListingImage.updated_at < now - timedelta(seconds=lost_after_s),
-                )
-                .order_by(ListingImage.id)
-                .limit(limit)
-            ).scalars()
-        ]
-    if again or lost:
-        session.execute(
-            update(ListingImage)
-            .where(ListingImage.id.in_(again + lost))
-            .values(status=ImageStatus.QUEUED, updated_at=now)
-        )
-    return sorted(again + lost)
-
-
 # --- scoring --------------------------------------------------------------------------------------------
-
-
-def _logo_module() -> Any | None:
-    """``detection.logo`` when it is installed (it is optional for the matcher to work)."""
-    try:
-        return importlib.import_module("detection.logo")
-    except ModuleNotFoundError as exc:
-        if exc.name != "detection.logo":
-            raise
-        return None
 
 
 def image_file(settings: Settings, path: str | None) -> Path:
@@ -369,11 +112,8 @@ def detections_for(
     the logo verdict when its original has a logo reference), else at most one logo-only hit.
 
     Returns:
-        Keyword arguments for :func:`db.repository.upsert_detection`, without the image id.
+        Keyword arguments for :func:`db.detections.upsert_detection`, without the image id.
     """
-    import numpy as np
-
-    logo = _logo_module()
     found: list[dict[str, Any]] = []
     for match in matches:
         if match.score < settings.review_threshold:
@@ -383,9 +123,9 @@ def detections_for(
             continue
         verdict = None
         reference = logo_references.get(original_id)
-        if logo is not None and reference:
+        if reference:
             homography = np.asarray(match.homography, dtype=np.float64) if match.homography else None
-            verdict = logo.check(image, logo.LogoReference.from_dict(reference), homography)
+            verdict = check_logo(image, LogoReference.from_dict(reference), homography)
         components: dict[str, Any] = dict(match.components)
         if match.transform:
             components["transform"] = match.transform
@@ -402,8 +142,8 @@ def detections_for(
                 else DetectionKind.STOLEN_IMAGE,
             }
         )
-    if not found and logo is not None:
-        verdict = logo.check(image, shape_from_confidence=LOGO_ONLY_MIN_CONFIDENCE)
+    if not found:
+        verdict = check_logo(image, shape_from_confidence=LOGO_ONLY_MIN_CONFIDENCE)
         confidence = float(verdict.confidence)
         if (
             verdict.suspicious
@@ -454,11 +194,9 @@ def score_batch(
         Transient errors (see :func:`is_transient`): the claims are released (best effort) and the
         caller retries later. Nothing else escapes: per-image errors are recorded on the row.
     """
-    from detection.imageio import InvalidImageError, load_image
-
     outcomes = {i: ScoreOutcome(int(i), "skipped") for i in listing_image_ids}
     with sessions() as session, session.begin():
-        paths = _claim(
+        paths = claim_images(
             session,
             list(outcomes),
             max_attempts=settings.score_max_attempts,
@@ -467,15 +205,7 @@ def score_batch(
         )
         # Only images not claimed can have been failed (now, out of attempts, or earlier).
         unclaimed = [i for i in outcomes if i not in paths]
-        gave_up = (
-            session.execute(
-                select(ListingImage.id, ListingImage.error).where(
-                    ListingImage.id.in_(unclaimed), ListingImage.status == ImageStatus.FAILED
-                )
-            ).all()
-            if unclaimed
-            else []
-        )
+        gave_up = failed_errors(session, unclaimed)
     for image_id, error in gave_up:
         outcomes[image_id] = ScoreOutcome(image_id, "failed", error=error)
     claimed = list(paths)
@@ -525,9 +255,19 @@ def score_batch(
             for image_id in claimed:
                 outcomes[image_id].status = "queued"
                 outcomes[image_id].detections.clear()
-            release_claims(sessions, claimed)
+            _release_claims(sessions, claimed)
         raise
     return list(outcomes.values())
+
+
+def _release_claims(sessions: Sessions, ids: Sequence[int]) -> None:
+    """Best effort: put claimed rows back to ``queued`` after a transient error (the attempt
+    stays counted). If the database is the thing that is down, the lease expiry recovers them."""
+    try:
+        with sessions() as session, session.begin():
+            release_claims(session, ids)
+    except Exception as exc:  # noqa: BLE001 - the original error is what the caller reports
+        log.warning("could not release %d claimed images (%s); their lease will expire", len(ids), exc)
 
 
 def _match_all(
@@ -571,15 +311,12 @@ def logo_references(
     if not wanted:
         return {}
     with sessions() as session:
-        rows = session.execute(
-            select(Original.id, Original.logo_reference).where(Original.id.in_(sorted(wanted)))
-        ).all()
-    return {int(i): ref for i, ref in rows}
+        return original_logo_references(session, sorted(wanted))
 
 
 # --- one process's scoring runtime (eager mode, demo, scan) ---------------------------------------------
 
-_runtimes: dict[tuple[str, str], tuple[Sessions, MatcherCache]] = {}
+_runtimes: dict[tuple[str, str, str], tuple[Sessions, MatcherCache]] = {}
 _runtimes_lock = threading.Lock()
 
 

@@ -9,27 +9,19 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
 from celery import Task
-from sqlalchemy import select
 
 from copywatch.settings import Settings
-from db.models import CrawlRun, CrawlStatus, Marketplace
-from db.repository import utcnow
+from db.crawl_runs import crawl_in_progress
+from db.marketplaces import get_marketplace
+from db.scoring_queue import LOST_MESSAGE_AFTER_S, SCORING_LEASE_S, requeue_stale
 from workers.app import app, settings_of
-from workers.scoring import (
-    LOST_MESSAGE_AFTER_S,
-    SCORING_LEASE_S,
-    MatcherCache,
-    Sessions,
-    is_transient,
-    requeue_stale,
-    runtime,
-    score_batch,
-)
+from workers.mail import RETRYABLE_SEND_ERRORS
+from workers.mail import send_alerts as send_digests
+from workers.scoring import MatcherCache, Sessions, is_transient, runtime, score_batch
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +103,7 @@ def _sessions() -> Sessions:
 def _crawl_in_progress(sessions: Sessions, marketplace_id: int) -> bool:
     """A crawl run of this marketplace is recorded as running (and recent enough to be alive)."""
     with sessions() as session:
-        return (
-            session.execute(
-                select(CrawlRun.id).where(
-                    CrawlRun.marketplace_id == marketplace_id,
-                    CrawlRun.status == CrawlStatus.RUNNING,
-                    CrawlRun.started_at > utcnow() - timedelta(seconds=CRAWL_LOCK_S),
-                )
-            ).first()
-            is not None
-        )
+        return crawl_in_progress(session, marketplace_id, max_age_s=CRAWL_LOCK_S)
 
 
 @app.task(name="workers.crawl_marketplace", bind=True)
@@ -139,7 +122,7 @@ def crawl_if_idle(settings: Settings, sessions: Sessions, marketplace_id: int) -
         ``{"marketplace_id": id, "skipped": why}`` or ``{"marketplace_id": id, "result": ...}``.
     """
     with sessions() as session:
-        marketplace = session.get(Marketplace, marketplace_id)
+        marketplace = get_marketplace(session, marketplace_id)
         if marketplace is None or not marketplace.enabled:
             return {"marketplace_id": marketplace_id, "skipped": "unknown or disabled marketplace"}
         name = marketplace.name
@@ -166,12 +149,17 @@ def crawl_if_idle(settings: Settings, sessions: Sessions, marketplace_id: int) -
                 log.warning("crawl lock of marketplace %s: %s", marketplace_id, exc)
 
 
-@app.task(name="workers.send_alerts", bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@app.task(
+    name="workers.send_alerts",
+    bind=True,
+    autoretry_for=RETRYABLE_SEND_ERRORS,
+    retry_backoff=True,
+    max_retries=5,
+)
 def send_alerts(self: Task) -> dict[str, int]:
-    """Mail one digest per brand of new detections at or above the alert threshold."""
-    from workers.mail import send_alerts as send
-
-    return send(settings_of(self.app), _sessions())
+    """Mail one digest per brand of new detections at or above the alert threshold; retried only
+    when the SMTP server could not be reached or dropped the connection, never on a refusal."""
+    return send_digests(settings_of(self.app), _sessions())
 
 
 @app.task(name="workers.enqueue_pending", bind=True)

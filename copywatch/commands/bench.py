@@ -10,6 +10,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "bench_make",
     "bench_innocents",
     "bench_photos",
+    "bench_make_dev",
     "bench_make_logo",
     "bench_scale",
     "bench_crawl",
@@ -22,10 +23,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="make benchmarks and measure speed")
     actions = parser.add_subparsers(dest="bench_action", metavar="BENCHMARK", required=True)
     for name in BENCH_MODULES:
-        try:
-            module = importlib.import_module(f"copywatch.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"copywatch.commands.{name}":
-                raise
-            continue  # that benchmark's issue has not landed yet
-        module.register(actions)
+        importlib.import_module(f"copywatch.commands.{name}").register(actions)

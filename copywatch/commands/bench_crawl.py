@@ -38,7 +38,7 @@ def _child_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure_crawl(products: int, redis_url: str = BENCH_REDIS_URL) -> dict[str, float | int]:
+def measure_crawl(products: int, redis_url: str = BENCH_REDIS_URL) -> dict[str, float | int | str]:
     """Crawl a generated shop of ``products`` product pages; returns the figures.
 
     Args:

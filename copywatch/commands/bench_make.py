@@ -1,4 +1,4 @@
-"""``copywatch bench make``: build a benchmark (DESIGN.md format) from any folder of images."""
+"""``copywatch bench make``: build a benchmark (docs/formats.md) from any folder of images."""
 
 from __future__ import annotations
 

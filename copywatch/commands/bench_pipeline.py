@@ -18,6 +18,7 @@ The last line printed is the JSON summary.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -31,8 +32,6 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import func, insert, select, text
 
 from copywatch.settings import Settings
 
@@ -56,25 +55,11 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def draw(seed: int, side: int = DRAW_SIDE) -> Any:
-    """A textured drawn "photo", different for every seed (shapes and letters)."""
-    import cv2
-    import numpy as np
+def draw(seed: int) -> Any:
+    """A drawn original (or, with a seed no original uses, an innocent listing photo)."""
+    from detection.drawn import textured_photo
 
-    rng = np.random.default_rng(seed)
-    image = np.full((side, side, 3), rng.integers(150, 250, 3), np.uint8)
-    for _ in range(40):
-        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
-        x, y = (int(v) for v in rng.integers(0, side, 2))
-        r = int(rng.integers(6, side // 6))
-        if rng.random() < 0.5:
-            cv2.circle(image, (x, y), r, colour, -1)
-        else:
-            cv2.rectangle(image, (x, y), (x + r, y + int(rng.integers(6, side // 6))), colour, -1)
-    for i in range(4):
-        word = "".join(chr(int(c)) for c in rng.integers(65, 91, 5))
-        cv2.putText(image, word, (10, 60 + 70 * i), cv2.FONT_HERSHEY_DUPLEX, 1.2, (20, 20, 20), 2)
-    return image
+    return textured_photo(seed, DRAW_SIDE)
 
 
 def _copy_of(image: Any, rng: random.Random) -> Any:
@@ -111,35 +96,14 @@ def _prepare_database(url: str, size: int, media_root: Path, images: int, copies
     """Brand, ``size`` originals (ids 1..size), one marketplace, ``images`` queued listing images."""
     import cv2
 
+    from db.bench_data import seed_pipeline
     from db.engine import make_engine, session_factory
-    from db.models import Brand, ImageStatus, Listing, ListingImage, Marketplace, Original
 
     rng = random.Random(7)
     engine = make_engine(url)
     try:
         with session_factory(engine)() as session, session.begin():
-            brand_id = session.execute(
-                insert(Brand).values(name="bench", alert_emails=[]).returning(Brand.id)
-            ).scalar_one()
-            session.execute(
-                insert(Original),
-                [
-                    {
-                        "brand_id": brand_id,
-                        "image_path": f"bench/{i}.png",
-                        "sha256": f"{i:064d}",
-                        "sku": f"sku-{i}",
-                    }
-                    for i in range(1, size + 1)
-                ],
-            )
-            first = session.execute(select(func.min(Original.id))).scalar_one()
-            if first != 1:
-                raise RuntimeError("the bench database must number originals from 1")
-            marketplace_id = session.execute(
-                insert(Marketplace).values(name="bench", start_urls=[], settings={}).returning(Marketplace.id)
-            ).scalar_one()
-            listing_rows, image_rows = [], []
+            paths = []
             for n in range(images):
                 if rng.random() < copies:
                     picture = _copy_of(draw(rng.randint(1, size)), rng)
@@ -148,14 +112,8 @@ def _prepare_database(url: str, size: int, media_root: Path, images: int, copies
                 name = f"listings/{n}.jpg"
                 (media_root / name).parent.mkdir(parents=True, exist_ok=True)
                 cv2.imwrite(str(media_root / name), picture, [cv2.IMWRITE_JPEG_QUALITY, 88])
-                listing_rows.append({"marketplace_id": marketplace_id, "url": f"https://bench.test/{n}"})
-                image_rows.append({"url": f"https://bench.test/{n}.jpg", "sha256": f"{n:064x}", "path": name})
-            listing_ids = session.execute(insert(Listing).returning(Listing.id), listing_rows).scalars().all()
-            for row, listing_id in zip(image_rows, listing_ids, strict=True):
-                row.update(listing_id=listing_id, status=ImageStatus.QUEUED, attempts=0)
-            return list(
-                session.execute(insert(ListingImage).returning(ListingImage.id), image_rows).scalars().all()
-            )
+                paths.append(name)
+            return seed_pipeline(session, size, paths)
     finally:
         engine.dispose()
 
@@ -198,20 +156,15 @@ def _start_workers(env: dict[str, str], queue: str, count: int, logs: Path) -> l
 
 
 def _wait(url: str, ids: list[int], timeout: float) -> dict[int, tuple[str, datetime | None]]:
+    from db.bench_data import image_states
     from db.engine import make_engine, session_factory
-    from db.models import ListingImage
 
     engine = make_engine(url)
     deadline = time.monotonic() + timeout
     try:
         while True:
             with session_factory(engine)() as session:
-                rows = session.execute(
-                    select(ListingImage.id, ListingImage.status, ListingImage.scored_at).where(
-                        ListingImage.id.in_(ids)
-                    )
-                ).all()
-            state = {int(i): (str(s.value), at) for i, s, at in rows}
+                state = image_states(session, ids)
             if all(s in {"scored", "failed"} for s, _ in state.values()) or time.monotonic() > deadline:
                 return state
             time.sleep(0.2)
@@ -225,8 +178,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    from db.engine import make_engine
     from db.migrate import upgrade
+    from db.scratch import scratch_database
     from workers.enqueue import enqueue_score_images
 
     if settings.eager:
@@ -234,11 +187,8 @@ def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     server = args.pg_url or (
         settings.database_url if settings.database_url.startswith("postgres") else DEFAULT_PG
     )
-    name = f"copywatch_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.rsplit("/", 1)[0] + "/" + name
+    database = contextlib.ExitStack()
+    url = database.enter_context(scratch_database(server))
     root = Path(tempfile.mkdtemp(prefix="copywatch-bench-pipeline-"))
     queue = f"bench-score-{uuid.uuid4().hex[:8]}"
     procs: list[subprocess.Popen] = []
@@ -295,33 +245,20 @@ def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        database.close()
         _drop_queue(settings.redis_url, queue)
         shutil.rmtree(root, ignore_errors=True)
 
 
 def _duplicates(url: str, ids: list[int]) -> int:
     """Images scored more than once (claimed twice) plus repeated (image, original) detections."""
+    from db.bench_data import duplicate_work
     from db.engine import make_engine, session_factory
-    from db.models import Detection, ListingImage
 
     engine = make_engine(url)
     try:
         with session_factory(engine)() as session:
-            reclaimed = session.execute(
-                select(func.count()).where(ListingImage.id.in_(ids), ListingImage.attempts > 1)
-            ).scalar_one()
-            repeated = session.execute(
-                select(func.count()).select_from(
-                    select(Detection.listing_image_id)
-                    .group_by(Detection.listing_image_id, Detection.original_id)
-                    .having(func.count() > 1)
-                    .subquery()
-                )
-            ).scalar_one()
-        return int(reclaimed) + int(repeated)
+            return duplicate_work(session, ids)
     finally:
         engine.dispose()
 

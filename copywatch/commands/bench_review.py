@@ -18,14 +18,13 @@ import secrets
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from copywatch.settings import Settings
+from db.bench_data import queue_position, seed_review_queue
 from db.engine import make_engine, session_factory
+from db.scratch import scratch_database
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench-password-123"
@@ -69,33 +68,6 @@ def _summary(times: list[float]) -> dict[str, float]:
 # --- the queue page -----------------------------------------------------------------------------------
 
 
-SEED_SQL = [
-    "INSERT INTO brands (name, alert_emails) SELECT 'Brand ' || i, '[]' FROM generate_series(1, 5) i",
-    """INSERT INTO originals (brand_id, sku, title, image_path, sha256, width, height)
-       SELECT 1 + (i % 5), 'SKU-' || i, 'Original ' || i, 'bench/original.png', md5(i::text) || md5(i::text), 640, 640
-       FROM generate_series(1, 500) i""",
-    """INSERT INTO marketplaces (name, start_urls, spider, enabled, settings)
-       SELECT 'market' || i, '[]', 'product', true, '{}' FROM generate_series(1, 8) i""",
-    """INSERT INTO listings (marketplace_id, url, title, price, currency, seller)
-       SELECT 1 + (i % 8), 'https://market.invalid/item/' || i, 'Listing ' || i, (i % 500) + 0.99, 'EUR',
-              'seller' || (i % 997)
-       FROM generate_series(1, :n) i""",
-    """INSERT INTO listing_images (listing_id, url, sha256, path, width, height, status, attempts)
-       SELECT i, 'https://market.invalid/img/' || i || '.jpg', md5('img' || i) || md5(i::text),
-              'bench/listing.jpg', 800, 800, 'scored', 1
-       FROM generate_series(1, :n) i""",
-    """INSERT INTO detections (listing_image_id, original_id, kind, score, components, region_query,
-                               region_original, logo_verdict, status, reviewed_at, created_at)
-       SELECT i, 1 + (i % 500), 'stolen_image', 0.5 + 0.5 * random(),
-              '{"global": 0.8, "inliers": 40, "inlier_ratio": 0.5}',
-              '[[10, 10], [400, 10], [400, 400], [10, 400]]', '[[0, 0], [640, 0], [640, 640], [0, 640]]',
-              '{"verdict": "genuine", "position": "CM"}',
-              CASE WHEN i % 10 < 7 THEN 'new' WHEN i % 10 < 9 THEN 'confirmed' ELSE 'dismissed' END,
-              CASE WHEN i % 10 < 7 THEN NULL ELSE now() END,
-              now() - ((i % 90) || ' days')::interval
-       FROM generate_series(1, :n) i""",
-    "ANALYZE",
-]
 
 
 def _server(args: argparse.Namespace, settings: Settings) -> str:
@@ -111,29 +83,16 @@ def bench_queue(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from review import create_app
     from review.auth import create_user
 
-    server = _server(args, settings)
-    name = f"copywatch_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_database(_server(args, settings)) as url:
         upgrade(url)
         engine = make_engine(url)
         started = time.perf_counter()
         with session_factory(engine)() as session, session.begin():
-            for sql in SEED_SQL:
-                session.execute(text(sql), {"n": args.detections} if ":n" in sql else {})
+            seed_review_queue(session, args.detections)
             create_user(session, "bench@example.com", PASSWORD, "reviewer")
         seed_s = time.perf_counter() - started
-        with engine.connect() as conn:
-            middle = conn.execute(
-                text(
-                    "SELECT score, id FROM detections WHERE status = 'new' ORDER BY score DESC, id DESC "
-                    "OFFSET :o LIMIT 1"
-                ),
-                {"o": int(args.detections * 0.35)},
-            ).one()
+        with session_factory(engine)() as session:
+            middle = queue_position(session, int(args.detections * 0.35))
         engine.dispose()
         bench_settings = settings.with_overrides(database_url=url, secret_key=secrets.token_hex(32))
         app = create_app(bench_settings)
@@ -148,10 +107,6 @@ def bench_queue(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         results = {case: _timed(client, path, args.repeat) for case, path in cases.items()}
         app.extensions["copywatch"].engine.dispose()
         return {"detections": args.detections, "seed_s": round(seed_s, 1), "cases": results}
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _login(client: Any) -> None:
@@ -190,6 +145,7 @@ def bench_search(args: argparse.Namespace, settings: Settings) -> dict[str, Any]
     from copywatch.demo.catalog import write_catalog
     from copywatch.demo.edits import STOLEN_EDITS, apply_edit
     from db.migrate import upgrade
+    from detection.imageio import read_bgr
     from detection.matcher import Matcher
     from review import create_app
     from review.auth import create_user
@@ -214,7 +170,7 @@ def bench_search(args: argparse.Namespace, settings: Settings) -> dict[str, Any]
         for i, path in enumerate(demo.paths[: args.repeat]):
             # Stolen copies as a marketplace would show them: edited, re-encoded as JPEG.
             edit = edits[i % len(edits)]
-            image = apply_edit(edit, cv2.imread(str(path)), rng)
+            image = apply_edit(edit, read_bgr(path), rng)
             _, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
             queries.append(encoded.tobytes())
         engine = make_engine(db_url)
@@ -259,10 +215,7 @@ def bench_search(args: argparse.Namespace, settings: Settings) -> dict[str, Any]
 def run(args: argparse.Namespace, settings: Settings) -> int:
     report: dict[str, Any] = {"queue": bench_queue(args, settings)}
     if not args.skip_search:
-        try:
-            report["search"] = bench_search(args, settings)
-        except ImportError as exc:
-            report["search"] = {"skipped": f"the matcher is not available: {exc}"}
+        report["search"] = bench_search(args, settings)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

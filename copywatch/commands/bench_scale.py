@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from copywatch.settings import Settings
+from detection.imageio import decode_bgr
 
 REAL_ORIGINALS = 200  # drawn originals per run: the queries' true answers
 FLIPPED_BITS = 12  # per synthetic descriptor: near-real but never a duplicate of a real one
@@ -39,7 +40,7 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sizes", default="1000,10000,100000", help="catalog sizes, comma-separated")
     parser.add_argument("--queries", type=int, default=50, help="queries (crops of originals) per size")
     parser.add_argument(
-        "--bench", type=Path, help="use this benchmark folder's originals (DESIGN.md) instead of drawn ones"
+        "--bench", type=Path, help="use this benchmark folder's originals (docs/formats.md) instead of drawn ones"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of originals and queries")
     parser.add_argument(
@@ -54,11 +55,12 @@ def drawn_original(rng: np.random.Generator, size: tuple[int, int] = DRAWN_SIZE)
     import cv2
 
     width, height = size
-    image = np.full((height, width, 3), rng.integers(0, 256, 3), np.uint8)
+    image: np.ndarray = np.full((height, width, 3), rng.integers(0, 256, 3), np.uint8)
     image = cv2.add(image, rng.integers(0, 40, (height, width, 3), dtype=np.uint8))
 
     def colour() -> tuple[int, int, int]:
-        return tuple(int(c) for c in rng.integers(0, 256, 3))
+        b, g, r = (int(c) for c in rng.integers(0, 256, 3))
+        return b, g, r
 
     def point() -> tuple[int, int]:
         return int(rng.integers(0, width)), int(rng.integers(0, height))
@@ -92,7 +94,7 @@ def crop_query(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     scale = float(rng.uniform(0.7, 1.3))
     crop = cv2.resize(crop, (max(32, int(w * scale)), max(32, int(h * scale))), interpolation=cv2.INTER_AREA)
     ok, encoded = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    return cv2.imdecode(encoded, cv2.IMREAD_COLOR) if ok else crop
+    return decode_bgr(encoded) if ok else np.asarray(crop)
 
 
 def synthetic_originals(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from copywatch import catalog_store
 from copywatch.settings import Settings
@@ -35,7 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     logo = actions.add_parser("logo", help="register an original's logo reference")
     logo.add_argument("original_id", type=int, metavar="ORIGINAL")
-    where = logo.add_mutually_exclusive_group(required=True)
+    logo.add_argument(
+        "--image", type=Path, help="the brand's own logo file (alpha or plain background): listings are "
+        "checked by finding this mark",
+    )  # fmt: skip
+    where = logo.add_mutually_exclusive_group()
     where.add_argument("--box", type=_box, help="x,y,w,h of the logo in the original, in pixels")
     where.add_argument("--auto", action="store_true", help="find the logo automatically")
 
@@ -59,19 +64,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             catalog = catalog_store.build_index(settings, progress=sys.stderr.isatty(), rebuild=args.rebuild)
             print(f"index has {len(catalog)} originals (version {catalog.version})")
         elif args.catalog_action == "logo":
+            if args.image is None and args.box is None and not args.auto:
+                print("copywatch catalog logo: give --image, --box or --auto", file=sys.stderr)
+                return 2
             reference = catalog_store.register_logo(
-                settings, args.original_id, None if args.auto else args.box
+                settings, args.original_id, None if args.auto else args.box, image_path=args.image
             )
             if reference is None:
                 print(f"no logo found in original {args.original_id}", file=sys.stderr)
                 return 1
-            print(json.dumps({k: v for k, v in reference.items() if k != "template"}, default=str))
+            print(json.dumps({k: v for k, v in reference.items() if k not in {"template", "mark"}}, default=str))
         else:
             for row in catalog_store.list_originals(settings):
                 print(
                     f"{row['id']:>6}  {row['brand']:<20} {row['sku'] or '':<30} logo={'yes' if row['logo'] else 'no'}"
                 )
-    except (FileNotFoundError, LookupError, InvalidImageError) as exc:
+    except (FileNotFoundError, LookupError, InvalidImageError, ValueError) as exc:
         print(f"copywatch catalog: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -1,4 +1,4 @@
-"""``copywatch eval``: score retrieval methods on a benchmark folder (every DESIGN.md protocol)."""
+"""``copywatch eval``: score retrieval methods on a benchmark folder (every protocol of docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ METHOD_NAMES = ("matcher", "siamese", "phash", "pdq", "orb")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="evaluate matching methods on a benchmark")
-    parser.add_argument("--bench", type=Path, required=True, help="benchmark folder (DESIGN.md format)")
+    parser.add_argument("--bench", type=Path, required=True, help="benchmark folder (docs/formats.md)")
     parser.add_argument(
         "--method",
         nargs="+",

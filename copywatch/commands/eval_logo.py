@@ -1,4 +1,4 @@
-"""``copywatch eval-logo``: measure the logo-position check on a logo benchmark (DESIGN.md format)."""
+"""``copywatch eval-logo``: measure the logo-position check on a logo benchmark (docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from detection.logo.bench import evaluate_logo_benchmark
     from detection.logo.position import POSITIONS
+    from detection.logo.shape import SHAPES
 
     if not (args.bench / "truth.csv").exists():
         print(f"copywatch eval-logo: no truth.csv in {args.bench}")
@@ -38,6 +39,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     for truth in POSITIONS:
         counts = report["confusion"].get(truth, {})
         print(f"{truth:>11} " + " ".join(f"{counts.get(c, 0):>5}" for c in columns))
+    shapes = [*SHAPES, "none"]
+    print("\nshape truth\\found " + " ".join(f"{c[:10]:>10}" for c in shapes))
+    for truth in SHAPES:
+        counts = report["shape_confusion"].get(truth, {})
+        print(f"{truth:>17} " + " ".join(f"{counts.get(c, 0):>10}" for c in shapes))
+    for table, title in (
+        ("position_by_class", "position accuracy by position"),
+        ("shape_by_position", "shape accuracy by position"),
+        ("shape_by_font", "shape accuracy by font family"),
+        ("shape_by_generator", "shape accuracy by mark generator"),
+        ("position_by_style", "position accuracy by scene style"),
+    ):
+        if report.get(table):
+            cells = [f"{key} {value['accuracy']:.1f} % ({value['images']})" for key, value in report[table].items()]
+            print(f"{title}: " + ", ".join(cells))
     if args.json:
         print(json.dumps(report))
     return 0

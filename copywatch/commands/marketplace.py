@@ -6,12 +6,9 @@ import argparse
 import sys
 from urllib.parse import urlparse
 
-from sqlalchemy import select
-
 from copywatch.settings import Settings
 from db.engine import make_engine, session_factory
-from db.models import Marketplace
-from db.repository import upsert_marketplace
+from db.marketplaces import list_marketplaces, upsert_marketplace
 
 
 def _cron(text: str) -> str:
@@ -54,7 +51,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     f"marketplace #{marketplace_id} {args.name}: {', '.join(args.urls)} schedule={args.schedule or 'manual'}"
                 )
             else:
-                for m in session.execute(select(Marketplace).order_by(Marketplace.id)).scalars():
+                for m in list_marketplaces(session):
                     state = "enabled" if m.enabled else "disabled"
                     print(
                         f"{m.id:>4}  {m.name:<24} {state:<8} {m.schedule or 'manual':<16} {' '.join(m.start_urls)}"

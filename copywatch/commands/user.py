@@ -6,11 +6,10 @@ import argparse
 import getpass
 import sys
 
-from sqlalchemy import select
-
 from copywatch.settings import Settings
 from db.engine import make_engine, session_factory
-from db.models import Role, User
+from db.models import Role
+from db.users import find_user, list_users
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 return 0
             if args.user_action == "password":
                 email = args.email.strip().lower()
-                user = session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+                user = find_user(session, email)
                 if user is None:
                     print(f"copywatch user password: no account {email}", file=sys.stderr)
                     return 1
@@ -70,7 +69,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     return 1
                 print(f"new password for {email}; its sessions have ended")
                 return 0
-            users = session.execute(select(User).order_by(User.email)).scalars().all()
+            users = list_users(session)
             for user in users:
                 state = "active" if user.active else "deactivated"
                 print(f"{user.id}\t{user.email}\t{user.role.value}\t{state}")

@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def default_queues(settings: Settings) -> list[str]:
+    from detection.runtime import default_device
     from workers.app import ALERTS_QUEUE, CRAWL_QUEUE, SCORE_GPU_QUEUE
-    from workers.scoring import default_device
 
     queues = [settings.scoring_queue, CRAWL_QUEUE, ALERTS_QUEUE]
     if default_device() == "cuda":

@@ -69,7 +69,7 @@ def _palette(rng: np.random.Generator) -> list[tuple[int, int, int]]:
     hsv[0, :, 1] = rng.integers(90, 230, 3)
     hsv[0, :, 2] = rng.integers(70, 230, 3)
     bgr = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0]
-    return [tuple(int(c) for c in colour) for colour in bgr]
+    return [(int(b), int(g), int(r)) for b, g, r in bgr]
 
 
 def _background(rng: np.random.Generator) -> np.ndarray:
@@ -166,9 +166,9 @@ def _texture(pattern: str, palette: list[tuple[int, int, int]], rng: np.random.G
             thick = rng.uniform(6, 30)
             amp, wavelength, phase = rng.uniform(5, 30), rng.uniform(25, 90), rng.uniform(0, 6.3)
             curve = y0 + amp * np.sin(xx[0] / wavelength + phase)
-            colour = colours[int(rng.integers(0, 3))]
+            wave_colour = colours[int(rng.integers(0, 3))]
             band = (yy >= curve[None, :]) & (yy < curve[None, :] + thick)
-            img[band] = colour
+            img[band] = wave_colour
             y0 += thick + rng.uniform(4, 30)
     elif pattern == "blobs":
         for _ in range(int(rng.integers(30, 45))):
@@ -269,7 +269,7 @@ def render_product(spec: ProductSpec, *, logo_offset: float = 0.0) -> ProductPho
     mask = _silhouette(spec.kind, rng)
     x, y, w, h = cv2.boundingRect(mask)
 
-    shadow = np.zeros((SIZE, SIZE), np.float32)
+    shadow: np.ndarray = np.zeros((SIZE, SIZE), np.float32)
     cv2.ellipse(shadow, (x + w // 2, y + h), (int(w * 0.55), max(10, h // 12)), 0, 0, 360, 1.0, -1)
     shadow = cv2.GaussianBlur(shadow, (0, 0), 14)
     img *= (1.0 - 0.35 * shadow)[..., None]
@@ -312,9 +312,8 @@ def render_product(spec: ProductSpec, *, logo_offset: float = 0.0) -> ProductPho
         centre = (int(x + w / 2 + logo_offset * w), int(y + h / 2))
         size = int(w * rng.uniform(0.13, 0.17))
         logo_colour = tuple(int(c) // 2 for c in palette[2])
-        logo_box = tuple(
-            int(v) for v in _draw_logo(canvas, spec.logo_shape, spec.mark, centre, size, logo_colour)
-        )
+        lx, ly, lw, lh = (int(v) for v in _draw_logo(canvas, spec.logo_shape, spec.mark, centre, size, logo_colour))
+        logo_box = (lx, ly, lw, lh)
 
     noise = rng.normal(0, 2.0, canvas.shape).astype(np.float32)  # sensor noise, as in a real photo
     image = np.clip(canvas + noise, 0, 255).astype(np.uint8)

@@ -32,6 +32,7 @@ import numpy as np
 
 from copywatch.demo.catalog import PRODUCT_KINDS, DemoCatalog, ProductSpec, product_specs, render_product
 from copywatch.demo.edits import STOLEN_EDITS, apply_edit
+from detection.imageio import decode_bgr, read_bgr
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ def build_marketplace(
             )
         )
 
-    originals = {s.sku: cv2.imread(str(p)) for s, p in zip(catalog.specs, catalog.paths, strict=True)}
+    originals = {s.sku: read_bgr(p) for s, p in zip(catalog.specs, catalog.paths, strict=True)}
     for i in range(n_stolen):
         edit = STOLEN_EDITS[i % len(STOLEN_EDITS)]
         spec = plain[int(rng.integers(len(plain)))]
@@ -396,7 +397,7 @@ class _ShopServer(ThreadingHTTPServer):
     def small_rendition(self, name: str) -> bytes:
         with self._lock:
             if name not in self._small:
-                image = cv2.imdecode(np.frombuffer(self.images[name], np.uint8), cv2.IMREAD_COLOR)
+                image = decode_bgr(self.images[name])
                 scale = 400 / image.shape[1]
                 small = cv2.resize(image, (400, int(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
                 self._small[name] = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes()

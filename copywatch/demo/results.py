@@ -11,11 +11,12 @@ from urllib.parse import urlparse
 
 import cv2
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from copywatch.demo.marketplace import DemoListing, DemoShop
-from db.models import Detection, DetectionKind, ImageStatus, Listing, ListingImage, Original
+from db.detections import detections_of_marketplace
+from db.listings import image_statuses, listing_urls
+from db.models import DetectionKind, ImageStatus
 
 SUSPICIOUS_VERDICTS = {"shifted", "missing", "shape_differs"}
 EDIT_LABELS = {
@@ -174,26 +175,9 @@ def collect_outcome(
 ) -> DemoOutcome:
     """Read the demo marketplace's listings, images and detections back from the database."""
     truth = {x.path: x for x in shop.listings}
-    listings = session.execute(
-        select(Listing.id, Listing.url).where(Listing.marketplace_id == marketplace_id)
-    ).all()
-    images = (
-        session.execute(
-            select(ListingImage.status)
-            .join(Listing, Listing.id == ListingImage.listing_id)
-            .where(Listing.marketplace_id == marketplace_id)
-        )
-        .scalars()
-        .all()
-    )
-    rows = session.execute(
-        select(Detection, ListingImage, Listing.url, Original)
-        .join(ListingImage, ListingImage.id == Detection.listing_image_id)
-        .join(Listing, Listing.id == ListingImage.listing_id)
-        .outerjoin(Original, Original.id == Detection.original_id)
-        .where(Listing.marketplace_id == marketplace_id)
-        .order_by(Detection.score.desc())
-    ).all()
+    listings = listing_urls(session, marketplace_id)
+    images = image_statuses(session, marketplace_id)
+    rows = detections_of_marketplace(session, marketplace_id)
     hits = []
     for detection, image, url, original in rows:
         path = urlparse(url).path

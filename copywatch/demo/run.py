@@ -22,15 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import delete, func, select
-from tqdm import tqdm
-
 from copywatch.demo.catalog import DemoCatalog, write_catalog
 from copywatch.demo.marketplace import DemoMarketplace, DemoShop, build_marketplace
 from copywatch.demo.results import DemoOutcome, collect_outcome, write_report
 from copywatch.settings import Settings
 from db.engine import make_engine, session_factory
-from db.models import ImageStatus, Listing, ListingImage, Marketplace, Role, User
+from db.listings import image_status_counts, queued_image_ids
+from db.marketplaces import delete_marketplace
+from db.models import Role
+from db.users import reset_account
+from detection.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
 
             build_index(settings, progress=not options.json_only)
         with sessions() as session, session.begin():
-            session.execute(delete(Marketplace).where(Marketplace.name == MARKETPLACE_NAME))
+            delete_marketplace(session, MARKETPLACE_NAME)
         server = DemoMarketplace(shop)
         with server.serving() as base_url:
             marketplace_id = _register_marketplace(sessions, base_url)
@@ -187,11 +188,6 @@ def register_catalog(settings: Settings, catalog: DemoCatalog) -> list[int]:
     from copywatch.catalog_store import register_logo, register_originals
 
     ids = register_originals(settings, catalog.brand, catalog.paths)
-    try:
-        from detection.logo import reference_from_original  # noqa: F401 - only checking it is there
-    except ImportError:
-        log.warning("detection.logo is not available: no logo references, no counterfeit check")
-        return ids
     for spec, original_id in zip(catalog.specs, ids, strict=True):
         box = catalog.logo_boxes.get(spec.sku)
         if box is not None and register_logo(settings, original_id, box) is None:
@@ -200,7 +196,7 @@ def register_catalog(settings: Settings, catalog: DemoCatalog) -> list[int]:
 
 
 def _register_marketplace(sessions: Callable, base_url: str) -> int:
-    from db.repository import upsert_marketplace
+    from db.marketplaces import upsert_marketplace
 
     with sessions() as session, session.begin():
         return upsert_marketplace(session, MARKETPLACE_NAME, [base_url + "/"], settings={"demo": True})
@@ -215,25 +211,12 @@ def crawl_demo(settings: Settings, marketplace_id: int) -> object:
 
 def _image_counts(sessions: Callable, marketplace_id: int) -> dict[str, int]:
     with sessions() as session:
-        rows = session.execute(
-            select(ListingImage.status, func.count())
-            .join(Listing, Listing.id == ListingImage.listing_id)
-            .where(Listing.marketplace_id == marketplace_id)
-            .group_by(ListingImage.status)
-        ).all()
-    return {str(getattr(status, "value", status)): int(n) for status, n in rows}
+        return image_status_counts(session, marketplace_id)
 
 
 def _queued_ids(sessions: Callable, marketplace_id: int) -> list[int]:
     with sessions() as session:
-        return list(
-            session.execute(
-                select(ListingImage.id)
-                .join(Listing, Listing.id == ListingImage.listing_id)
-                .where(Listing.marketplace_id == marketplace_id, ListingImage.status == ImageStatus.QUEUED)
-                .order_by(ListingImage.id)
-            ).scalars()
-        )
+        return queued_image_ids(session, marketplace_id)
 
 
 def score_in_process(
@@ -250,9 +233,7 @@ def score_in_process(
     if not pending:
         return
     worker_sessions, matchers = runtime(settings)
-    with tqdm(
-        total=len(pending), desc="scoring", unit="img", disable=options.json_only, file=sys.stderr
-    ) as bar:
+    with progress_bar(total=len(pending), desc="scoring", unit="img", enabled=not options.json_only) as bar:
         for start in range(0, len(pending), 16):
             chunk = pending[start : start + 16]
             score_batch(worker_sessions, matchers.get(), settings, chunk)
@@ -285,7 +266,7 @@ class _ScoringProgress:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        with tqdm(total=0, desc="images scored", unit="img", file=sys.stderr) as bar:
+        with progress_bar(total=0, desc="images scored", unit="img") as bar:
             while True:
                 stopping = self._stop.wait(self.interval_s)
                 try:
@@ -305,13 +286,12 @@ def wait_for_workers(sessions: Callable, marketplace_id: int, options: DemoOptio
     total = sum(counts.values())
     done = counts.get("scored", 0) + counts.get("failed", 0)
     last_progress, last_done = time.monotonic(), done
-    with tqdm(
+    with progress_bar(
         total=total,
         initial=done,
         desc="workers scoring",
         unit="img",
-        disable=options.json_only,
-        file=sys.stderr,
+        enabled=not options.json_only,
     ) as bar:
         while done < total:
             time.sleep(0.5)
@@ -334,18 +314,7 @@ def _print_review_help(settings: Settings, sessions: Callable, out: TextIO) -> N
 
     password = secrets.token_urlsafe(12)
     with sessions() as session, session.begin():
-        user = session.execute(select(User).where(User.email == REVIEWER_EMAIL)).scalar_one_or_none()
-        if user is None:
-            session.add(
-                User(
-                    email=REVIEWER_EMAIL,
-                    password_hash=generate_password_hash(password),
-                    role=Role.ADMIN,
-                    active=True,
-                )
-            )
-        else:
-            user.password_hash, user.active = generate_password_hash(password), True
+        reset_account(session, REVIEWER_EMAIL, generate_password_hash(password), Role.ADMIN)
     print(
         "\nreview the hits in the web page:\n"
         f"  SECRET_KEY=$(openssl rand -hex 16) DATA_DIR={settings.data_dir} .venv/bin/copywatch serve\n"

@@ -8,7 +8,7 @@ are read from those documented JSON formats as well (see :mod:`crawler.spiders.p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urldefrag, urlparse
 
@@ -30,7 +30,7 @@ class ProductSpider(SitemapSpider):
     name = "product"
 
     def __init__(
-        self, start_urls: list[str] | str = (), marketplace_id: int | None = None, **kwargs: Any
+        self, start_urls: Sequence[str] | str = (), marketplace_id: int | None = None, **kwargs: Any
     ) -> None:
         urls = [start_urls] if isinstance(start_urls, str) else list(start_urls)
         if not urls:

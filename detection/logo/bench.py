@@ -1,4 +1,4 @@
-"""A labelled logo benchmark (DESIGN.md's logo format) and its evaluation.
+"""A labelled logo benchmark (docs/formats.md) and its evaluation.
 
 Products are drawn procedurally (bottle, bag, box, shirt, can, shoe-box silhouettes in plain or
 gradient colours on light backgrounds); the logo — a text mark in a Hershey font or a geometric
@@ -17,7 +17,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detection.imageio import decode_bgr, read_bgr
 from detection.logo.check import check
+from detection.logo.fonts import DEFAULT_HOLDOUT_FONTS, Font, select_fonts
+from detection.logo.marks import (
+    DEFAULT_HOLDOUT_GENERATORS,
+    EMBLEM_GENERATORS,
+    GENERATORS,
+    TEXT_GENERATORS,
+    render_mark,
+)
 from detection.logo.position import POSITIONS, offset_range
 from detection.logo.shape import SHAPES
 
@@ -97,13 +106,28 @@ def _draw_logo(
 
 
 def draw_product_with_logo(
-    rng: np.random.Generator, position: str | None, shape: str | None, size: tuple[int, int] = (480, 480)
+    rng: np.random.Generator,
+    position: str | None,
+    shape: str | None,
+    size: tuple[int, int] = (480, 480),
+    *,
+    generator: str | None = None,
+    fonts: list[Font] | None = None,
+    style: str = "seed",
 ) -> tuple[np.ndarray, dict]:
     """A product photo with a logo at ``position`` (one of the seven) and ``shape``; None = no logo.
 
+    ``generator`` None draws the seed's marks (Hershey text, filled polygons); else one of
+    :data:`detection.logo.marks.GENERATORS` with a font from ``fonts``. ``style`` ``alt`` draws other
+    product silhouettes, backgrounds and colours (:mod:`detection.logo.scenes`).
+
     Returns:
-        (BGR image, truth dict with position, shape, offset, logo box and product kind).
+        (BGR image, truth dict with position, shape, offset, product kind, font family, generator).
     """
+    if style == "alt":
+        from detection.logo.scenes import draw_alt_scene
+
+        return draw_alt_scene(rng, position, shape, generator or "polygon", fonts or [])
     width, height = size
     background = np.array([int(v) for v in rng.integers(225, 256, 3)], np.uint8)
     image = np.empty((height, width, 3), np.uint8)
@@ -114,7 +138,8 @@ def draw_product_with_logo(
     shade = np.linspace(-20, 20, width)[None, :, None]
     coloured = np.clip(body[None, None, :] + shade, 0, 255).astype(np.uint8)
     image[mask > 0] = np.broadcast_to(coloured, image.shape)[mask > 0]
-    truth: dict = {"position": position or "", "shape": shape or "", "product": kind, "offset": None}
+    truth: dict = {"position": position or "", "shape": shape or "", "product": kind, "offset": None,
+                   "font": "", "generator": generator or ("seed" if shape else "")}  # fmt: skip
     if position is not None and shape is not None:
         band_y = by + bh // 3, by + 2 * bh // 3
         row = (band_y[0] + band_y[1]) // 2
@@ -122,11 +147,16 @@ def draw_product_with_logo(
         x0, x1 = int(columns.min()), int(columns.max()) + 1
         product_width = x1 - x0
         low, high = offset_range(position)
-        logo_width = (
-            int(product_width * rng.uniform(0.1, 0.16))
-            if shape in {"triangular", "square"}
-            else int(product_width * rng.uniform(0.16, 0.22) * (1.15 if shape == "long_narrow_text" else 1.0))
-        )
+        cb, cg, cr = (int(v) for v in np.where(body > 110, body * 0.25, np.minimum(255, body + 120)))
+        contrast = (cb, cg, cr)
+        if generator is None:
+            logo_width = (
+                int(product_width * rng.uniform(0.1, 0.16))
+                if shape in {"triangular", "square"}
+                else int(product_width * rng.uniform(0.16, 0.22) * (1.15 if shape == "long_narrow_text" else 1.0))
+            )
+        else:
+            alpha, truth["font"], logo_width = legible_mark(shape, generator, rng, fonts or [], position, product_width, bh // 3)
         # Keep the whole logo on the product: outer bins are bounded by the product's edge.
         limit = 0.5 - (logo_width / product_width) / 2 - 0.01
         low, high = max(low, -limit), min(high, limit)
@@ -135,11 +165,63 @@ def draw_product_with_logo(
             int(round((x0 + x1) / 2 + offset * product_width)),
             row + int(rng.integers(-bh // 20, bh // 20 + 1)),
         )
-        contrast = tuple(int(v) for v in np.where(body > 110, body * 0.25, np.minimum(255, body + 120)))
-        _draw_logo(image, shape, centre, logo_width, contrast, rng)
+        if generator is None:
+            _draw_logo(image, shape, centre, logo_width, contrast, rng)
+        else:
+            paste_mark(image, alpha, centre, logo_width, np.array(contrast, np.float32))
         truth["offset"] = round(offset, 4)
     image = _photograph(image, rng)
     return image, truth
+
+
+def mark_width(shape: str, alpha: np.ndarray, product_width: int, body_height: int, rng: np.random.Generator) -> int:
+    """A plausible printed width for a mark: a share of the product's width, no taller than its band."""
+    if shape in {"triangular", "square"}:
+        share = rng.uniform(0.1, 0.2)
+    elif shape == "long_narrow_text":
+        share = rng.uniform(0.22, 0.42)
+    else:
+        share = rng.uniform(0.15, 0.3)
+    width = product_width * share
+    aspect = alpha.shape[1] / max(alpha.shape[0], 1)
+    tallest = body_height * 0.3
+    return max(12, int(min(width, tallest * aspect)))
+
+
+def legible_mark(
+    shape: str, generator: str, rng: np.random.Generator, fonts: list[Font], position: str,
+    product_width: int, band_height: int,
+) -> tuple[np.ndarray, str, int]:  # fmt: skip
+    """A mark, its font family and printed width, redrawn (fewer letters) until it prints legibly."""
+    min_height = max(10, band_height * 0.12)
+    for _ in range(8):
+        alpha, family = render_mark(shape, generator, rng, fonts)
+        width = fit_width(position, mark_width(shape, alpha, product_width, band_height * 3, rng), product_width)
+        if width * alpha.shape[0] / max(alpha.shape[1], 1) >= min_height:
+            break
+    return alpha, family, width
+
+
+def fit_width(position: str, logo_width: int, product_width: int, margin: float = 0.02) -> int:
+    """Narrow a mark so that its centre can sit well inside ``position``'s bin, the mark on the product."""
+    low, high = offset_range(position)
+    inner = min(abs(low), abs(high)) if low * high > 0 else 0.0
+    room = 2 * (0.5 - margin - inner - 0.3 * (1.0 / 7.0))
+    return max(10, min(logo_width, int(product_width * room)))
+
+
+def paste_mark(image: np.ndarray, alpha: np.ndarray, centre: tuple[int, int], width: int, colour: np.ndarray) -> None:
+    """Blend ``alpha`` (resized to ``width``) in ``colour`` onto ``image`` centred at ``centre``."""
+    height = max(2, int(round(alpha.shape[0] * width / max(alpha.shape[1], 1))))
+    small = cv2.resize(alpha, (max(2, width), height), interpolation=cv2.INTER_AREA)
+    x0, y0 = centre[0] - small.shape[1] // 2, centre[1] - small.shape[0] // 2
+    ih, iw = image.shape[:2]
+    cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(iw, x0 + small.shape[1]), min(ih, y0 + small.shape[0])
+    if cx1 <= cx0 or cy1 <= cy0:
+        return
+    a = small[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0, None]
+    region = image[cy0:cy1, cx0:cx1].astype(np.float32)
+    image[cy0:cy1, cx0:cx1] = np.clip(region * (1 - a) + colour[None, None, :] * a, 0, 255).astype(np.uint8)
 
 
 def _photograph(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -148,8 +230,8 @@ def _photograph(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rotation = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     image = cv2.warpAffine(image, rotation, (w, h), borderMode=cv2.BORDER_REPLICATE)
     # Slight perspective: a hand-held camera is rarely square-on to the product.
-    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    moved = corners + rng.uniform(-0.015, 0.015, (4, 2)).astype(np.float32) * np.float32([w, h])
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    moved = corners + rng.uniform(-0.015, 0.015, (4, 2)).astype(np.float32) * np.array([w, h], np.float32)
     warp = cv2.getPerspectiveTransform(corners, moved)
     image = cv2.warpPerspective(image, warp, (w, h), borderMode=cv2.BORDER_REPLICATE)
     if rng.random() < 0.6:
@@ -157,48 +239,128 @@ def _photograph(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     noise = rng.normal(0, rng.uniform(1.0, 5.0), image.shape)
     image = np.clip(image.astype(np.float64) + noise, 0, 255).astype(np.uint8)
     quality = int(rng.integers(55, 95))
-    return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR)
+    return decode_bgr(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1])
 
 
-def make_logo_benchmark(out_dir: str | Path, n: int = 700, seed: int = 0) -> Path:
-    """Write ``n`` images: logos at each of the seven positions in every shape, plus ~7 % without logo."""
+def select_generators(which: str = "all", holdout: tuple[str, ...] | list[str] = DEFAULT_HOLDOUT_GENERATORS) -> list[str]:
+    """``which``: ``all``, ``dev`` (without the held-out generators), ``holdout`` (only them) or ``seed``."""
+    unknown = set(holdout) - set(GENERATORS)
+    if unknown:
+        raise ValueError(f"unknown mark generators {sorted(unknown)}; known: {', '.join(GENERATORS)}")
+    if which == "all":
+        chosen = list(GENERATORS)
+    elif which == "dev":
+        chosen = [g for g in GENERATORS if g not in holdout]
+    elif which == "holdout":
+        chosen = [g for g in GENERATORS if g in holdout]
+    else:
+        raise ValueError(f"generators: expected all, dev or holdout, got {which!r}")
+    if not any(g in TEXT_GENERATORS for g in chosen) or not any(g in EMBLEM_GENERATORS for g in chosen):
+        # Both kinds are needed for the four classes: fall back on the development ones for the other kind.
+        dev = [g for g in GENERATORS if g not in holdout]
+        chosen += [g for g in dev if (g in TEXT_GENERATORS) != any(c in TEXT_GENERATORS for c in chosen)]
+    return chosen
+
+
+def sample_logo(
+    i: int, rng: np.random.Generator, generators: list[str], fonts: list[Font], style: str,
+    no_logo_every: int = 13,
+) -> tuple[np.ndarray, dict]:  # fmt: skip
+    """The ``i``-th image of a benchmark: positions and shapes in turn, every n-th without a logo."""
+    if no_logo_every and i % no_logo_every == no_logo_every - 1:
+        position, shape = None, None
+    else:
+        position = POSITIONS[i % 7]
+        shape = SHAPES[(i // 7) % len(SHAPES)]
+    kind = EMBLEM_GENERATORS if shape in {"triangular", "square"} else TEXT_GENERATORS
+    usable = [g for g in generators if g in kind] or [g for g in generators]
+    generator = usable[int(rng.integers(0, len(usable)))] if shape else None
+    scene = style if style != "mixed" else ("seed" if rng.random() < 0.5 else "alt")
+    if generator is None and scene == "seed":
+        generator = "polygon"
+    image, truth = draw_product_with_logo(rng, position, shape, generator=generator, fonts=fonts, style=scene)
+    truth["style"] = scene
+    return image, truth
+
+
+def make_logo_benchmark(
+    out_dir: str | Path,
+    n: int = 700,
+    seed: int = 0,
+    *,
+    fonts: str = "all",
+    holdout_fonts: tuple[str, ...] | list[str] = DEFAULT_HOLDOUT_FONTS,
+    generators: str = "all",
+    holdout_generators: tuple[str, ...] | list[str] = DEFAULT_HOLDOUT_GENERATORS,
+    style: str = "mixed",
+) -> Path:
+    """Write ``n`` images: logos at each of the seven positions in every shape, plus ~8 % without logo.
+
+    ``fonts``/``generators``: ``all``, ``dev`` (held-out ones excluded) or ``holdout`` (only them);
+    ``style``: ``seed``, ``alt`` or ``mixed`` scenes. truth.csv gets the font family, mark generator
+    and scene style of each image beside the DESIGN columns.
+    """
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
+    chosen_fonts = select_fonts(fonts, holdout_fonts)
+    chosen_generators = select_generators(generators, holdout_generators)
     rows = []
     for i in range(n):
-        if i % 15 == 14:
-            position, shape = None, None
-        else:
-            position = POSITIONS[i % 7]
-            shape = SHAPES[(i // 7) % len(SHAPES)]
-        image, truth = draw_product_with_logo(rng, position, shape)
+        image, truth = sample_logo(i, rng, chosen_generators, chosen_fonts, style)
         image_id = f"l{i:05d}"
         cv2.imwrite(str(out / "images" / f"{image_id}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-        verdict = "no_logo" if position is None else ("genuine" if position == "CM" else "counterfeit")
+        position = truth["position"]
+        verdict = "no_logo" if not position else ("genuine" if position == "CM" else "counterfeit")
         rows.append(
-            {"image_id": image_id, "position": position or "", "shape": shape or "", "verdict": verdict}
+            {"image_id": image_id, "position": position, "shape": truth["shape"], "verdict": verdict,
+             "font": truth["font"], "generator": truth["generator"], "style": truth["style"]}  # fmt: skip
         )
     with (out / "truth.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["image_id", "position", "shape", "verdict"])
+        fields = ["image_id", "position", "shape", "verdict", "font", "generator", "style"]
+        writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
     return out
 
 
+def _accuracy(counts: dict[str, list[int]]) -> dict[str, dict[str, float]]:
+    return {
+        key: {"images": total, "accuracy": round(100.0 * right / max(total, 1), 2)}
+        for key, (right, total) in sorted(counts.items())
+    }
+
+
 def evaluate_logo_benchmark(bench_dir: str | Path, limit: int | None = None) -> dict:
-    """Run the seed-rule check on every image; the DESIGN.md logo report."""
+    """Run the check on every image; the DESIGN.md logo report plus per-class breakdowns.
+
+    Besides the DESIGN keys: ``shape_confusion`` (truth → found), ``position_by_class`` and
+    ``shape_by_position`` ({"images", "accuracy"} per key), and, when truth.csv names them,
+    ``shape_by_font``, ``shape_by_generator``, ``position_by_style``.
+    """
     bench = Path(bench_dir)
     with (bench / "truth.csv").open() as handle:
         rows = list(csv.DictReader(handle))[:limit]
     confusion: dict[str, Counter] = {p: Counter() for p in POSITIONS}
+    shape_confusion: dict[str, Counter] = {s: Counter() for s in SHAPES}
+    breakdown: dict[str, dict[str, list[int]]] = {
+        k: {} for k in ("position_by_class", "shape_by_position", "shape_by_font", "shape_by_generator",
+                        "position_by_style", "position_by_generator")  # fmt: skip
+    }
+
+    def tally(table: str, key: str, right: bool) -> None:
+        if key:
+            entry = breakdown[table].setdefault(key, [0, 0])
+            entry[0] += int(right)
+            entry[1] += 1
+
     correct_position = positioned = correct_shape = shaped = 0
     counterfeit_hits = counterfeits = false_alarms = genuines = 0
     elapsed = 0.0
     cv2.setNumThreads(1)
     for row in rows:
         path = next(bench.glob(f"images/{row['image_id']}.*"))
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        image = read_bgr(path)
         started = time.thread_time()  # CPU time of this thread: what one core spends, whatever else runs
         verdict = check(image)
         elapsed += time.thread_time() - started
@@ -206,16 +368,27 @@ def evaluate_logo_benchmark(bench_dir: str | Path, limit: int | None = None) -> 
             positioned += 1
             predicted = verdict.position or "none"
             confusion[row["position"]][predicted] += 1
-            correct_position += predicted == row["position"]
+            position_right = predicted == row["position"]
+            correct_position += position_right
+            tally("position_by_class", row["position"], position_right)
+            tally("position_by_style", row.get("style", ""), position_right)
+            tally("position_by_generator", row.get("generator", ""), position_right)
+        if row["shape"]:
             shaped += 1
-            correct_shape += verdict.shape == row["shape"]
+            found_shape = verdict.shape or "none"
+            shape_confusion.setdefault(row["shape"], Counter())[found_shape] += 1
+            shape_right = found_shape == row["shape"]
+            correct_shape += shape_right
+            tally("shape_by_position", row["position"], shape_right)
+            tally("shape_by_font", row.get("font", "") or ("(emblem)" if "font" in row else ""), shape_right)
+            tally("shape_by_generator", row.get("generator", ""), shape_right)
         if row["verdict"] == "counterfeit":
             counterfeits += 1
             counterfeit_hits += verdict.suspicious
         elif row["verdict"] == "genuine":
             genuines += 1
             false_alarms += verdict.suspicious
-    return {
+    report: dict = {
         "images": len(rows),
         "position_accuracy": round(100.0 * correct_position / max(positioned, 1), 2),
         "confusion": {truth: dict(counts) for truth, counts in confusion.items()},
@@ -223,7 +396,12 @@ def evaluate_logo_benchmark(bench_dir: str | Path, limit: int | None = None) -> 
         "false_alarm_rate": round(100.0 * false_alarms / max(genuines, 1), 2),
         "shape_accuracy": round(100.0 * correct_shape / max(shaped, 1), 2),
         "ms_per_image": round(1000.0 * elapsed / max(len(rows), 1), 2),
+        "shape_confusion": {truth: dict(counts) for truth, counts in shape_confusion.items()},
     }
+    for table, counts in breakdown.items():
+        if counts:
+            report[table] = _accuracy(counts)
+    return report
 
 
 if __name__ == "__main__":  # pragma: no cover - quick manual check

@@ -13,10 +13,13 @@ Degenerate inputs (blank image, no product, no logo edges) give ``undetermined``
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
+from detection.logo.band import band_extent, foreground, logo_band, object_extent
+from detection.logo.brand_mark import find_marks
 from detection.logo.locate import locate
 from detection.logo.position import BIN, classify_offset
 from detection.logo.reference import LogoReference
@@ -32,6 +35,7 @@ class LogoVerdict:
     shape: str | None
     confidence: float
     reason: str
+    marks: list[dict[str, Any]] | None = None  # with a brand mark: every print of it found (box, offset, position, …)
 
     @property
     def suspicious(self) -> bool:
@@ -66,6 +70,8 @@ def check(
     if image.ndim == 3 and float(cv2.meanStdDev(image)[1].max()) < 2.0:
         return _undetermined("blank image")
     try:
+        if reference is not None and reference.mark is not None:
+            return _check_brand_mark(image, reference)
         if reference is not None and homography is not None:
             return _check_aligned(image, reference, np.asarray(homography, dtype=np.float64))
         return _check_by_extent(image, reference, shape_from_confidence)
@@ -83,7 +89,7 @@ def _check_by_extent(
         return _undetermined("the band has no dominant mark (texture or seams only)")
     expected = reference.offset if reference is not None else 0.0
     shifted = abs(located.offset - expected) >= BIN / 2
-    shape_differs = (
+    shape_differs = bool(
         reference is not None and reference.shape and located.shape and located.shape != reference.shape
     )
     if shifted:
@@ -91,9 +97,9 @@ def _check_by_extent(
         reason = (
             f"logo at {located.position} (offset {located.offset:+.3f}), expected {classify_offset(expected)}"
         )
-    elif shape_differs:
+    elif shape_differs and reference is not None:
         verdict = "shape_differs"
-        reason = f"logo shape {located.shape}, registered {reference.shape}"
+        reason = f"logo shape {located.shape}, registered {reference.shape if reference else None}"
     else:
         verdict = "genuine"
         reason = f"logo at {located.position} as expected"
@@ -151,3 +157,62 @@ def _check_aligned(image: np.ndarray, reference: LogoReference, homography: np.n
         round(float(best), 3),
         f"logo at its registered place ({position})",
     )
+
+
+def _check_brand_mark(image: np.ndarray, reference: LogoReference) -> LogoVerdict:
+    """Find the brand's own mark (:func:`find_marks`) and judge where it is printed.
+
+    Genuine when a print sits at the registered place, the right way round; shape_differs when
+    the only prints are mirrored, or when the mark is absent but another mark is in the band;
+    shifted when it is printed elsewhere only; missing when there is no mark at all.
+    """
+    assert reference.mark is not None
+    colour = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    hits = find_marks(colour, reference.mark)
+    expected = reference.offset
+    if not hits:
+        generic = _check_by_extent(colour, None)
+        if generic.position is not None:
+            same = reference.shape is not None and generic.shape == reference.shape
+            return LogoVerdict(
+                "shape_differs", generic.position, generic.offset, generic.shape, generic.confidence,
+                f"the brand's mark is not found; a {'look-alike' if same else 'different'} mark "
+                f"({generic.shape}) is at {generic.position}",
+                [],
+            )  # fmt: skip
+        return LogoVerdict("missing", None, None, None, 0.8, "the brand's mark is not found in the listing", [])
+    mask = foreground(colour)
+    whole = object_extent(mask)
+    marks: list[dict[str, Any]] = []
+    for hit in hits:
+        x, y, w, h = hit.box
+        extent = band_extent(mask, (y, y + max(h, 1))) if whole is not None else None
+        if extent is None and whole is not None:
+            extent = band_extent(mask, logo_band(whole))
+        if extent is None:
+            extent_x0, extent_x1 = 0, colour.shape[1]
+        else:
+            extent_x0, extent_x1 = extent.x0, extent.x1
+        offset = ((x + w / 2.0) - (extent_x0 + extent_x1) / 2.0) / max(extent_x1 - extent_x0, 1)
+        marks.append(
+            {"box": list(hit.box), "score": hit.score, "mirrored": hit.mirrored,
+             "offset": round(float(offset), 4), "position": classify_offset(float(offset))}  # fmt: skip
+        )
+    at_place = [m for m in marks if not m["mirrored"] and abs(m["offset"] - expected) < BIN / 2]
+    upright = [m for m in marks if not m["mirrored"]]
+    also = f"; printed {len(marks)} times" if len(marks) > 1 else ""
+    if at_place:
+        m = at_place[0]
+        return LogoVerdict("genuine", m["position"], m["offset"], reference.shape, m["score"],
+                           f"the brand's mark at its registered place ({m['position']}){also}", marks)  # fmt: skip
+    if upright:
+        m = upright[0]
+        return LogoVerdict(
+            "shifted", m["position"], m["offset"], reference.shape, m["score"],
+            f"the brand's mark at {m['position']} (offset {m['offset']:+.3f}), registered at "
+            f"{classify_offset(expected)}{also}",
+            marks,
+        )  # fmt: skip
+    m = marks[0]
+    return LogoVerdict("shape_differs", m["position"], m["offset"], reference.shape, m["score"],
+                       f"the brand's mark is printed mirrored at {m['position']}{also}", marks)  # fmt: skip

@@ -8,7 +8,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from detection.logo.band import Extent, band_extent, colour_distance, foreground, logo_band, object_extent
+from detection.logo.band import Extent, band_extent, foreground, logo_band, object_extent
 from detection.logo.chaincode import prune_spurs, thin, trace
 from detection.logo.edges import auto_thresholds, colour_strength, edge_mask, start_points
 from detection.logo.fourier import complexity, perimeter
@@ -63,7 +63,8 @@ def contour_features(
     """
     skeleton = prune_spurs(thin(edges), length=3)
     seen = np.zeros_like(skeleton)
-    complexities, perimeters = [], []
+    complexities: list[float] = []
+    perimeters: list[float] = []
     attempts = 0
     for x, y in t0_points:
         if len(complexities) >= max_traces or attempts >= max_attempts:
@@ -107,16 +108,23 @@ def locate(image: np.ndarray) -> Located | None:
     span = logo_span(histogram)
     if span is None:
         return None
-    x0, x1 = at_band.x0 + span[0], at_band.x0 + span[1]
-    box = _logo_box(colour, mask, (x0, x1), band)
-    if box is None:
+    found = _logo_box(colour, mask, (at_band.x0 + span[0], at_band.x0 + span[1]), band)
+    if found is None:
         return None
+    box, _ = found
     x0, y0, bw, bh = box
     x1, y1 = x0 + bw, y0 + bh
     logo_mask = _logo_mask(colour, mask, box, band)
     offset = ((x0 + x1) / 2.0 - at_band.centre_x) / at_band.width
     at_edge = x0 <= at_band.x0 + 1 or x1 >= at_band.x1 - 1
-    confidence = float(min(1.0, span[2] * 1.25)) * (0.5 if at_edge else 1.0)
+    # The seed's confidence: the mark's share of the band's edges (a patterned product spreads
+    # them, so no single mark dominates), taken over the columns of the mark actually chosen.
+    columns = histogram[max(0, x0 - at_band.x0) : max(0, x1 - at_band.x0)]
+    dominance = float(columns.sum() / max(histogram.sum(), 1e-9))
+    # A "mark" as tall as the band or half as wide as the product is more likely a pattern's
+    # fragments joined together than a printed logo: measured, but not to be trusted alone.
+    oversized = bh > 0.9 * (band[1] - band[0]) or bw > 0.5 * at_band.width
+    confidence = float(min(1.0, dominance * 1.25)) * (0.5 if at_edge else 1.0) * (0.5 if oversized else 1.0)
     return Located(
         box,
         at_band,
@@ -130,44 +138,128 @@ def locate(image: np.ndarray) -> Located | None:
 
 def _logo_box(
     image: np.ndarray, product: np.ndarray, span: tuple[int, int], band: tuple[int, int]
-) -> tuple[int, int, int, int] | None:
-    """The logo's box: ink (pixels unlike the product's colour) around the edge-histogram span."""
+) -> tuple[tuple[int, int, int, int], float] | None:
+    """The logo's box and its share of the band's ink.
+
+    Ink (pixels unlike the product's colour, :func:`_ink`) across the product's width around the
+    band falls into connected parts; parts near each other join into marks (letters set wide
+    apart, a second line, a frame around them). The mark with the most ink whose centre lies in
+    the band is the logo; the edge histogram's densest run (``span``) settles near-ties — the
+    seed's histogram alone is fooled by a textured product's many small edges.
+    """
     band_height = band[1] - band[0]
-    pad = max(4, (span[1] - span[0]) // 3)
-    x0, x1 = max(0, span[0] - pad), min(image.shape[1], span[1] + pad)
     y0, y1 = max(0, band[0] - band_height // 2), min(image.shape[0], band[1] + band_height // 2)
-    # Inside the product, away from its outline's anti-aliasing.
-    inner = cv2.erode(product[y0:y1, x0:x1].astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    columns = np.nonzero(product[y0:y1].any(axis=0))[0]
+    if columns.size == 0:
+        return None
+    x0, x1 = int(columns.min()), int(columns.max()) + 1
+    # Inside the product, away from its outline's anti-aliasing (eroded before cropping, so the
+    # crop's own border is no outline).
+    near = product[max(0, y0 - 3) : y1 + 3, max(0, x0 - 3) : x1 + 3].astype(np.uint8)
+    eroded = cv2.erode(near, np.ones((5, 5), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    oy, ox = y0 - max(0, y0 - 3), x0 - max(0, x0 - 3)
+    inner = eroded[oy : oy + y1 - y0, ox : ox + x1 - x0]
     ink = _ink(image, product, (x0, y0, x1 - x0, y1 - y0), band) & inner
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    keep = []
-    centre_lo, centre_hi = span[0] - x0, span[1] - x0
-    for label in range(1, count):
-        left, top, width, height, area = stats[label]
-        if area < 6 or left + width < centre_lo or left > centre_hi:
-            continue
-        if top + height < band[0] - y0 or top > band[1] - y0:
-            continue  # does not reach the band
-        keep.append((left, top, left + width, top + height))
-    if not keep:
+    # Ink that touches the product's outline is its shading or a seam, not a printed mark.
+    ring = (cv2.dilate((~eroded).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)[oy : oy + y1 - y0, ox : ox + x1 - x0]
+    on_outline = set(np.unique(labels[ring & inner]).tolist())
+    parts = [
+        tuple(int(v) for v in stats[label])
+        for label in range(1, count)
+        if stats[label, cv2.CC_STAT_AREA] >= 6 and label not in on_outline
+    ]
+    parts = sorted(parts, key=lambda p: -p[4])[:80]
+    if not parts:
         return None
-    left = min(k[0] for k in keep) + x0
-    top = min(k[1] for k in keep) + y0
-    right = max(k[2] for k in keep) + x0
-    bottom = max(k[3] for k in keep) + y0
-    return left, top, right - left, bottom - top
+    marks = _join_near(parts)
+    lo, hi = span[0] - x0, span[1] - x0
+    band_lo, band_hi = band[0] - y0 - band_height * 0.1, band[1] - y0 + band_height * 0.1
+    total = float(sum(m[4] for m in marks))
+    best, best_score = None, 0.0
+    for left, top, right, bottom, area in marks:
+        if not band_lo <= (top + bottom) / 2 <= band_hi:
+            continue
+        score = area * (1.25 if right >= lo and left <= hi else 1.0)
+        if score > best_score:
+            best, best_score = (left, top, right, bottom, area), score
+    if best is None:
+        return None
+    left, top, right, bottom, area = best
+    return (left + x0, top + y0, right - left, bottom - top), area / max(total, 1.0)
+
+
+def _join_near(parts: list[tuple[int, ...]]) -> list[tuple[int, int, int, int, int]]:
+    """Join parts (x, y, w, h, area) lying within reach of each other into marks
+    (left, top, right, bottom, ink area): within about a letter's height side by side, or most
+    of one above or below — the spacing of letters, words and lines, or one inside another."""
+    boxes = [[p[0], p[1], p[0] + p[2], p[1] + p[3], p[4]] for p in parts]
+    parent = list(range(len(boxes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(boxes):
+        for j in range(i + 1, len(boxes)):
+            b = boxes[j]
+            unit = max(a[3] - a[1], b[3] - b[1])
+            small = min(a[3] - a[1], b[3] - b[1])
+            if unit > 4 * max(small, 1) and not (a[0] <= b[0] and a[2] >= b[2] and a[1] <= b[1] and a[3] >= b[3]) \
+                    and not (b[0] <= a[0] and b[2] >= a[2] and b[1] <= a[1] and b[3] >= a[3]):
+                continue  # a speck beside a large mark is not part of it, unless inside it
+            gap_x = max(a[0] - b[2], b[0] - a[2], 0)
+            gap_y = max(a[1] - b[3], b[1] - a[3], 0)
+            if gap_x <= max(4.0, 1.1 * unit) and gap_y <= max(3.0, 0.7 * unit):
+                parent[root(i)] = root(j)
+    joined: dict[int, list[int]] = {}
+    for i, b in enumerate(boxes):
+        r = root(i)
+        if r not in joined:
+            joined[r] = list(b)
+        else:
+            m = joined[r]
+            m[0], m[1], m[2], m[3] = min(m[0], b[0]), min(m[1], b[1]), max(m[2], b[2]), max(m[3], b[3])
+            m[4] += b[4]
+    return [tuple(m) for m in joined.values()]  # type: ignore[misc]
+
+
+def _product_colour(image: np.ndarray, product: np.ndarray, band: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The product's colour across the band as a plane per channel (light falls off across a
+    product) fitted to its pixels there, the logo's left out as outliers: (coefficients, scale)."""
+    rows = slice(band[0], band[1])
+    ys, xs = np.nonzero(product[rows])
+    if ys.size < 10:
+        return np.zeros((3, 3)), np.ones(2)
+    step = max(1, ys.size // 3000)
+    ys, xs = ys[::step] + band[0], xs[::step]
+    colours = image[ys, xs].astype(np.float64)
+    h, w = image.shape[:2]
+    design = np.column_stack([xs / w - 0.5, ys / h - 0.5, np.ones(xs.size)])
+    keep = np.ones(xs.size, bool)
+    coefficients = np.zeros((3, 3))
+    for _ in range(3):
+        coefficients, *_ = np.linalg.lstsq(design[keep], colours[keep], rcond=None)
+        residual = np.abs(design @ coefficients - colours).sum(axis=1)
+        keep = residual <= max(20.0, 2.5 * float(np.median(residual)))
+    noise = float(np.percentile(residual[keep], 95)) if keep.any() else 0.0
+    return coefficients, np.array([w, h, noise], np.float64)
 
 
 def _ink(
     image: np.ndarray, product: np.ndarray, box: tuple[int, int, int, int], band: tuple[int, int]
 ) -> np.ndarray:
     x, y, w, h = box
-    strip = image[band[0] : band[1]]
-    strip_mask = product[band[0] : band[1]].copy()
-    strip_mask[:, x : x + w] = False
-    body = strip[strip_mask] if strip_mask.any() else image[product]
-    reference = np.median(body.reshape(-1, 3), axis=0) if body.size else np.array([255.0, 255.0, 255.0])
-    return colour_distance(np.ascontiguousarray(image[y : y + h, x : x + w]), reference) > 60
+    coefficients, (width, height, noise) = _product_colour(image, product, band)
+    gx = ((np.arange(x, x + w, dtype=np.float32) / width) - 0.5)[None, :, None]
+    gy = ((np.arange(y, y + h, dtype=np.float32) / height) - 0.5)[:, None, None]
+    c = coefficients.astype(np.float32)
+    expected = gx * c[0] + gy * c[1] + c[2]
+    crop = np.ascontiguousarray(image[y : y + h, x : x + w]).astype(np.float32)
+    distance = cv2.transform(cv2.absdiff(crop, expected), np.ones((1, 3), np.float32))
+    return distance > max(60.0, 1.5 * noise)
 
 
 def _logo_mask(

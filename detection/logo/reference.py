@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from detection.logo.band import Extent, band_extent, foreground, logo_band, object_extent
+from detection.logo.brand_mark import BrandMark
 from detection.logo.locate import locate
 from detection.logo.position import classify_offset
 from detection.logo.shape import classify_shape, shape_features
@@ -27,6 +28,8 @@ class LogoReference:
     position: str
     shape: str | None
     template: np.ndarray  # grayscale, at most TEMPLATE_WIDTH wide
+    mark: BrandMark | None = None  # the brand's own logo image, when one was registered
+    mark_path: str | None = None  # where the mark's file is kept (relative to the media root)
 
     def to_dict(self) -> dict:
         ok, png = cv2.imencode(".png", self.template)
@@ -38,16 +41,18 @@ class LogoReference:
             "position": self.position,
             "shape": self.shape,
             "template": base64.b64encode(png.tobytes()).decode() if ok else "",
+            **(
+                {"mark": base64.b64encode(self.mark.to_png()).decode(), "mark_path": self.mark_path}
+                if self.mark is not None
+                else {}
+            ),
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> LogoReference:
         raw = base64.b64decode(data.get("template") or "")
-        template = (
-            cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_GRAYSCALE)
-            if raw
-            else np.zeros((1, 1), np.uint8)
-        )
+        decoded = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_GRAYSCALE) if raw else None
+        template = np.asarray(decoded) if decoded is not None else np.zeros((1, 1), np.uint8)
         return cls(
             box=tuple(int(v) for v in data["box"]),  # type: ignore[arg-type]
             extent=tuple(int(v) for v in data["extent"]),  # type: ignore[arg-type]
@@ -56,6 +61,8 @@ class LogoReference:
             position=str(data["position"]),
             shape=data.get("shape"),
             template=template,
+            mark=BrandMark.from_png(base64.b64decode(data["mark"])) if data.get("mark") else None,
+            mark_path=data.get("mark_path"),
         )
 
 
@@ -80,6 +87,7 @@ def reference_from_original(
     """
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     height, width = gray.shape[:2]
+    extent: Extent | None
     if box is None:
         located = locate(image)
         if located is None:

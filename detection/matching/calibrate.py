@@ -6,11 +6,11 @@ import logging
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-from tqdm import tqdm
 
 from detection.calibration import Calibration
 from detection.catalog import CALIBRATION_SAMPLES, Catalog
 from detection.matching.matcher import Matcher
+from detection.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,12 @@ def calibrate(
     ids = catalog.ids()
     null: list[float] = []
     if images:
-        for position, image in tqdm(images.items(), desc="calibrating scores", disable=not progress):
+        for position, image in progress_bar(images.items(), desc="calibrating scores", enabled=progress):
             null.append(matcher.best_other_evidence(image, exclude=ids[position]))
     else:
         rng = np.random.default_rng(seed)
         chosen = rng.choice(len(catalog), size=min(samples, len(catalog)), replace=False)
-        for position in tqdm(chosen, desc="calibrating scores", disable=not progress, unit="img"):
+        for position in progress_bar(chosen, desc="calibrating scores", enabled=progress, unit="img"):
             query = matcher.features_of_original(int(position))
             null.append(matcher.best_other_inliers(query, exclude=ids[int(position)]))
     calibration = Calibration.fit(null)

@@ -110,7 +110,7 @@ class Evidence:
             false_alarm_rate=float(components.get("false_alarm_rate", 1.0)),
             mirrored=bool(components.get("mirrored", 0.0)),
             pasted_at=pasted,
-            **optional,  # type: ignore[arg-type]
+            **optional,
         )
 
 

@@ -75,7 +75,10 @@ class Matcher:
         strip_fallback: rank first, for a query nothing else settles, the original it correlates
             with as a full-width or full-height strip. It only reorders (scores stay as they
             are), so a caller that keeps only high scores can leave it off.
-        on_look: called with a second look's name (``"dense"``, ``"zoom"``) each time one is taken.
+
+    Attributes:
+        on_look: None, or called with a second look's name (``"dense"``, ``"zoom"``) each time
+            one is taken (to observe the matcher's work).
     """
 
     def __init__(
@@ -88,7 +91,6 @@ class Matcher:
         proposals: bool = True,
         strip_fallback: bool = True,
         torch_search: bool | None = None,
-        on_look: Callable[[str], None] | None = None,
     ) -> None:
         self.catalog = catalog
         self.strip_fallback = strip_fallback
@@ -97,7 +99,7 @@ class Matcher:
         if torch_search is None:
             torch_search = self.device.startswith("cuda")
         self.proposals = proposals
-        self.on_look = on_look
+        self.on_look: Callable[[str], None] | None = None
         self.search = CatalogSearch(catalog, self.device, torch_search)
         self.structure = StructureCheck(catalog)
         self.looks = Looks(self.search, dense=dense_pass)

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import numpy as np
 from PIL import Image
 
-from tests.imagefiles import png_header_only
+from tests.support.files import png_header_only
 
 
 def jpeg(seed: int, size: tuple[int, int] = (320, 240)) -> bytes:

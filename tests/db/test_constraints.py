@@ -9,9 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
+from db.catalog import add_original, upsert_brand
 from db.engine import make_engine, session_factory
+from db.listings import upsert_listing
+from db.marketplaces import upsert_marketplace
 from db.models import Detection, Listing, ListingImage
-from db.repository import add_original, upsert_brand, upsert_listing, upsert_marketplace
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

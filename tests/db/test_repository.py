@@ -1,4 +1,4 @@
-"""Repository functions: idempotent upserts, a concurrency-safe queue, reviews that stick."""
+"""Query modules: idempotent upserts, reviews that stick."""
 
 from __future__ import annotations
 
@@ -9,23 +9,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from db.catalog import add_original, upsert_brand
+from db.detections import review_detection, upsert_detection
 from db.engine import make_engine, session_factory
+from db.listings import record_download_failure, upsert_listing, upsert_listing_image
+from db.marketplaces import upsert_marketplace
 from db.models import Detection, DetectionKind, DetectionStatus, ImageStatus, Listing, ListingImage, User
-from db.repository import (
-    QueueFilters,
-    add_original,
-    claim_queued_images,
-    mark_scored,
-    record_download_failure,
-    record_scoring_failure,
-    review_detection,
-    review_queue,
-    upsert_brand,
-    upsert_detection,
-    upsert_listing,
-    upsert_listing_image,
-    upsert_marketplace,
-)
+from db.review_queue import QueueFilters, review_queue
+from db.scoring_queue import mark_scored
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -94,44 +85,6 @@ def test_failed_download_is_recorded_and_revived_by_a_later_success(session: Ses
     session.refresh(row)
     assert (revived, new) == (failed, True)
     assert (row.status, row.error, row.attempts) == (ImageStatus.QUEUED, None, 0)
-
-
-def test_claim_moves_queued_to_scoring_once(session: Session) -> None:
-    listing = _listing(session)
-    ids = [_image(session, listing, n) for n in range(3)]
-    session.commit()
-    claimed = claim_queued_images(session, limit=2)
-    session.commit()
-    assert claimed == ids[:2]
-    assert claim_queued_images(session, limit=5) == ids[2:]
-    assert claim_queued_images(session, limit=5) == []
-    session.commit()
-    assert all(session.get(ListingImage, i).attempts == 1 for i in ids)
-
-
-def test_scoring_failure_retries_then_gives_up(session: Session) -> None:
-    listing = _listing(session)
-    image = _image(session, listing, 1)
-    session.commit()
-    statuses = []
-    for _ in range(3):
-        assert claim_queued_images(session, ids=[image]) == [image]
-        statuses.append(
-            record_scoring_failure(session, image, "database timeout", permanent=False, max_attempts=3)
-        )
-        session.commit()
-    assert statuses == [ImageStatus.QUEUED, ImageStatus.QUEUED, ImageStatus.FAILED]
-    assert "gave up after 3 attempts" in session.get(ListingImage, image).error
-
-
-def test_permanent_scoring_failure_fails_at_once(session: Session) -> None:
-    listing = _listing(session)
-    image = _image(session, listing, 1)
-    claim_queued_images(session, ids=[image])
-    status = record_scoring_failure(session, image, "not an image", permanent=True, max_attempts=5)
-    session.commit()
-    assert status == ImageStatus.FAILED
-    assert session.get(ListingImage, image).error == "not an image"
 
 
 def test_upsert_detection_refreshes_evidence_but_keeps_the_review(session: Session) -> None:
@@ -221,31 +174,3 @@ def test_concurrent_upserts_of_one_listing_make_one_row(fresh_pg_url: str) -> No
     engine.dispose()
     assert errors == []
     assert count == 1 and len(set(ids)) == 1 and len(ids) == 8
-
-
-def test_concurrent_claims_never_share_an_image(fresh_pg_url: str) -> None:
-    engine = make_engine(fresh_pg_url, pool_size=8)
-    factory = session_factory(engine)
-    with factory() as s, s.begin():
-        listing = _listing(s)
-        for n in range(40):
-            _image(s, listing, n)
-    claimed: list[int] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        while True:
-            with factory() as s, s.begin():
-                got = claim_queued_images(s, limit=3)
-            if not got:
-                return
-            with lock:
-                claimed.extend(got)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    engine.dispose()
-    assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 40

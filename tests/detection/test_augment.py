@@ -15,7 +15,7 @@ from detection.augment import (
     scale_down,
 )
 from detection.stolen import stolen_strips
-from tests.detection._synthetic import product_photo
+from tests.support.images import product_photo
 
 IMAGE = product_photo(1)
 OTHERS = [product_photo(2), product_photo(3)]

@@ -5,7 +5,7 @@ import pytest
 
 from detection.benchmark import QUERY_FAMILIES, STRONG_FAMILIES, make_benchmark
 from detection.evaluate import load_benchmark
-from tests.detection._synthetic import write_photos
+from tests.support.images import write_photos
 
 
 @pytest.fixture(scope="module")

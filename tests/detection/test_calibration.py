@@ -50,7 +50,7 @@ def test_outliers_in_the_null_do_not_inflate_the_tail() -> None:
 
 def test_build_measures_the_null_with_the_matchers_own_pipeline() -> None:
     from detection.matching import Matcher, build_catalog
-    from tests.detection.drawing import product_image
+    from tests.support.images import product_image
 
     images = [(f"o{i}", product_image(i)) for i in range(12)]
     catalog = build_catalog(images)

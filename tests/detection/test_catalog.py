@@ -9,7 +9,7 @@ import pytest
 
 from detection.catalog import Catalog
 from detection.matching import Matcher, build_catalog
-from tests.detection.drawing import product_image
+from tests.support.images import product_image
 
 
 @pytest.fixture(scope="module")

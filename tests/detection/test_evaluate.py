@@ -22,7 +22,7 @@ from detection.evaluate import (
     threshold_setters,
     top_k_accuracy,
 )
-from tests.detection._synthetic import write_photos
+from tests.support.images import write_photos
 
 
 def test_top_k_on_hand_made_ranks():

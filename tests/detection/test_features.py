@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from detection.features import FeatureExtractor, repeated
-from tests.detection.drawing import product_image
+from tests.support.images import product_image
 
 
 def test_mirrored_detection_describes_the_flipped_image() -> None:

@@ -8,7 +8,7 @@ import numpy as np
 
 from detection.hamming_torch import TorchHammingIndex
 from detection.matching import Matcher, build_catalog
-from tests.detection.drawing import product_image
+from tests.support.images import product_image
 
 
 def _codes(count: int, seed: int) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from detection.imageio import InvalidImageError, decode_image, load_image
-from tests.imagefiles import png_header_only
+from tests.support.files import png_header_only
 
 
 def _encode(image: Image.Image, fmt: str, **kw: object) -> bytes:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from detection.innocent_pool import POOL_TRANSFORM, build_pool, compose, pool_images, with_pool
-from tests.detection._synthetic import product_photo
+from tests.support.images import product_photo
 
 
 def icon(seed: int, size: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from detection.matching import matcher as matcher_module
 from detection.matching.looks import Looks
 from detection.matching.ranking import merge
 from detection.matching.search import CatalogSearch
-from tests.detection.drawing import insert_into_canvas, product_image
+from tests.support.images import insert_into_canvas, product_image
 
 CATALOG_SIZE = 24
 
@@ -223,7 +223,8 @@ def test_second_looks_only_when_the_first_finds_too_little(
     matcher: Matcher, originals: dict[str, np.ndarray]
 ) -> None:
     looked: list[str] = []
-    spied = Matcher(matcher.catalog, on_look=looked.append)
+    spied = Matcher(matcher.catalog)
+    spied.on_look = looked.append
     spied.match(originals["sku-2"], k=1)  # a copy: settled by the plain pass
     assert looked == []
     spied.match(np.full((900, 900, 3), 200, np.uint8), k=1)  # nothing to match: both looks

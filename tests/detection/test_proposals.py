@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from detection.proposals import pasted_rectangles
-from tests.detection.drawing import product_image
+from tests.support.images import product_image
 
 
 def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:

@@ -12,7 +12,7 @@ from detection.siamese import (
     save_checkpoint,
 )
 from detection.train import TrainConfig, split_originals, train
-from tests.detection._synthetic import product_photo
+from tests.support.images import product_photo
 
 
 def test_similarity_is_a_symmetric_probability():

@@ -21,7 +21,7 @@ from detection.verify import (
     thumbnail_size,
     unpack,
 )
-from tests.detection.drawing import product_image
+from tests.support.images import product_image
 
 IDENTITY = np.eye(3)
 

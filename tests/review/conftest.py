@@ -17,20 +17,16 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from copywatch.settings import Settings
+from db.catalog import add_original, upsert_brand
+from db.crawl_runs import finish_crawl_run, start_crawl_run
+from db.detections import upsert_detection
 from db.engine import make_engine, session_factory
+from db.listings import upsert_listing, upsert_listing_image
+from db.marketplaces import upsert_marketplace
 from db.models import DetectionKind, Role
-from db.repository import (
-    add_original,
-    finish_crawl_run,
-    start_crawl_run,
-    upsert_brand,
-    upsert_detection,
-    upsert_listing,
-    upsert_listing_image,
-    upsert_marketplace,
-)
 from review import create_app
 from review.auth import create_user
+from tests.support.images import synthetic_original
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "review"
 CHROMIUM = "/usr/bin/chromium"
@@ -46,23 +42,6 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct horse battery"
 N_ORIGINALS = 14
-
-
-def synthetic_original(seed: int, size: int = 320) -> np.ndarray:
-    """A product-photo-like image: a light background with a few distinct coloured shapes."""
-    rng = np.random.default_rng(seed)
-    image = np.full((size, size, 3), 235, np.uint8)
-    cv2.rectangle(image, (60, 40), (260, 290), tuple(int(c) for c in rng.integers(30, 220, 3)), -1)
-    for _ in range(10):
-        color = tuple(int(c) for c in rng.integers(0, 255, 3))
-        center = tuple(int(c) for c in rng.integers(40, size - 40, 2))
-        if rng.random() < 0.5:
-            cv2.circle(image, center, int(rng.integers(8, 40)), color, -1)
-        else:
-            w, h = (int(v) for v in rng.integers(10, 60, 2))
-            cv2.rectangle(image, center, (center[0] + w, center[1] + h), color, -1)
-    cv2.putText(image, f"SKU{seed}", (90, 170), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (255, 255, 255), 3)
-    return image
 
 
 def _store(media_root: Path, folder: str, image: np.ndarray) -> tuple[str, str]:

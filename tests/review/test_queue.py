@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from db.detections import upsert_detection
 from db.engine import make_engine, session_factory
+from db.listings import upsert_listing, upsert_listing_image
 from db.models import Detection, DetectionStatus
-from db.repository import QueueFilters, review_queue, upsert_detection, upsert_listing, upsert_listing_image
+from db.review_queue import QueueFilters, review_queue
 from review.queue import PAGE_SIZE, queue_count
 from tests.review.conftest import Seeded, login
 

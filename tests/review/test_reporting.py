@@ -12,10 +12,10 @@ import pytest
 
 from copywatch.cli import main
 from copywatch.settings import Settings
+from db.detections import review_detection
 from db.engine import make_engine, session_factory
 from db.models import DetectionStatus, User
 from db.reporting import REPORTS, report_csv, run_report
-from db.repository import review_detection
 from tests.conftest import TEST_SECRET_KEY
 from tests.review.conftest import PASSWORD, Seeded, login, seed
 

@@ -26,11 +26,13 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from copywatch.settings import Settings
+from db.catalog import upsert_brand
 from db.engine import make_engine, session_factory
+from db.listings import upsert_listing, upsert_listing_image
+from db.marketplaces import upsert_marketplace
 from db.models import ImageStatus, ListingImage
-from db.repository import upsert_brand, upsert_listing, upsert_listing_image, upsert_marketplace
 from tests.conftest import REDIS_SERVER_URL
-from tests.workers.images import draw_original, steal, unrelated
+from tests.support.images import draw_original, steal, unrelated
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGINALS = 8

@@ -3,18 +3,22 @@ nothing marked alerted when the server is unreachable."""
 
 from __future__ import annotations
 
+import smtplib
+import socket
 import threading
 import time
 from email.message import EmailMessage
 
 import pytest
+from celery.exceptions import Retry
 from sqlalchemy import select
 
+from db.detections import upsert_detection
 from db.models import Detection
-from db.repository import upsert_detection
+from detection.runtime import MatcherCache
 from tests.workers.conftest import ALERT_TO, BRAND, Inbox, World, free_port
 from workers.mail import send_alerts
-from workers.scoring import MatcherCache, score_batch
+from workers.scoring import score_batch
 
 
 def _scored_world(world: World) -> tuple[list[int], int]:
@@ -110,3 +114,66 @@ def test_nothing_is_marked_alerted_when_the_server_is_unreachable(
     time.sleep(0.1)
     up = world.settings.with_overrides(smtp_host="127.0.0.1", smtp_port=port)
     assert send_alerts(up, world.sessions())["detections"] == len(alertable)
+
+
+class _RefusingRecipients:
+    """aiosmtpd handler that refuses every recipient, as a server does for an unknown mailbox."""
+
+    def __init__(self) -> None:
+        self.refused = 0
+
+    async def handle_RCPT(self, server: object, session: object, envelope: object, address: str, options: list[str]) -> str:  # noqa: N802
+        self.refused += 1
+        return "550 5.1.1 no such mailbox"
+
+
+def test_a_refused_recipient_is_not_retried(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The send_alerts task retries a connection that failed, not a permanent refusal."""
+    from aiosmtpd.controller import Controller
+
+    from workers import tasks
+
+    _scored_world(world)
+    handler, port = _RefusingRecipients(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = world.settings.with_overrides(smtp_host="127.0.0.1", smtp_port=port)
+        monkeypatch.setattr(tasks.app, "copywatch_settings", settings)
+        with pytest.raises(smtplib.SMTPRecipientsRefused):  # raised as it is: no Retry
+            tasks.send_alerts.apply()
+    finally:
+        controller.stop()
+    assert handler.refused == 1
+    with world.sessions()() as session:
+        assert session.execute(select(Detection.id).where(Detection.alerted_at.is_not(None))).all() == []
+
+
+def test_a_dropped_connection_is_retried(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that accepts the connection and hangs up at once: the task asks to be retried."""
+    _scored_world(world)
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[int] = []
+
+    def hang_up() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            connection.close()
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    from workers import tasks
+
+    settings = world.settings.with_overrides(smtp_host="127.0.0.1", smtp_port=listener.getsockname()[1])
+    monkeypatch.setattr(tasks.app, "copywatch_settings", settings)
+    try:
+        with pytest.raises(Retry) as retry:
+            tasks.send_alerts.apply()
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+    assert isinstance(retry.value.exc, smtplib.SMTPServerDisconnected) and accepted == [1]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import cv2
 
+from tests.support.images import draw_original, steal, unrelated
 from tests.workers.conftest import ROOT, World
-from tests.workers.images import draw_original, steal, unrelated
 
 
 def _copywatch(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess:

@@ -10,11 +10,11 @@ from collections.abc import Callable
 import cv2
 from sqlalchemy import select
 
+from db.marketplaces import upsert_marketplace
 from db.models import Detection, Listing, ListingImage
-from db.repository import upsert_marketplace
 from tests.crawler.shop import Shop, page, product_jsonld, serve
+from tests.support.images import draw_original, steal, unrelated
 from tests.workers.conftest import ALERT_TO, Inbox, World
-from tests.workers.images import draw_original, steal, unrelated
 from workers.enqueue import producer
 
 

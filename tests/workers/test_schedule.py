@@ -15,7 +15,8 @@ import pytest
 import redis
 from celery import Celery
 
-from db.repository import start_crawl_run, upsert_marketplace
+from db.crawl_runs import start_crawl_run
+from db.marketplaces import upsert_marketplace
 from tests.workers.conftest import ROOT, World
 from workers.app import make_celery
 from workers.schedule import ScheduleError, parse_cron, static_entries, sync_schedule

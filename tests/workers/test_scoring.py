@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 from db.models import Detection, DetectionKind, ListingImage
+from db.scoring_queue import claim_images, requeue_stale
 from detection.catalog import Catalog
+from detection.runtime import MatcherCache
+from tests.support.images import draw_original
 from tests.workers.conftest import World
-from tests.workers.images import draw_original
-from workers.scoring import MatcherCache, claim_images, requeue_stale, score_batch
+from workers.scoring import score_batch
 
 
 def _detections(world: World) -> list[tuple[int, int | None, str]]:
@@ -56,7 +58,7 @@ def test_a_poison_image_fails_after_max_attempts_instead_of_looping(world: World
     for attempt in range(1, max_attempts + 1):
         # Each time: claimed, then its worker "dies" (the row stays scoring) and the lease ends.
         with sessions() as session, session.begin():
-            assert claim_images(session, [image_id], max_attempts=max_attempts) == [image_id]
+            assert list(claim_images(session, [image_id], max_attempts=max_attempts)) == [image_id]
         with sessions() as session, session.begin():
             assert requeue_stale(session, max_attempts=max_attempts, lease_s=0.0, lost_after_s=None) == (
                 [image_id] if attempt < max_attempts else []
@@ -66,17 +68,17 @@ def test_a_poison_image_fails_after_max_attempts_instead_of_looping(world: World
         f"gave up after {max_attempts} attempts (its worker was lost or it kept failing)",
     )
     with sessions() as session, session.begin():
-        assert claim_images(session, [image_id], max_attempts=max_attempts) == []
+        assert list(claim_images(session, [image_id], max_attempts=max_attempts)) == []
 
 
 def test_a_fresh_claim_is_not_taken_twice_but_an_expired_one_is(world: World) -> None:
     image_id = world.add_image("stolen", 4)
     sessions = world.sessions()
     with sessions() as session, session.begin():
-        assert claim_images(session, [image_id], max_attempts=5) == [image_id]
+        assert list(claim_images(session, [image_id], max_attempts=5)) == [image_id]
     with sessions() as session, session.begin():
-        assert claim_images(session, [image_id], max_attempts=5, lease_s=3600) == []
-        assert claim_images(session, [image_id], max_attempts=5, lease_s=0.0) == [image_id]
+        assert list(claim_images(session, [image_id], max_attempts=5, lease_s=3600)) == []
+        assert list(claim_images(session, [image_id], max_attempts=5, lease_s=0.0)) == [image_id]
         attempts = session.execute(
             select(ListingImage.attempts).where(ListingImage.id == image_id)
         ).scalar_one()

@@ -1,0 +1,108 @@
+"""Brands and their originals (the catalog's rows): registration, logo references, look-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from db.common import session_insert
+from db.models import Brand, Original
+
+
+def upsert_brand(session: Session, name: str, alert_emails: Sequence[str] | None = None) -> int:
+    """Create the brand or update its alert addresses; returns its id."""
+    values: dict[str, Any] = {"name": name, "alert_emails": list(alert_emails or [])}
+    stmt = session_insert(session, Brand).values(**values)
+    update_cols = {"updated_at": func.now()}
+    if alert_emails is not None:
+        update_cols["alert_emails"] = stmt.excluded.alert_emails
+    stmt = stmt.on_conflict_do_update(index_elements=["name"], set_=update_cols).returning(Brand.id)
+    return int(session.execute(stmt).scalar_one())
+
+
+def add_original(
+    session: Session,
+    brand_id: int,
+    *,
+    image_path: str,
+    sha256: str,
+    sku: str | None = None,
+    title: str | None = None,
+    width: int | None = None,
+    height: int | None = None,
+) -> tuple[int, bool]:
+    """Register an original image; the same bytes twice for one brand give the same row.
+
+    Returns:
+        (original id, whether it was created now).
+    """
+    stmt = (
+        session_insert(session, Original)
+        .values(
+            brand_id=brand_id,
+            image_path=image_path,
+            sha256=sha256,
+            sku=sku,
+            title=title,
+            width=width,
+            height=height,
+        )
+        .on_conflict_do_nothing(index_elements=["brand_id", "sha256"])
+        .returning(Original.id)
+    )
+    new_id = session.execute(stmt).scalar_one_or_none()
+    if new_id is not None:
+        return int(new_id), True
+    existing = session.execute(
+        select(Original.id).where(Original.brand_id == brand_id, Original.sha256 == sha256)
+    ).scalar_one()
+    return int(existing), False
+
+
+def set_logo_reference(session: Session, original_id: int, reference: dict[str, Any] | None) -> None:
+    session.execute(update(Original).where(Original.id == original_id).values(logo_reference=reference))
+
+
+def original_logo_references(session: Session, original_ids: Sequence[int]) -> dict[int, dict[str, Any] | None]:
+    """Original id → its logo reference (None when it has none), for the given originals."""
+    rows = session.execute(
+        select(Original.id, Original.logo_reference).where(Original.id.in_(list(original_ids)))
+    ).all()
+    return {int(i): ref for i, ref in rows}
+
+
+def original_image_paths(session: Session) -> list[tuple[int, str]]:
+    """(id, stored image path) of every original, by id."""
+    rows = session.execute(select(Original.id, Original.image_path).order_by(Original.id)).all()
+    return [(int(i), str(path)) for i, path in rows]
+
+
+def original_image_path(session: Session, original_id: int) -> str | None:
+    """The stored image path of one original, or None when there is no such original."""
+    original = session.get(Original, original_id)
+    return None if original is None else original.image_path
+
+
+@dataclass(frozen=True)
+class OriginalSummary:
+    """One line of ``copywatch catalog list``."""
+
+    id: int
+    brand: str
+    sku: str | None
+    path: str
+    has_logo: bool
+
+
+def list_originals(session: Session) -> list[OriginalSummary]:
+    """Every original with its brand's name, by id."""
+    rows = session.execute(
+        select(Original.id, Brand.name, Original.sku, Original.image_path, Original.logo_reference)
+        .join(Brand, Brand.id == Original.brand_id)
+        .order_by(Original.id)
+    ).all()
+    return [OriginalSummary(int(r[0]), r[1], r[2], r[3], bool(r[4])) for r in rows]

@@ -1,0 +1,111 @@
+"""Detections: writing a hit's evidence, and a reviewer's decision on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from db.common import session_insert, utcnow
+from db.models import Detection, DetectionKind, DetectionStatus, Listing, ListingImage, Original
+
+
+def upsert_detection(
+    session: Session,
+    *,
+    listing_image_id: int,
+    original_id: int | None,
+    score: float,
+    components: dict[str, Any] | None = None,
+    region_query: list[Any] | None = None,
+    region_original: list[Any] | None = None,
+    logo_verdict: dict[str, Any] | None = None,
+    kind: DetectionKind = DetectionKind.STOLEN_IMAGE,
+) -> tuple[int, bool]:
+    """Write a detection, or refresh the evidence of an existing one without touching its review.
+
+    Returns:
+        (detection id, whether it was created now).
+    """
+    if not 0.0 <= score <= 1.0:
+        raise ValueError(f"score must be in [0, 1], got {score}")
+    values = {
+        "listing_image_id": listing_image_id,
+        "original_id": original_id,
+        "kind": kind,
+        "score": float(score),
+        "components": components or {},
+        "region_query": region_query,
+        "region_original": region_original,
+        "logo_verdict": logo_verdict,
+        "status": DetectionStatus.NEW,
+    }
+    existing = session.execute(
+        select(Detection.id).where(
+            Detection.listing_image_id == listing_image_id,
+            Detection.original_id.is_(None) if original_id is None else Detection.original_id == original_id,
+        )
+    ).scalar_one_or_none()
+    if existing is None:
+        stmt = session_insert(session, Detection).values(**values)
+        if original_id is None:
+            stmt = stmt.on_conflict_do_nothing(
+                index_elements=["listing_image_id"], index_where=Detection.original_id.is_(None)
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["listing_image_id", "original_id"])
+        new_id = session.execute(stmt.returning(Detection.id)).scalar_one_or_none()
+        if new_id is not None:
+            return int(new_id), True
+        return upsert_detection(
+            session,
+            listing_image_id=listing_image_id,
+            original_id=original_id,
+            score=score,
+            components=components,
+            region_query=region_query,
+            region_original=region_original,
+            logo_verdict=logo_verdict,
+            kind=kind,
+        )
+    evidence = {k: v for k, v in values.items() if k not in {"status", "listing_image_id", "original_id"}}
+    session.execute(update(Detection).where(Detection.id == existing).values(**evidence))
+    return int(existing), False
+
+
+def review_detection(
+    session: Session,
+    detection_id: int,
+    status: DetectionStatus,
+    *,
+    reviewer_id: int | None,
+    note: str | None = None,
+) -> None:
+    """Confirm, dismiss, or (with ``NEW``) reopen a detection, recording who and when."""
+    detection = session.get(Detection, detection_id, with_for_update=True)
+    if detection is None:
+        raise LookupError(f"detection {detection_id} does not exist")
+    detection.status = DetectionStatus(status)
+    reopened = detection.status == DetectionStatus.NEW
+    detection.reviewer_id = None if reopened else reviewer_id
+    detection.reviewed_at = None if reopened else utcnow()
+    if note is not None:
+        detection.note = note
+    session.flush()
+
+
+def detections_of_marketplace(
+    session: Session, marketplace_id: int
+) -> list[tuple[Detection, ListingImage, str, Original | None]]:
+    """Each detection on the marketplace with its listing image, listing URL and original (None for
+    a logo-only hit), best first."""
+    rows = session.execute(
+        select(Detection, ListingImage, Listing.url, Original)
+        .join(ListingImage, ListingImage.id == Detection.listing_image_id)
+        .join(Listing, Listing.id == ListingImage.listing_id)
+        .outerjoin(Original, Original.id == Detection.original_id)
+        .where(Listing.marketplace_id == marketplace_id)
+        .order_by(Detection.score.desc())
+    ).all()
+    return [(d, image, str(url), original) for d, image, url, original in rows]

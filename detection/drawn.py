@@ -1,0 +1,25 @@
+"""Drawn "product photos" for benchmarks that need many distinct originals without any files."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def textured_photo(seed: int, side: int = 320) -> np.ndarray:
+    """A textured drawn photo (shapes and letters) that ORB-style features lock on to, different
+    for every seed: BGR uint8, ``side`` x ``side``."""
+    rng = np.random.default_rng(seed)
+    image = np.full((side, side, 3), rng.integers(150, 250, 3), np.uint8)
+    for _ in range(40):
+        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+        x, y = (int(v) for v in rng.integers(0, side, 2))
+        r = int(rng.integers(6, side // 6))
+        if rng.random() < 0.5:
+            cv2.circle(image, (x, y), r, colour, -1)
+        else:
+            cv2.rectangle(image, (x, y), (x + r, y + int(rng.integers(6, side // 6))), colour, -1)
+    for i in range(4):
+        word = "".join(chr(int(c)) for c in rng.integers(65, 91, 5))
+        cv2.putText(image, word, (10, 60 + 70 * i), cv2.FONT_HERSHEY_DUPLEX, 1.2, (20, 20, 20), 2)
+    return image

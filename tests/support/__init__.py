@@ -1,0 +1,1 @@
+"""Helpers the tests share: drawn images (:mod:`.images`) and files no encoder writes (:mod:`.files`)."""
