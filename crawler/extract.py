@@ -61,6 +61,7 @@ class ProductData:
     price: Any = None
     currency: str | None = None
     seller: str | None = None
+    seller_node: Any = None  # the schema.org seller value as found (name, url, id: crawler.sellers)
     canonical_url: str | None = None
     images: list[str] = field(default_factory=list)
     source: str = ""
@@ -125,8 +126,9 @@ def _from_schema_product(node: dict[str, Any]) -> ProductData:
             data.currency = _first(offer.get("priceCurrency")) or (spec or {}).get("priceCurrency")
         seller = offer.get("seller") or offer.get("offeredBy")
         if seller and data.seller is None:
-            data.seller = _name(seller)
-    data.seller = data.seller or _name(node.get("seller"))
+            data.seller, data.seller_node = _name(seller), seller
+    if data.seller is None and node.get("seller"):
+        data.seller, data.seller_node = _name(node.get("seller")), node.get("seller")
     url = _first(node.get("url"))
     data.canonical_url = url if isinstance(url, str) else None
     return data

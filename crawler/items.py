@@ -32,8 +32,21 @@ class ListingItem(scrapy.Item):
     price = scrapy.Field()
     currency = scrapy.Field()
     seller = scrapy.Field()
+    seller_info = scrapy.Field()  # {"name", "external_id", "profile_url"} (crawler.sellers)
+    contacts = scrapy.Field()  # contact keys on the listing page: [{"kind", "value", "raw"}]
     image_urls = scrapy.Field()
     images = scrapy.Field()  # filled by the media pipeline: one result per URL
+
+
+class SellerItem(scrapy.Item):
+    """What a seller's profile page said: the seller (as the listing named it), its page's name and
+    contact keys, or the reason the page could not be read (``error``)."""
+
+    seller = scrapy.Field()
+    name = scrapy.Field()
+    page_url = scrapy.Field()
+    contacts = scrapy.Field()
+    error = scrapy.Field()
 
 
 def parse_price(text: object) -> Decimal | None:

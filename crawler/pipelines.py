@@ -4,7 +4,7 @@
    each body is validated (magic bytes, declared pixels before decoding, minimum size) and
    stored *as served*, content-addressed by SHA-256, so one image under many URLs is stored
    once. Failures become a reason string, never an exception that loses the item.
-2. :class:`PersistListingPipeline` — upserts listings and their images in batched
+2. :class:`PersistListingPipeline` — links each listing to its seller (``db.sellers``) and upserts listings and their images in batched
    transactions (up to 50 listings or a tenth of a second), records failed images with their reason,
    and only after a batch's commit queues its new images for scoring. An item is released (counts
    as scraped) only once committed; rows committed but not queued (a crash, a broker outage) stay
@@ -29,6 +29,7 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from copywatch.settings import Settings
+from crawler.items import SellerItem
 from detection.imageio import sniff_image_type
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,8 @@ class ListingImagesPipeline(FilesPipeline):
         return failure
 
     def item_completed(self, results: Sequence[tuple[bool, Any]], item: Any, info: Any) -> Any:
+        if isinstance(item, SellerItem):
+            return item  # a seller profile page has no images to fetch
         adapter = ItemAdapter(item)
         outcome = []
         for url, (ok, value) in zip(adapter.get("image_urls", []), results, strict=False):
@@ -189,6 +192,8 @@ class PersistListingPipeline:
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         from scrapy.utils.defer import maybe_deferred_to_future
 
+        if isinstance(item, SellerItem):
+            return item  # written by PersistSellerPagePipeline
         done: Deferred[Any] = Deferred()
         self._batch.append((item, done))
         if len(self._batch) >= self.FLUSH_ITEMS:
@@ -229,6 +234,7 @@ class PersistListingPipeline:
     def _write(self, items: list[Any]) -> list[int]:
         """Upsert ``items`` in one transaction; returns the ids of images new to their listing."""
         from db.listings import record_download_failure, upsert_listing, upsert_listing_image
+        from db.sellers import link_listing_to_seller
 
         new_ids: list[int] = []
         counts: dict[str, int] = {}
@@ -243,6 +249,10 @@ class PersistListingPipeline:
                     currency=adapter.get("currency"),
                     seller=adapter.get("seller"),
                 )
+                link_listing_to_seller(
+                    session, self.marketplace_id, listing_id, adapter.get("seller_info"),
+                    adapter.get("seller"), adapter.get("contacts"), adapter["url"],
+                )  # fmt: skip
                 for result in adapter.get("images", []):
                     if result["ok"]:
                         image_id, is_new = upsert_listing_image(
@@ -278,3 +288,48 @@ class PersistListingPipeline:
         except Exception as exc:  # noqa: BLE001 - the rows are durable; the sweep re-queues them
             log.warning("could not queue %d images for scoring (they stay queued): %s", len(ids), exc)
             self.stats.inc_value("copywatch/images/enqueue_failed", len(ids))
+
+
+class PersistSellerPagePipeline:
+    """Write what a seller's profile page said (name, contact keys, or why it could not be read).
+
+    One short transaction per page; a failure is logged and counted, and loses only that page.
+    """
+
+    def __init__(self, settings: Settings, marketplace_id: int, stats: StatsCollector) -> None:
+        from db.engine import make_engine, session_factory
+
+        self.marketplace_id = marketplace_id
+        self.stats = stats
+        self.engine = make_engine(settings.database_url)
+        self.sessions = session_factory(self.engine)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> PersistSellerPagePipeline:
+        settings = crawler.settings.get("COPYWATCH_SETTINGS") or Settings.from_env()
+        return cls(settings, crawler.settings.getint("COPYWATCH_MARKETPLACE_ID"), crawler.stats)
+
+    def close_spider(self, spider: Any = None) -> None:
+        self.engine.dispose()
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        if not isinstance(item, SellerItem):
+            return item
+        from db.sellers import record_seller_page
+
+        try:
+            with self.sessions() as session, session.begin():
+                record_seller_page(
+                    session,
+                    self.marketplace_id,
+                    seller=dict(item.get("seller") or {}),
+                    page_url=item.get("page_url"),
+                    name=item.get("name"),
+                    contacts=list(item.get("contacts") or []),
+                    error=item.get("error"),
+                )
+            self.stats.inc_value("copywatch/sellers/recorded")
+        except Exception as exc:  # noqa: BLE001 - one seller page lost, the crawl goes on
+            log.warning("could not record seller page %s: %s", item.get("page_url"), exc)
+            self.stats.inc_value("copywatch/sellers/record_failed")
+        return item

@@ -139,8 +139,20 @@ def crawl(
         session.flush()
         session.refresh(run)
         summary = _summary(run)
+    _refresh_sellers(sessions)
     engine.dispose()
     return summary
+
+
+def _refresh_sellers(sessions: Any) -> None:
+    """Networks and risk scores are recomputed after each crawl; a failure there fails no crawl."""
+    from db.networks import refresh_sellers
+
+    try:
+        with sessions() as session, session.begin():
+            refresh_sellers(session)
+    except Exception:  # noqa: BLE001 - logged; the next crawl or `copywatch report networks` recomputes
+        log.exception("recomputing seller networks failed")
 
 
 def _summary(run: CrawlRun) -> CrawlSummary:
@@ -205,11 +217,14 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
             raise SystemExit(f"no marketplace with id {marketplace_id}")
         start_urls = list(marketplace.start_urls)
         per_site = dict(marketplace.settings or {}).get("scrapy", {})
+        # Phone numbers written without a country code are read in the marketplace's region.
+        phone_region = dict(marketplace.settings or {}).get("region")
     values = scrapy_settings(settings, **per_site, **overrides)
     values.update(
         COPYWATCH_SETTINGS=settings,
         COPYWATCH_MARKETPLACE_ID=marketplace_id,
         COPYWATCH_MAX_IMAGE_PIXELS=settings.max_image_pixels,
+        COPYWATCH_REGION=phone_region,
     )
     if limit:
         values["CLOSESPIDER_ITEMCOUNT"] = limit

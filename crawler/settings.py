@@ -58,7 +58,10 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "ITEM_PIPELINES": {
             "crawler.pipelines.ListingImagesPipeline": 300,
             "crawler.pipelines.PersistListingPipeline": 400,
+            "crawler.pipelines.PersistSellerPagePipeline": 450,
         },
+        # Seller profile pages followed per crawl (each once; they count toward the page budget too).
+        "COPYWATCH_MAX_SELLER_PAGES": 500,
         "LOG_LEVEL": "INFO",
         "TELNETCONSOLE_ENABLED": False,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",

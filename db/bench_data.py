@@ -48,14 +48,14 @@ def seed_review_queue(session: Session, detections: int) -> None:
         session.execute(text(sql), {"n": detections} if ":n" in sql else {})
 
 
-def queue_position(session: Session, offset: int) -> tuple[float, int]:
-    """(score, id) of the new detection at ``offset`` in the queue's order (a deep page's cursor)."""
+def queue_position(session: Session, offset: int, brand_id: int | None = None) -> tuple[float, int]:
+    """(score, id) of the new detection at ``offset`` in the queue's order (a deep page's cursor),
+    among one brand's detections when ``brand_id`` is given (a reviewer granted that brand)."""
+    query = select(Detection.score, Detection.id).where(Detection.status == "new")
+    if brand_id is not None:
+        query = query.join(Original, Original.id == Detection.original_id).where(Original.brand_id == brand_id)
     row = session.execute(
-        select(Detection.score, Detection.id)
-        .where(Detection.status == "new")
-        .order_by(Detection.score.desc(), Detection.id.desc())
-        .offset(offset)
-        .limit(1)
+        query.order_by(Detection.score.desc(), Detection.id.desc()).offset(offset).limit(1)
     ).one()
     return float(row[0]), int(row[1])
 

@@ -71,3 +71,12 @@ def scheduled_marketplaces(session: Session) -> list[tuple[int, str, str]]:
 def delete_marketplace(session: Session, name: str) -> None:
     """Delete the marketplace and (by cascade) its listings, images, detections and crawl runs."""
     session.execute(delete(Marketplace).where(Marketplace.name == name))
+
+
+def set_marketplace_setting(session: Session, marketplace_id: int, key: str, value: Any) -> None:
+    """Set one key of a marketplace's ``settings`` (e.g. ``region`` for phone numbers), keeping the rest."""
+    marketplace = session.get(Marketplace, marketplace_id)
+    if marketplace is None:
+        raise LookupError(f"no marketplace #{marketplace_id}")
+    marketplace.settings = {**(marketplace.settings or {}), key: value}
+    session.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +28,7 @@ class ReportSpec:
     title: str
     description: str
     limit: int | None = None
+    brand_column: str | None = "brand_id"  # None: the view holds no brand's data (crawl health)
 
 
 REPORTS: dict[str, ReportSpec] = {
@@ -58,18 +60,51 @@ REPORTS: dict[str, ReportSpec] = {
         order_by="marketplace",
         title="Crawl health",
         description="Crawl runs per marketplace, failures, and images that could not be stored.",
+        brand_column=None,
+    ),
+    "networks": ReportSpec(
+        view="report_top_networks",
+        since_column="last_hit_at",
+        order_by="confirmed_hits DESC, hits DESC, members DESC, network_id",
+        title="Seller networks",
+        description="Sellers tied by a shared contact or a shared stolen photo, with their hits per brand.",
+        limit=200,
+    ),
+    "seller_hits": ReportSpec(
+        view="report_seller_hits",
+        since_column="last_hit_at",
+        order_by="risk_score DESC, confirmed_hits DESC, hits DESC, seller_id",
+        title="Sellers by risk",
+        description="Every seller with hits: confirmed and pending, first and last seen, risk score.",
+        limit=200,
+    ),
+    "repeat_offenders": ReportSpec(
+        view="report_repeat_offenders",
+        since_column="last_hit_at",
+        order_by="confirmed_hits DESC, active_days DESC, seller_id",
+        title="Repeat offenders",
+        description="Sellers with confirmed copies on two or more listings or on two or more days.",
+        limit=200,
     ),
 }
 
 
-def run_report(session: Session, name: str, since: date | datetime | None = None) -> list[dict[str, Any]]:
+def run_report(
+    session: Session,
+    name: str,
+    since: date | datetime | None = None,
+    brand_ids: Sequence[int] | None = None,
+) -> list[dict[str, Any]]:
     """Rows of one reporting view, as dicts in display order.
 
     Args:
         session: an open database session (PostgreSQL or SQLite).
-        name: one of ``detections_per_day``, ``top_sellers``, ``brand_summary``, ``crawl_health``.
+        name: one of :data:`REPORTS` (``detections_per_day``, ``top_sellers``, ``brand_summary``,
+            ``crawl_health``, ``networks``, ``seller_hits``, ``repeat_offenders``).
         since: keep rows whose date column (day, last confirmation, last detection, last crawl
             start) is on or after this date.
+        brand_ids: only rows of these brands (a reviewer's granted brands, ``db.scoping``); None
+            for all. Views without a brand column (crawl health) are not limited.
 
     Returns:
         One dict per row, keys as the view's columns.
@@ -83,9 +118,16 @@ def run_report(session: Session, name: str, since: date | datetime | None = None
     # View and column names come from the fixed table above, never from the caller.
     sql = f"SELECT * FROM {spec.view}"
     params: dict[str, Any] = {}
+    conditions = []
     if since is not None:
-        sql += f" WHERE {spec.since_column} >= :since"
+        conditions.append(f"{spec.since_column} >= :since")
         params["since"] = _since_param(session, since)
+    if brand_ids is not None and spec.brand_column:
+        names = [f"b{i}" for i in range(len(brand_ids))]
+        conditions.append(f"{spec.brand_column} IN ({', '.join(':' + n for n in names)})" if names else "1 = 0")
+        params.update({n: int(b) for n, b in zip(names, brand_ids, strict=True)})
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
     sql += f" ORDER BY {spec.order_by}"
     if spec.limit:
         sql += f" LIMIT {int(spec.limit)}"

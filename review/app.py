@@ -87,9 +87,9 @@ def create_app(settings: Settings, *, matcher_loader: Callable[[], Any] | None =
     CSRFProtect(app)
     app.add_template_filter(http_url, "http_url")
 
-    from review import auth, media, queue, reports, search
+    from review import auth, media, queue, reports, search, sellers
 
-    for module in (auth, queue, search, reports, media):
+    for module in (auth, queue, search, reports, media, sellers):
         app.register_blueprint(module.bp)
     auth.install_guard(app)
 

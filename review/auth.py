@@ -35,12 +35,12 @@ from flask import (
 )
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from db.models import Role, User
+from db.users import bump_session_version, list_users, user_by_email
 from review.state import db
 
 bp = Blueprint("auth", __name__)
@@ -90,9 +90,7 @@ def create_user(session: Session, email: str, password: str, role: Role | str = 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None."""
-    user = session.execute(
-        select(User).where(func.lower(User.email) == email.strip().lower())
-    ).scalar_one_or_none()
+    user = user_by_email(session, email)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
@@ -115,10 +113,7 @@ def set_password(session: Session, user: User, password: str) -> None:
 
 def end_sessions(session: Session, user_id: int) -> None:
     """End every session of one user: the stored session version moves on (the caller commits)."""
-    session.execute(
-        update(User).where(User.id == user_id).values(session_version=User.session_version + 1)
-    )
-    session.expire_all()
+    bump_session_version(session, user_id)
 
 
 # --- guards ------------------------------------------------------------------------------------------
@@ -310,5 +305,5 @@ def users() -> Any:
         else:
             abort(400, "unknown action")
         return redirect(url_for("auth.users"))
-    accounts = s.execute(select(User).order_by(User.email)).scalars().all()
+    accounts = list_users(s)
     return render_template("users.html", accounts=accounts, roles=[r.value for r in Role])

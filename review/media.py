@@ -1,4 +1,5 @@
-"""Serve stored images by database id only: the path comes from the row, never from the request."""
+"""Serve stored images by database id only: the path comes from the row, never from the request,
+and only images of the user's brands (``db.scoping``)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import Any
 
 from flask import Blueprint, abort, request, send_file
 
-from db.models import ListingImage, Original
+from db.review_queries import listing_image_path, original_image_path
 from detection.imageio import sniff_image_type
-from review.state import db, state
+from review.state import db, scope, state
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 
@@ -107,15 +108,16 @@ def _send(relative_or_absolute: str | None) -> Any:
 
 @bp.route("/listing-image/<int:image_id>")
 def listing_image(image_id: int) -> Any:
-    image = db().get(ListingImage, image_id)
-    if image is None:
+    # Missing and another brand's image get the same answer.
+    path = listing_image_path(db(), scope(), image_id)
+    if path is None:
         abort(404)
-    return _send(image.path)
+    return _send(path)
 
 
 @bp.route("/original/<int:original_id>")
 def original(original_id: int) -> Any:
-    row = db().get(Original, original_id)
-    if row is None:
+    path = original_image_path(db(), scope(), original_id)
+    if path is None:
         abort(404)
-    return _send(row.image_path)
+    return _send(path)

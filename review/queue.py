@@ -1,41 +1,41 @@
 """The review queue: filter and page through detections, look at the evidence, confirm or dismiss.
 
-Pages use keyset pagination (``db.review_queue.review_queue(after=...)``), so page 2,000 costs what
-page 1 costs. A reviewer decides on new detections; changing a decision already made is for admins.
+Pages use keyset pagination (``db.review_queries.queue_page(after=...)``), so page 2,000 costs what
+page 1 costs. A reviewer sees and decides on detections of the brands granted to them only
+(``db.scoping``); changing a decision already made is for admins.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from db.detections import review_detection
-from db.models import (
-    Brand,
-    Detection,
-    DetectionStatus,
-    Listing,
-    ListingImage,
-    Marketplace,
-    Original,
-    Role,
-    User,
+from db.models import Detection, DetectionStatus, Role
+from db.review_queries import (
+    detection_context,
+    filter_choices,
+    queue_count,
+    queue_page,
+    queue_page_by_risk,
+    queue_rows,
+    risk_key,
+    visible_detection,
+    visible_detections,
 )
-from db.review_queue import QueueFilters, review_queue
-from review.state import db
+from db.review_queue import QueueFilters
+from review.state import db, scope
 
 bp = Blueprint("queue", __name__)
 
 PAGE_SIZE = 50
-FILTER_KEYS = ("brand", "marketplace", "status", "min", "max", "since", "until")
+FILTER_KEYS = ("brand", "marketplace", "status", "min", "max", "since", "until", "order")
 ACTIONS = {
     "confirm": DetectionStatus.CONFIRMED,
     "dismiss": DetectionStatus.DISMISSED,
@@ -140,6 +140,40 @@ def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, Any]]:
     return filters, clean
 
 
+def _page(
+    session: Session, filters: QueueFilters, order: str, limit: int, after: str | Detection | None
+) -> list[Detection]:
+    """A page in score order, or (``order=risk``) by the seller's risk score, after a position given
+    as the ``after`` argument's text or as the detection last seen."""
+    if order == "risk":
+        if isinstance(after, Detection):
+            key: tuple[float, float, int] | None = risk_key(session, after)
+        else:
+            key = _parse_risk_after(after)
+        return queue_page_by_risk(session, filters, scope(), limit=limit, after=key)
+    position = (after.score, after.id) if isinstance(after, Detection) else _parse_after(after)
+    return queue_page(session, filters, scope(), limit=limit, after=position)
+
+
+def _order(args: MultiDict) -> str:
+    """``score`` (the default) or ``risk`` (the seller's risk score first); anything else is a 400."""
+    raw = _raw_arg(args, "order")
+    if raw not in {"", "score", "risk"}:
+        _bad("order", raw, "score or risk")
+    return raw or "score"
+
+
+def _parse_risk_after(raw: str | None) -> tuple[float, float, int] | None:
+    """The risk-ordered cursor ``risk:score:id``; anything else is a 400."""
+    if not raw:
+        return None
+    parts = raw.split(":")
+    numbers = [_finite(p) for p in parts[:2]]
+    if len(parts) != 3 or numbers[0] is None or numbers[1] is None:
+        _bad("after", raw, "a page cursor (risk:score:id)")
+    return float(numbers[0] or 0.0), float(numbers[1] or 0.0), _id_value("after", parts[2])
+
+
 def _parse_after(raw: str | None) -> tuple[float, int] | None:
     """The keyset cursor ``score:id`` of the next page; anything else is a 400."""
     if not raw:
@@ -159,129 +193,6 @@ def _json_object() -> dict[str, Any]:
     if not isinstance(payload, dict):
         abort(400, f"The body must be a JSON object, got {type(payload).__name__}.")
     return payload
-
-
-# --- rows for display --------------------------------------------------------------------------------
-
-
-@dataclass
-class QueueRow:
-    id: int
-    score: float
-    status: str
-    kind: str
-    created_at: datetime | None
-    listing_image_id: int
-    original_id: int | None
-    listing_title: str | None
-    listing_url: str
-    price: Any
-    currency: str | None
-    seller: str | None
-    marketplace: str
-    brand: str | None
-    sku: str | None
-    logo_verdict: str | None
-
-    @property
-    def percent(self) -> float:
-        return round(self.score * 100, 1)
-
-
-def queue_rows(session: Session, detections: list[Detection]) -> list[QueueRow]:
-    """The page's detections with their listing, marketplace, original and brand, in one query."""
-    if not detections:
-        return []
-    ids = [d.id for d in detections]
-    rows = session.execute(
-        select(
-            Detection.id,
-            ListingImage.id,
-            Listing.title,
-            Listing.url,
-            Listing.price,
-            Listing.currency,
-            Listing.seller,
-            Marketplace.name,
-            Brand.name,
-            Original.sku,
-        )
-        .join(ListingImage, ListingImage.id == Detection.listing_image_id)
-        .join(Listing, Listing.id == ListingImage.listing_id)
-        .join(Marketplace, Marketplace.id == Listing.marketplace_id)
-        .outerjoin(Original, Original.id == Detection.original_id)
-        .outerjoin(Brand, Brand.id == Original.brand_id)
-        .where(Detection.id.in_(ids))
-    ).all()
-    extra = {r[0]: r[1:] for r in rows}
-    out = []
-    for d in detections:
-        image_id, title, url, price, currency, seller, marketplace, brand, sku = extra[d.id]
-        out.append(
-            QueueRow(
-                id=d.id,
-                score=d.score,
-                status=d.status.value,
-                kind=d.kind.value,
-                created_at=d.created_at,
-                listing_image_id=image_id,
-                original_id=d.original_id,
-                listing_title=title,
-                listing_url=url,
-                price=price,
-                currency=currency,
-                seller=seller,
-                marketplace=marketplace,
-                brand=brand,
-                sku=sku,
-                logo_verdict=(d.logo_verdict or {}).get("verdict"),
-            )
-        )
-    return out
-
-
-def queue_count(session: Session, filters: QueueFilters, cap: int = COUNT_CAP) -> int:
-    """How many detections match ``filters``, counted up to ``cap + 1``.
-
-    The same conditions as ``db.review_queue.review_queue_query``, but joining the listing and the
-    original only when a filter needs them, so the plain status count is an index-only scan.
-    """
-    query = select(Detection.id)
-    if filters.marketplace_id is not None:
-        query = (
-            query.join(ListingImage, ListingImage.id == Detection.listing_image_id)
-            .join(Listing, Listing.id == ListingImage.listing_id)
-            .where(Listing.marketplace_id == filters.marketplace_id)
-        )
-    if filters.brand_id is not None:
-        query = query.join(Original, Original.id == Detection.original_id).where(
-            Original.brand_id == filters.brand_id
-        )
-    if filters.status is not None:
-        query = query.where(Detection.status == filters.status)
-    if filters.min_score is not None:
-        query = query.where(Detection.score >= filters.min_score)
-    if filters.max_score is not None:
-        query = query.where(Detection.score <= filters.max_score)
-    if filters.since is not None:
-        query = query.where(Detection.created_at >= filters.since)
-    if filters.until is not None:
-        query = query.where(Detection.created_at < filters.until)
-    if filters.kind is not None:
-        query = query.where(Detection.kind == filters.kind)
-    return int(
-        session.execute(select(func.count()).select_from(query.limit(cap + 1).subquery())).scalar_one()
-    )
-
-
-def _choices(session: Session) -> dict[str, list[tuple[int, str]]]:
-    return {
-        "brands": [(int(i), str(n)) for i, n in session.execute(select(Brand.id, Brand.name).order_by(Brand.name))],
-        "marketplaces": [
-            (int(i), str(n))
-            for i, n in session.execute(select(Marketplace.id, Marketplace.name).order_by(Marketplace.name))
-        ],
-    }
 
 
 @bp.app_template_filter("component")
@@ -310,16 +221,20 @@ def home() -> Any:
 def index() -> Any:
     session = db()
     filters, clean = parse_filters(request.args)
-    after = _parse_after(request.args.get("after"))
-    detections = review_queue(session, filters, limit=PAGE_SIZE + 1, after=after)
+    order = _order(request.args)
+    after = request.args.get("after")
+    detections = _page(session, filters, order, PAGE_SIZE + 1, after)
     has_more = len(detections) > PAGE_SIZE
     detections = detections[:PAGE_SIZE]
     rows = queue_rows(session, detections)
-    total = queue_count(session, filters)
+    total = queue_count(session, filters, scope(), COUNT_CAP)
     next_url = None
     if has_more:
         last = detections[-1]
-        next_url = url_for("queue.index", **clean, after=f"{last.score!r}:{last.id}")
+        position = f"{last.score!r}:{last.id}"
+        if order == "risk":
+            position = f"{risk_key(session, last)[0]!r}:{position}"
+        next_url = url_for("queue.index", **clean, after=position)
     return render_template(
         "queue.html",
         rows=rows,
@@ -330,12 +245,13 @@ def index() -> Any:
         first_url=url_for("queue.index", **clean) if after else None,
         queue_qs=urlencode(clean),
         statuses=["new", "confirmed", "dismissed", "all"],
-        **_choices(session),
+        **filter_choices(session, scope()),
     )
 
 
 def _load_detection(session: Session, detection_id: int) -> Detection:
-    detection = session.get(Detection, detection_id)
+    # Another brand's detection gets the answer a missing one gets: its id reveals nothing.
+    detection = visible_detection(session, scope(), detection_id)
     if detection is None:
         abort(404, "No such detection.")
     return detection
@@ -347,24 +263,23 @@ def detail(detection_id: int) -> Any:
     detection = _load_detection(session, detection_id)
     image = detection.listing_image
     listing = image.listing
-    marketplace = session.get(Marketplace, listing.marketplace_id)
     original = detection.original
-    brand = session.get(Brand, original.brand_id) if original is not None else None
-    reviewer = session.get(User, detection.reviewer_id) if detection.reviewer_id else None
+    context = detection_context(session, detection)
     from review.media import image_size
 
     queue_qs = _clean_qs(request.args.get("q", ""))
     filters, _ = parse_filters(MultiDict(parse_qsl(queue_qs)))
-    following = review_queue(session, filters, limit=1, after=(detection.score, detection.id))
+    following = _page(session, filters, _order(MultiDict(parse_qsl(queue_qs))), 1, detection)
     return render_template(
         "detail.html",
         d=detection,
         image=image,
         listing=listing,
-        marketplace=marketplace,
+        marketplace=context.marketplace,
         original=original,
-        brand=brand,
-        reviewer=reviewer,
+        brand=context.brand,
+        reviewer=context.reviewer,
+        seller=context.seller,
         listing_size=image_size(image.path, image.width, image.height),
         original_size=image_size(original.image_path, original.width, original.height) if original else None,
         queue_qs=queue_qs,
@@ -396,6 +311,9 @@ def _apply_review(session: Session, detection: Detection, action: str, note: str
 def review(detection_id: int) -> Any:
     session = db()
     detection = _load_detection(session, detection_id)
+    queue_qs_raw = _clean_qs(request.form.get("q", ""))
+    order = _order(MultiDict(parse_qsl(queue_qs_raw)))
+    position = risk_key(session, detection) if order == "risk" else None
     score, last_id = detection.score, detection.id
     action = request.form.get("action", "")
     _apply_review(session, detection, action, request.form.get("note"))
@@ -404,7 +322,10 @@ def review(detection_id: int) -> Any:
     queue_qs = _clean_qs(request.form.get("q", ""))
     # Straight on to the next detection of the same queue: reviewing is a loop, not a round trip.
     filters, _ = parse_filters(MultiDict(parse_qsl(queue_qs)))
-    following = review_queue(session, filters, limit=1, after=(score, last_id))
+    if position is not None:
+        following = queue_page_by_risk(session, filters, scope(), limit=1, after=position)
+    else:
+        following = queue_page(session, filters, scope(), limit=1, after=(score, last_id))
     if following and action != "reopen":
         return redirect(url_for("queue.detail", detection_id=following[0].id, q=queue_qs))
     return redirect(url_for("queue.index") + ("?" + queue_qs if queue_qs else ""))
@@ -435,7 +356,7 @@ def bulk() -> Any:
         flash("Select detections first (x or the checkboxes).", "error")
     else:
         done = 0
-        for detection in session.execute(select(Detection).where(Detection.id.in_(ids))).scalars():
+        for detection in visible_detections(session, scope(), ids):
             if detection.status == DetectionStatus.NEW or g.user.role == Role.ADMIN:
                 _apply_review(session, detection, action, request.form.get("note"))
                 done += 1

@@ -1,4 +1,4 @@
-"""Reports: the four reporting views as charts and tables, with CSV export."""
+"""Reports: the reporting views as charts and tables, with CSV export, limited to the user's brands."""
 
 from __future__ import annotations
 
@@ -11,11 +11,16 @@ from markupsafe import Markup
 
 from db.reporting import REPORTS, jsonable, report_csv, run_report
 from review.charts import Series, horizontal_bars, legend, stacked_columns
-from review.state import db
+from review.state import db, scope
 
 bp = Blueprint("reports", __name__)
 
 MAX_DAYS_CHARTED = 60
+
+
+def _ids(brand_ids: frozenset[int] | None) -> list[int] | None:
+    """The user's brands for ``run_report`` (None: an admin, every brand)."""
+    return None if brand_ids is None else sorted(brand_ids)
 
 
 def _since() -> date | None:
@@ -41,8 +46,12 @@ def _status_series(rows: list[dict[str, Any]], keys: tuple[str, str, str]) -> li
 def _per_day_charts(rows: list[dict[str, Any]]) -> list[tuple[str, Markup]]:
     """One small chart per marketplace: small multiples stay readable where one crowded chart does not."""
     by_marketplace: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for row in rows:
-        by_marketplace[row["marketplace"]][str(jsonable(row["day"]))] = row
+    for row in rows:  # one row per marketplace, day and brand: summed over the brands shown
+        day = by_marketplace[row["marketplace"]].setdefault(
+            str(jsonable(row["day"])), {"confirmed": 0, "dismissed": 0, "pending": 0}
+        )
+        for key in ("confirmed", "dismissed", "pending"):
+            day[key] += _n(row[key])
     days = sorted({str(jsonable(r["day"])) for r in rows})[-MAX_DAYS_CHARTED:]
     charts = []
     for marketplace, per_day in sorted(by_marketplace.items()):
@@ -63,7 +72,8 @@ def _is_id_column(name: str) -> bool:
 def index() -> Any:
     session = db()
     since = _since()
-    data = {name: run_report(session, name, since) for name in REPORTS}
+    brand_ids = scope().brand_ids
+    data = {name: run_report(session, name, since, _ids(brand_ids)) for name in REPORTS}
     status_series = _status_series(data["brand_summary"], ("confirmed", "dismissed", "pending"))
     sellers = data["top_sellers"][:10]
     crawl = data["crawl_health"]
@@ -135,7 +145,7 @@ def export(name: str) -> Any:
     if name not in REPORTS:
         abort(404, "No such report.")
     since = _since()
-    body = report_csv(run_report(db(), name, since))
+    body = report_csv(run_report(db(), name, since, _ids(scope().brand_ids)))
     filename = f"copywatch-{name}{'-since-' + since.isoformat() if since else ''}.csv"
     return Response(
         body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}

@@ -10,10 +10,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request, url_for
-from sqlalchemy import select
 
-from db.models import Brand, Original
-from review.state import MatcherUnavailable, db, state
+from db.review_queries import originals_with_brand, visible_original_ids
+from review.state import MatcherUnavailable, db, scope, state
 from review.uploads import UploadRejected, decode_upload
 
 bp = Blueprint("search", __name__)
@@ -86,20 +85,22 @@ def _search(data: bytes, started: float) -> Any:
     # support; naming the whole catalog as candidates brings them back, ranked after, at score 0.
     catalog = getattr(matcher, "catalog", None)
     candidates = catalog.ids() if catalog is not None and hasattr(catalog, "ids") else None
-    matches = (
-        matcher.match(image, k=RESULTS, candidates=candidates)
-        if candidates
-        else matcher.match(image, k=RESULTS)
-    )
-    ids = [int(m.original_id) for m in matches if str(m.original_id).isdigit()]
-    originals = {
-        row.id: (row, brand)
-        for row, brand in db().execute(
-            select(Original, Brand.name)
-            .join(Brand, Brand.id == Original.brand_id)
-            .where(Original.id.in_(ids))
+    # A reviewer searches their brands' originals only: the others are no candidates at all.
+    visible = visible_original_ids(db(), scope())
+    if visible is not None and candidates is not None:
+        candidates = [c for c in candidates if str(c).isdigit() and int(c) in visible]
+    if visible is not None and not candidates:
+        matches = []
+    else:
+        matches = (
+            matcher.match(image, k=RESULTS, candidates=candidates)
+            if candidates
+            else matcher.match(image, k=RESULTS)
         )
-    }
+    ids = [int(m.original_id) for m in matches if str(m.original_id).isdigit()]
+    originals = originals_with_brand(db(), scope(), ids)
+    if visible is not None:  # a matcher that ignored the candidates still shows nothing else
+        matches = [m for m in matches if str(m.original_id).isdigit() and int(m.original_id) in originals]
     from review.media import image_size
 
     results = []

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
 from db.engine import make_engine, session_factory
+from db.scoping import BrandScope, scope_for_user
 from detection.catalog import Catalog
 from detection.matcher import Matcher
 from detection.runtime import MatcherCache
@@ -60,3 +61,11 @@ def db() -> Session:
     if "db" not in g:
         g.db = state().sessions()
     return g.db
+
+
+def scope() -> BrandScope:
+    """What the logged-in user may see (``db.scoping``): all brands for an admin, the granted ones
+    for a reviewer, nothing without a user. Every review query takes it."""
+    if "scope" not in g:
+        g.scope = scope_for_user(db(), g.get("user"))
+    return g.scope

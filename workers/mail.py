@@ -30,6 +30,7 @@ from copywatch.links import http_url
 from copywatch.settings import Settings, is_loopback_host
 from db.alerts import alert_rows, brand_recipients, brands_with_candidates, lock_candidates, mark_alerted
 from db.common import is_postgresql
+from db.sellers import seller_risk_of_detections
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class AlertItem:
     logo_verdict: str | None
     listing_file: Path | None
     original_file: Path | None
+    seller_risk: float = 0.0  # the seller's risk score (db.risk): the digest leads with the riskiest sellers
 
 
 # Worth another try later: the server could not be reached, or dropped or timed out the
@@ -125,7 +127,7 @@ def compose_digest(
             f"* score {item.score:.2f} — {item.kind.replace('_', ' ')} of {item.original_label}",
             f"  listing:     {item.listing_url}" + (f" ({item.listing_title})" if item.listing_title else ""),
             f"  marketplace: {item.marketplace}",
-            f"  seller:      {item.seller or 'unknown'}",
+            f"  seller:      {item.seller or 'unknown'} (risk {item.seller_risk:.0f})",
         ]
         if item.logo_verdict:
             lines.append(f"  logo:        {item.logo_verdict}")
@@ -209,7 +211,9 @@ def deliver(settings: Settings, message: EmailMessage) -> None:
 
 
 def _items(session: Session, settings: Settings, ids: Sequence[int]) -> list[AlertItem]:
-    return [
+    """The digest's items, riskiest sellers first (``db.risk``), then best score."""
+    risks = seller_risk_of_detections(session, ids)
+    items = [
         AlertItem(
             detection_id=d.id,
             score=d.score,
@@ -222,9 +226,11 @@ def _items(session: Session, settings: Settings, ids: Sequence[int]) -> list[Ale
             logo_verdict=(d.logo_verdict or {}).get("verdict"),
             listing_file=_stored(settings, image.path),
             original_file=_stored(settings, original.image_path),
+            seller_risk=risks.get(d.id, 0.0),
         )
         for d, image, listing, marketplace, original in alert_rows(session, ids)
     ]
+    return sorted(items, key=lambda item: (-item.seller_risk, -item.score, item.detection_id))
 
 
 def send_alerts(settings: Settings, sessions: Sessions) -> dict[str, int]:

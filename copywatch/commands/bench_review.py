@@ -1,8 +1,10 @@
 """``copywatch bench review``: how fast the review page is where it matters.
 
 * Queue page: server-side render time of ``/queue`` (query, count, template) with ``--detections``
-  detections in a temporary PostgreSQL database (created on the server of ``DATABASE_URL``, or of
-  ``--pg-url``, and dropped afterwards: the bench never writes into a real database). Target < 300 ms.
+  detections of five brands in a temporary PostgreSQL database (created on the server of
+  ``DATABASE_URL``, or of ``--pg-url``, and dropped afterwards: the bench never writes into a real
+  database), for an admin (every brand) and for a reviewer granted one brand of the five (the brand
+  scope of ``db.scoping`` in every query; cases ``scoped_*``). Target < 300 ms.
 * Search page: latency of one upload to ``/api/search`` (decode, match, originals lookup, JSON)
   against the dev catalog (the demo brand's originals, ``--catalog-size`` of them) on one CPU core.
   Target < 1 s.
@@ -28,6 +30,8 @@ from db.scratch import scratch_database
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench-password-123"
+SCOPED_EMAIL = "bench-scoped@example.com"
+SCOPED_BRAND = 2  # one brand of the five: a fifth of the detections
 
 
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
@@ -80,6 +84,7 @@ def _server(args: argparse.Namespace, settings: Settings) -> str:
 
 def bench_queue(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from db.migrate import upgrade
+    from db.scoping import grant_brands
     from review import create_app
     from review.auth import create_user
 
@@ -89,10 +94,13 @@ def bench_queue(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         started = time.perf_counter()
         with session_factory(engine)() as session, session.begin():
             seed_review_queue(session, args.detections)
-            create_user(session, "bench@example.com", PASSWORD, "reviewer")
+            create_user(session, "bench@example.com", PASSWORD, "admin")
+            scoped = create_user(session, SCOPED_EMAIL, PASSWORD, "reviewer")
+            grant_brands(session, scoped, [SCOPED_BRAND])
         seed_s = time.perf_counter() - started
         with session_factory(engine)() as session:
             middle = queue_position(session, int(args.detections * 0.35))
+            scoped_middle = queue_position(session, int(args.detections * 0.35 / 5), SCOPED_BRAND)
         engine.dispose()
         bench_settings = settings.with_overrides(database_url=url, secret_key=secrets.token_hex(32))
         app = create_app(bench_settings)
@@ -105,17 +113,24 @@ def bench_queue(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             "marketplace_and_dates": "/queue?marketplace=3&since=2000-01-01&status=all",
         }
         results = {case: _timed(client, path, args.repeat) for case, path in cases.items()}
+        scoped_client = app.test_client()
+        _login(scoped_client, SCOPED_EMAIL)
+        scoped_cases = {
+            "scoped_first_page": "/queue",
+            "scoped_deep_page": f"/queue?after={scoped_middle[0]!r}:{scoped_middle[1]}",
+            "scoped_score_filter": "/queue?min=80",
+            "scoped_marketplace_and_dates": "/queue?marketplace=3&since=2000-01-01&status=all",
+        }
+        results.update({case: _timed(scoped_client, path, args.repeat) for case, path in scoped_cases.items()})
         app.extensions["copywatch"].engine.dispose()
         return {"detections": args.detections, "seed_s": round(seed_s, 1), "cases": results}
 
 
-def _login(client: Any) -> None:
+def _login(client: Any, email: str = "bench@example.com") -> None:
     html = client.get("/login").get_data(as_text=True)
     marker = 'name="csrf_token" value="'
     token = html[html.index(marker) + len(marker) :].split('"', 1)[0]
-    response = client.post(
-        "/login", data={"email": "bench@example.com", "password": PASSWORD, "csrf_token": token}
-    )
+    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
     if response.status_code != 302:
         raise RuntimeError("bench login failed")
 
@@ -175,7 +190,7 @@ def bench_search(args: argparse.Namespace, settings: Settings) -> dict[str, Any]
             queries.append(encoded.tobytes())
         engine = make_engine(db_url)
         with session_factory(engine)() as session, session.begin():
-            create_user(session, "bench@example.com", PASSWORD, "reviewer")
+            create_user(session, "bench@example.com", PASSWORD, "admin")
         engine.dispose()
         matcher = Matcher(catalog, device="cpu")
         app = create_app(bench_settings, matcher_loader=lambda: matcher)

@@ -8,13 +8,22 @@ from urllib.parse import urlparse
 
 from copywatch.settings import Settings
 from db.engine import make_engine, session_factory
-from db.marketplaces import list_marketplaces, upsert_marketplace
+from db.marketplaces import list_marketplaces, set_marketplace_setting, upsert_marketplace
 
 
 def _cron(text: str) -> str:
     if len(text.split()) != 5:
         raise argparse.ArgumentTypeError(f"--schedule takes a 5-field cron expression, got {text!r}")
     return text
+
+
+def _region(text: str) -> str:
+    import phonenumbers
+
+    region = text.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise argparse.ArgumentTypeError(f"--region takes a country code such as GB, DE or US, got {text!r}")
+    return region
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--schedule", type=_cron, help='cron expression, e.g. "0 */6 * * *"')
     add.add_argument("--spider", default="product")
     add.add_argument("--disabled", action="store_true")
+    add.add_argument(
+        "--region",
+        type=_region,
+        help="ISO 3166 country code for phone numbers written without a country code (e.g. GB, DE, US)",
+    )
     actions.add_parser("list", help="list marketplaces")
     parser.set_defaults(handler=run)
 
@@ -47,6 +61,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     schedule=args.schedule,
                     enabled=not args.disabled,
                 )
+                if args.region:
+                    set_marketplace_setting(session, marketplace_id, "region", args.region)
                 print(
                     f"marketplace #{marketplace_id} {args.name}: {', '.join(args.urls)} schedule={args.schedule or 'manual'}"
                 )

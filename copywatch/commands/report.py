@@ -24,6 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("name", choices=list(REPORTS), metavar="NAME", help=" | ".join(REPORTS))
     parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
     parser.add_argument("--since", type=_date, help="only rows on or after this date (YYYY-MM-DD)")
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="recompute seller networks and risk scores first (they are recomputed after each crawl)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -47,6 +52,11 @@ def format_table(rows: list[dict[str, object]]) -> str:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     try:
+        if args.refresh:
+            from db.networks import refresh_sellers
+
+            with session_factory(engine)() as session, session.begin():
+                refresh_sellers(session)
         with session_factory(engine)() as session:
             rows = run_report(session, args.name, args.since)
     finally:

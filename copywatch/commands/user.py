@@ -1,4 +1,5 @@
-"""``copywatch user``: add and list reviewer accounts, set a new password (ends the account's sessions)."""
+"""``copywatch user``: add and list reviewer accounts, grant them brands, set a new password (ends the
+account's sessions)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import sys
 from copywatch.settings import Settings
 from db.engine import make_engine, session_factory
 from db.models import Role
-from db.users import find_user, list_users
+from db.scoping import grant_brands, revoke_brands
+from db.users import brand_ids_by_name, find_user, granted_brand_names, list_users
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,6 +20,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add = actions.add_parser("add", help="add an account (asks for the password)")
     add.add_argument("email")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.REVIEWER.value)
+    add.add_argument("--admin", action="store_true", help="an administrator (sees every brand); same as --role admin")
+    add.add_argument(
+        "--brand",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="grant this brand (repeatable); a reviewer sees and acts on granted brands only",
+    )
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of stdin"
     )
@@ -26,7 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     password.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of stdin"
     )
-    actions.add_parser("list", help="list accounts")
+    actions.add_parser("list", help="list accounts and their brands")
+    grant = actions.add_parser("grant", help="grant brands to an existing account")
+    grant.add_argument("email")
+    grant.add_argument("--brand", action="append", required=True, metavar="NAME", help="repeatable")
+    revoke = actions.add_parser("revoke", help="take brands from an account")
+    revoke.add_argument("email")
+    revoke.add_argument("--brand", action="append", required=True, metavar="NAME", help="repeatable")
     parser.set_defaults(handler=run)
 
 
@@ -46,14 +62,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with session_factory(engine)() as session:
             if args.user_action == "add":
+                role = Role.ADMIN.value if args.admin else args.role
                 try:
+                    brand_ids = brand_ids_by_name(session, args.brand)
                     password = _read_password(args.password_stdin)
-                    user_id = create_user(session, args.email, password, args.role)
+                    user_id = create_user(session, args.email, password, role)
+                    grant_brands(session, user_id, brand_ids)
                     session.commit()
                 except ValueError as exc:
                     print(f"copywatch user add: {exc}", file=sys.stderr)
                     return 1
-                print(f"added {args.email.strip().lower()} ({args.role}), id {user_id}")
+                granted = f", brands: {', '.join(args.brand)}" if args.brand else ""
+                print(f"added {args.email.strip().lower()} ({role}{granted}), id {user_id}")
+                if role == Role.REVIEWER.value and not args.brand:
+                    print("note: a reviewer without brands sees nothing; grant some with --brand NAME")
                 return 0
             if args.user_action == "password":
                 email = args.email.strip().lower()
@@ -69,10 +91,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     return 1
                 print(f"new password for {email}; its sessions have ended")
                 return 0
-            users = list_users(session)
-            for user in users:
+            if args.user_action in {"grant", "revoke"}:
+                user = find_user(session, args.email.strip().lower())
+                try:
+                    if user is None:
+                        raise ValueError(f"no account {args.email!r}")
+                    brand_ids = brand_ids_by_name(session, args.brand)
+                except ValueError as exc:
+                    print(f"copywatch user {args.user_action}: {exc}", file=sys.stderr)
+                    return 1
+                (grant_brands if args.user_action == "grant" else revoke_brands)(session, user.id, brand_ids)
+                session.commit()
+                print(f"{args.user_action}ed {', '.join(args.brand)} for {user.email}")
+                return 0
+            granted_names = granted_brand_names(session)
+            for user in list_users(session):
                 state = "active" if user.active else "deactivated"
-                print(f"{user.id}\t{user.email}\t{user.role.value}\t{state}")
+                brands = "all brands" if user.role == Role.ADMIN else ", ".join(granted_names.get(user.id, [])) or "no brands"
+                print(f"{user.id}\t{user.email}\t{user.role.value}\t{state}\t{brands}")
             return 0
     finally:
         engine.dispose()

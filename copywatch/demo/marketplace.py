@@ -32,6 +32,7 @@ import numpy as np
 
 from copywatch.demo.catalog import PRODUCT_KINDS, DemoCatalog, ProductSpec, product_specs, render_product
 from copywatch.demo.edits import STOLEN_EDITS, apply_edit
+from copywatch.demo.sellers import FOOTER, plant_networks, profile_page, seller_path
 from detection.imageio import decode_bgr, read_bgr
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class DemoShop:
 
     directory: Path
     listings: list[DemoListing]
+    networks: list[list[str]] = field(default_factory=list)  # planted seller networks (demo.sellers)
 
     @property
     def image_dir(self) -> Path:
@@ -207,7 +209,7 @@ def build_marketplace(
     shop.sort(key=lambda x: x.slug)
     for i, listing in enumerate(shop):
         listing.style = PAGE_STYLES[i % len(PAGE_STYLES)]
-    result = DemoShop(directory=directory, listings=shop)
+    result = DemoShop(directory=directory, listings=shop, networks=plant_networks(shop, image_dir, seed))
     write_manifest(result)
     return result
 
@@ -232,13 +234,19 @@ def _reshoot(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def write_manifest(shop: DemoShop) -> Path:
     """The ground truth, next to (never inside) what the server serves."""
     path = shop.directory / "manifest.json"
-    path.write_text(json.dumps({"listings": [asdict(x) for x in shop.listings]}, indent=1))
+    path.write_text(
+        json.dumps({"listings": [asdict(x) for x in shop.listings], "networks": shop.networks}, indent=1)
+    )
     return path
 
 
 def load_manifest(directory: Path) -> DemoShop:
     data = json.loads((directory / "manifest.json").read_text())
-    return DemoShop(directory=directory, listings=[DemoListing(**x) for x in data["listings"]])
+    return DemoShop(
+        directory=directory,
+        listings=[DemoListing(**x) for x in data["listings"]],
+        networks=data.get("networks", []),
+    )
 
 
 # --- pages -------------------------------------------------------------------------------------------
@@ -247,19 +255,19 @@ _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} · Demo Bazaar</title>
 {head}</head>
 <body><header><a href="/">Demo Bazaar</a> · <a href="/cart/">cart</a></header>
-<main>{body}</main></body></html>
+<main>{body}</main><footer>{footer}</footer></body></html>
 """
 
 
 def _page(title: str, body: str, head: str = "") -> bytes:
-    return _PAGE.format(title=html.escape(title), head=head, body=body).encode()
+    return _PAGE.format(title=html.escape(title), head=head, body=body, footer=FOOTER).encode()
 
 
 def _listing_page(listing: DemoListing, base_url: str) -> bytes:
     title = html.escape(listing.title)
     urls = [f"{base_url}/img/{name}" for name in listing.images]
     price = f"{listing.price:.2f}"
-    seller = html.escape(listing.seller)
+    seller = f'<a class="seller" href="{seller_path(listing.seller)}">{html.escape(listing.seller)}</a>'
     cart = f'<p><a href="/cart/add?item={listing.slug}" rel="nofollow">Add to cart</a></p>'
     if listing.style in ("jsonld", "lazy"):
         product = {
@@ -273,7 +281,11 @@ def _listing_page(listing: DemoListing, base_url: str) -> bytes:
                 "price": price,
                 "priceCurrency": "EUR",
                 "url": base_url + listing.path,
-                "seller": {"@type": "Organization", "name": listing.seller},
+                "seller": {
+                    "@type": "Organization",
+                    "name": listing.seller,
+                    "url": base_url + seller_path(listing.seller),
+                },
             },
         }
         head = f'<script type="application/ld+json">{json.dumps(product)}</script>'
@@ -365,6 +377,11 @@ class _Handler(BaseHTTPRequestHandler):
             listing = self.server.by_slug.get(url.path[3:])
             if listing is not None:
                 body = _listing_page(listing, base)
+        elif url.path.startswith("/seller/"):
+            name = url.path[len("/seller/") :]
+            if name in self.server.sellers:
+                profile = profile_page(name, self.server.sellers[name])
+                body = _page(name, profile.decode("utf-8", "replace")) if profile else None
         elif url.path.startswith("/img/"):
             name = url.path[5:]
             if name in self.server.images:
@@ -390,6 +407,9 @@ class _ShopServer(ThreadingHTTPServer):
         self.base_url = f"http://{host}:{self.server_address[1]}"
         self.by_slug = {x.slug: x for x in shop.listings}
         self.kinds = shop.by_kind()
+        self.sellers: dict[str, list[DemoListing]] = {}
+        for listing in shop.listings:
+            self.sellers.setdefault(listing.seller, []).append(listing)
         self.images = {p.name: p.read_bytes() for p in shop.image_dir.glob("*.jpg")}
         self._small: dict[str, bytes] = {}
         self._lock = threading.Lock()

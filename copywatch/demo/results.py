@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from copywatch.demo.marketplace import DemoListing, DemoShop
+from copywatch.demo.network_outcome import NetworkOutcome
 from db.detections import detections_of_marketplace
 from db.listings import image_statuses, listing_urls
 from db.models import DetectionKind, ImageStatus
@@ -69,6 +70,7 @@ class DemoOutcome:
     alert_threshold: float = 0.8
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    networks: NetworkOutcome | None = None  # seller networks (copywatch.demo.network_outcome)
 
     def _flagged(self, *, queued: bool = False) -> dict[str, list[Hit]]:
         """Hits per listing path: those at or above the alert threshold, or (``queued``) all of them.
@@ -117,6 +119,7 @@ class DemoOutcome:
             "false_hits": sum(self.found(x) for x in innocent),
             "counterfeits_planted": len(counterfeits),
             "counterfeits_found": sum(self.counterfeit_found(x) for x in counterfeits),
+            **(self.networks.summary() if self.networks is not None else {}),
             "seconds": round(self.seconds, 1),
         }
 
@@ -162,6 +165,8 @@ class DemoOutcome:
             lines.append(
                 "logo verdicts on stolen photos: " + ", ".join(f"{k} {v}" for k, v in sorted(stolen.items()))
             )
+        if self.networks is not None:
+            lines += ["", *self.networks.lines()]
         s = self.summary()
         lines.append(
             f"{s['listings']} listings, {s['images']} images ({self.images_failed} failed) in {s['seconds']} s: "

@@ -156,10 +156,17 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
                     wait_for_workers(sessions, marketplace_id, options, steps)
                 else:
                     score_in_process(settings, sessions, marketplace_id, options)
+            with steps.step("networks", "linking sellers into networks"), sessions() as session, session.begin():
+                from db.networks import refresh_sellers
+
+                refresh_sellers(session)
             with sessions() as session:
                 outcome = collect_outcome(
                     session, shop, marketplace_id, settings.media_root, settings.alert_threshold
                 )
+                from copywatch.demo.network_outcome import collect_networks
+
+                outcome.networks = collect_networks(session, shop.networks, marketplace_id)
             outcome.seconds = time.perf_counter() - started
             outcome.timings = dict(steps.timings)
             report = write_report(
@@ -199,7 +206,10 @@ def _register_marketplace(sessions: Callable, base_url: str) -> int:
     from db.marketplaces import upsert_marketplace
 
     with sessions() as session, session.begin():
-        return upsert_marketplace(session, MARKETPLACE_NAME, [base_url + "/"], settings={"demo": True})
+        # The demo's sellers write UK phone numbers; the region reads the national formats.
+        return upsert_marketplace(
+            session, MARKETPLACE_NAME, [base_url + "/"], settings={"demo": True, "region": "GB"}
+        )
 
 
 def crawl_demo(settings: Settings, marketplace_id: int) -> object:

@@ -21,6 +21,8 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import ListingItem, ListingLoader
+from crawler.sellers import seller_from_platform
+from crawler.spiders import seller_pages
 
 SHOPIFY, WOOCOMMERCE = "shopify", "woocommerce"
 _PAGE_SIZE = {SHOPIFY: 250, WOOCOMMERCE: 100}
@@ -59,6 +61,7 @@ def parse(spider: Any, response: Response, kind: str, page: int) -> Iterator[Lis
     for product in products:
         if isinstance(product, dict) and (item := _item(product, kind, root)) is not None:
             yield item
+            yield from seller_pages.seller_requests(spider, item)
     if len(products) >= _PAGE_SIZE[kind] and page < MAX_PAGES:
         yield scrapy.Request(
             _url(root, kind, page + 1),
@@ -93,4 +96,9 @@ def _item(product: dict[str, Any], kind: str, root: str) -> ListingItem | None:
             loader.add_value("currency", prices.get("currency_code"))
         images = [i.get("src") for i in product.get("images") or [] if isinstance(i, dict)]
     loader.add_images([i for i in images if i], root + "/")
-    return loader.load_item()
+    item = loader.load_item()
+    if (seller := seller_from_platform(product, root)) is not None:
+        item["seller_info"] = seller
+        if not item.get("seller") and seller.get("name"):
+            item["seller"] = seller["name"]
+    return item

@@ -19,7 +19,7 @@ from scrapy.spiders import SitemapSpider
 
 from crawler.extract import IMAGE_EXTENSIONS, extract_product
 from crawler.items import ListingItem, make_listing_item
-from crawler.spiders import platforms
+from crawler.spiders import platforms, seller_pages
 
 SKIP_EXTENSIONS = [ext.lstrip(".") for ext in IMAGE_EXTENSIONS] + [
     "css", "js", "pdf", "zip", "svg", "ico", "mp4", "webm", "woff", "woff2", "ttf", "json", "xml",
@@ -72,6 +72,7 @@ class ProductSpider(SitemapSpider):
             item = self.listing_item(response, product)
             if item is not None:
                 yield item
+                yield from seller_pages.seller_requests(self, item)
         for link in self._links.extract_links(response):
             yield response.follow(urldefrag(link.url)[0], callback=self.parse_page)
 
@@ -89,8 +90,15 @@ class ProductSpider(SitemapSpider):
             images=product.images,
             base=response.url,
         )
+        seller_pages.attach_seller(self, item, getattr(product, "seller_node", None), response)
         self.crawler.stats.inc_value(f"copywatch/products/{product.source or 'html'}")
         return item
+
+    def parse_seller(self, response: Response, seller: dict[str, Any]) -> Iterator[Any]:
+        yield from seller_pages.parse_seller(self, response, seller)
+
+    def seller_failed(self, failure: Any) -> Iterator[Any]:
+        yield from seller_pages.seller_failed(self, failure)
 
     # Platform JSON responses are handled in platforms.py and come back here as items.
     def parse_platform(self, response: Response, kind: str, page: int) -> Iterator[Any]:

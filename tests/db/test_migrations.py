@@ -26,6 +26,10 @@ TABLES = {
     "listing_images",
     "detections",
     "users",
+    "sellers",
+    "seller_contacts",
+    "seller_links",
+    "user_brands",
 }
 
 

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from copywatch.demo.marketplace import load_manifest
+from copywatch.demo.network_outcome import collect_networks
 from copywatch.demo.results import DemoOutcome, collect_outcome
 from copywatch.demo.run import MARKETPLACE_NAME
 from db.engine import make_engine, session_factory
@@ -55,7 +56,9 @@ def _outcome(database_url: str, data_dir: Path) -> DemoOutcome:
             marketplace_id = session.execute(
                 select(Marketplace.id).where(Marketplace.name == MARKETPLACE_NAME)
             ).scalar_one()
-            return collect_outcome(session, shop, marketplace_id, data_dir / "media")
+            outcome = collect_outcome(session, shop, marketplace_id, data_dir / "media")
+            outcome.networks = collect_networks(session, shop.networks, marketplace_id)
+            return outcome
     finally:
         engine.dispose()
 
@@ -87,6 +90,7 @@ def test_embedded_figures_match_the_planted_truth(embedded: DemoRun) -> None:
     line = embedded.line
     assert set(line) == {
         "listings", "images", "planted", "found", "false_hits", "counterfeits_planted", "counterfeits_found", "seconds",
+        "networks_planted", "networks_found", "network_false_links",
     }  # fmt: skip
     assert line["listings"] == len(shop.listings) == LISTINGS
     # Every photo of a JSON-LD or microdata page is crawled; of an OpenGraph page (several
@@ -100,6 +104,11 @@ def test_embedded_figures_match_the_planted_truth(embedded: DemoRun) -> None:
     assert line["found"] >= 0.9 * line["planted"]
     assert line["false_hits"] == 0
     assert line["counterfeits_found"] >= line["counterfeits_planted"] - 1
+    # Two planted seller networks (one phone written three ways; one stolen photo served twice), found
+    # exactly, and no link between any other sellers.
+    assert (line["networks_planted"], line["networks_found"], line["network_false_links"]) == (2, 2, 0)
+    networks = embedded.outcome.networks
+    assert networks is not None and networks.listings_linked == networks.listings_naming_seller == LISTINGS
 
 
 def test_embedded_report_shows_each_hit_beside_its_original(embedded: DemoRun) -> None:

@@ -102,3 +102,29 @@ def test_served_pages_expose_products_in_each_style(shop) -> None:
             page_no += 1
         mugs = [x for x in demo.listings if x.kind == "mug"]
         assert all(any(x.path in p for p in pages) for x in mugs)
+
+
+def test_seller_pages_and_planted_networks(shop) -> None:
+    from copywatch.demo.sellers import IMAGE_NETWORK, MISSING_PROFILE, PHONE_NETWORK
+    from crawler.contacts import extract_contacts
+
+    _, built = shop
+    assert built.networks == [list(PHONE_NETWORK), list(IMAGE_NETWORK)]
+    assert load_manifest(built.directory).networks == built.networks
+    by_seller = {x.seller: x for x in built.listings}
+    first, second = (by_seller[name] for name in IMAGE_NETWORK)
+    image_dir = built.directory / "img"
+    # The image network serves one stolen photo byte for byte; its truth follows the photo.
+    assert (image_dir / first.images[0]).read_bytes() == (image_dir / second.images[0]).read_bytes()
+    assert (first.truth, second.truth, first.original_sku) == ("stolen", "stolen", second.original_sku)
+    with DemoMarketplace(built).serving() as base:
+        phones = set()
+        for name in PHONE_NETWORK:
+            body = _get(f"{base}/seller/{name}").decode()
+            phones |= {c.value for c in extract_contacts(body, region="GB") if c.kind == "phone"}
+            listing = _get(base + by_seller[name].path).decode()
+            assert f'href="/seller/{name}"' in listing
+        # Three ways of writing one number, plus the marketplace's own number in the footer.
+        assert phones == {"+442079460321", "+442079460999"}
+        with pytest.raises(urllib.error.HTTPError):
+            _get(f"{base}/seller/{MISSING_PROFILE}")

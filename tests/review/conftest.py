@@ -24,6 +24,7 @@ from db.engine import make_engine, session_factory
 from db.listings import upsert_listing, upsert_listing_image
 from db.marketplaces import upsert_marketplace
 from db.models import DetectionKind, Role
+from db.scoping import grant_brands
 from review import create_app
 from review.auth import create_user
 from tests.support.images import synthetic_original
@@ -41,6 +42,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "correct horse battery"
+ACME_REVIEWER = "acme-reviewer@example.com"
 N_ORIGINALS = 14
 
 
@@ -164,7 +166,10 @@ def seed(settings: Settings) -> Seeded:
         )
         detection_ids.append(detection_id)
         create_user(s, "admin@example.com", PASSWORD, Role.ADMIN)
-        create_user(s, "reviewer@example.com", PASSWORD, Role.REVIEWER)
+        reviewer = create_user(s, "reviewer@example.com", PASSWORD, Role.REVIEWER)
+        grant_brands(s, reviewer, brand_ids)
+        # Granted one brand only: the cross-brand tests (test_brand_scoping.py) log in as this account.
+        grant_brands(s, create_user(s, ACME_REVIEWER, PASSWORD, Role.REVIEWER), brand_ids[:1])
     engine.dispose()
     return Seeded(settings=settings, originals=originals, detection_ids=detection_ids)
 

@@ -90,7 +90,8 @@ def test_search_review_and_report_flow(page, live_server: str, seeded: Seeded) -
     page.goto(base + "/queue")
     ids = page.locator(".queue-row").evaluate_all("rows => rows.map(r => r.dataset.id)")
     assert detection_id not in ids
-    assert len(ids) == len(seeded.detection_ids) - 1
+    # One confirmed; the logo-only detection (no original, so no brand) is for admins only.
+    assert len(ids) == len(seeded.detection_ids) - 2
 
     page.goto(base + "/queue?status=confirmed")
     assert page.locator(f'.queue-row[data-id="{detection_id}"]').count() == 1
@@ -169,3 +170,37 @@ def test_admin_adds_a_reviewer_in_the_browser(page, live_server: str, seeded: Se
     page.wait_for_selector(".flash-ok")
     assert "new.reviewer@example.com" in page.inner_text("table.table")
     screenshot(page, "07-users")
+
+
+def test_a_reviewer_follows_a_seller_into_its_network(page, live_server: str, seeded: Seeded) -> None:
+    from db.engine import make_engine, session_factory
+    from db.models import Seller
+    from db.networks import refresh_sellers
+    from db.sellers import add_contacts
+    from tests.review.conftest import ACME_REVIEWER
+
+    engine = make_engine(seeded.settings.database_url)
+    with session_factory(engine)() as s, s.begin():
+        refresh_sellers(s)
+        pair = s.query(Seller).filter_by(marketplace_id=1).order_by(Seller.id).all()[:2]
+        for seller in pair:
+            add_contacts(s, seller.id, [{"kind": "phone", "value": "+442079460321", "raw": "020 7946 0321"}], None)
+        refresh_sellers(s)
+        names = sorted(x.name for x in pair)
+    engine.dispose()
+
+    _log_in(page, live_server, ACME_REVIEWER)
+    page.click("nav >> text=Sellers")
+    page.wait_for_url(re.compile(r".*/sellers$"))
+    assert page.locator(".seller-row").count() >= 2
+    page.goto(live_server + "/networks")
+    assert page.locator(".network-row").count() == 1
+    page.locator(".network-row a").first.click()
+    page.wait_for_url(re.compile(r".*/networks/\d+$"))
+    members = page.locator(".member-row a").all_inner_texts()
+    assert sorted(members) == names
+    assert "shared phone" in page.inner_text("#links") and "+442079460321" in page.inner_text("#links")
+    screenshot(page, "07-network")
+    page.locator(".member-row a").first.click()
+    page.wait_for_url(re.compile(r".*/sellers/\d+$"))
+    assert "020 7946 0321" in page.inner_text("#contacts")

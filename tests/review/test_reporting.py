@@ -67,7 +67,8 @@ def test_reports_follow_reviews(any_seeded: Seeded) -> None:
         tomorrow = date.today() + timedelta(days=2)
         for name in REPORTS:
             assert run_report(s, name, since=tomorrow) == [], name
-        assert len(run_report(s, "detections_per_day", since=date.today() - timedelta(days=2))) == 2
+        recent = run_report(s, "detections_per_day", since=date.today() - timedelta(days=2))
+        assert len({(r["marketplace"], r["day"]) for r in recent}) == 2  # one row per brand, too
         with pytest.raises(ValueError, match="unknown report"):
             run_report(s, "drop table users")
 
@@ -138,3 +139,67 @@ def test_serve_refuses_without_secret_key(seeded: Seeded, monkeypatch: pytest.Mo
     monkeypatch.delenv("SECRET_KEY", raising=False)
     assert main(["serve", "--port", "1"]) == 2
     assert "SECRET_KEY" in capsys.readouterr().err
+
+
+def test_user_command_grants_brands_and_the_account_sees_only_them(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], app
+) -> None:
+    _env(monkeypatch, seeded.settings)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
+    assert main(["user", "add", "bo@example.com", "--brand", "Borealis", "--password-stdin"]) == 0
+    assert "bo@example.com (reviewer, brands: Borealis)" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
+    assert main(["user", "add", "x@example.com", "--brand", "No Such Brand", "--password-stdin"]) == 1
+    assert "no brand named 'No Such Brand'" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
+    assert main(["user", "add", "chief@example.com", "--admin", "--password-stdin"]) == 0
+    assert main(["user", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "bo@example.com\treviewer\tactive\tBorealis" in listed
+    assert "chief@example.com\tadmin\tactive\tall brands" in listed and "x@example.com" not in listed
+
+    client = app.test_client()
+    login(client, "bo@example.com", "a long password")
+    rows = list(csv.DictReader(io.StringIO(client.get("/reports/brand_summary.csv").get_data(as_text=True))))
+    assert [r["brand"] for r in rows] == ["Borealis"]
+    assert main(["user", "grant", "bo@example.com", "--brand", "Acme Outdoor"]) == 0
+    rows = list(csv.DictReader(io.StringIO(client.get("/reports/brand_summary.csv").get_data(as_text=True))))
+    assert sorted(r["brand"] for r in rows) == ["Acme Outdoor", "Borealis"]
+    assert main(["user", "revoke", "bo@example.com", "--brand", "Borealis"]) == 0
+    rows = list(csv.DictReader(io.StringIO(client.get("/reports/brand_summary.csv").get_data(as_text=True))))
+    assert [r["brand"] for r in rows] == ["Acme Outdoor"]
+    assert main(["user", "grant", "nobody@example.com", "--brand", "Borealis"]) == 1
+
+
+def test_report_networks_command_recomputes_and_prints(
+    pg_seeded: Seeded, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from db.models import Seller
+    from db.sellers import add_contacts, carry_over_listing_sellers
+
+    _env(monkeypatch, pg_seeded.settings)
+    engine = make_engine(pg_seeded.settings.database_url)
+    with session_factory(engine)() as s, s.begin():
+        carry_over_listing_sellers(s)
+        for seller in s.query(Seller).filter_by(marketplace_id=1).all():
+            add_contacts(s, seller.id, [{"kind": "handle", "value": "telegram:same_operator"}], None)
+    engine.dispose()
+    assert main(["report", "networks", "--refresh", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all("shared_handle: telegram:same_operator" in r["shared_keys"] for r in rows)
+    assert {int(r["members"]) for r in rows} == {4}  # seller0, seller1, seller2 and seller9 on shopA
+
+
+def test_marketplace_region_for_phone_numbers(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from db.models import Marketplace
+
+    _env(monkeypatch, seeded.settings)
+    assert main(["marketplace", "add", "uk-market", "https://uk.invalid/", "--region", "gb"]) == 0
+    with pytest.raises(SystemExit):
+        main(["marketplace", "add", "x", "https://x.invalid/", "--region", "XX"])
+    engine = make_engine(seeded.settings.database_url)
+    with session_factory(engine)() as s:
+        assert s.query(Marketplace).filter_by(name="uk-market").one().settings["region"] == "GB"
+    engine.dispose()

@@ -41,7 +41,7 @@ def test_search_uses_the_index_on_disk_and_follows_new_versions(settings: Settin
 
     engine = make_engine(settings.database_url)
     with session_factory(engine)() as s, s.begin():
-        create_user(s, "r@example.com", PASSWORD)
+        create_user(s, "r@example.com", PASSWORD, "admin")  # every brand, including those registered later
     engine.dispose()
     client = create_app(settings).test_client()
     token = login(client, "r@example.com")
