@@ -8,6 +8,8 @@ import importlib
 # Each module ``copywatch.commands.bench_<name>`` has ``register(bench_subparsers)``.
 BENCH_MODULES: tuple[str, ...] = (
     "bench_make",
+    "bench_innocents",
+    "bench_photos",
     "bench_make_dev",
     "bench_make_logo",
     "bench_scale",
