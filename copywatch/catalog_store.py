@@ -123,6 +123,7 @@ def build_index(settings: Settings, *, progress: bool = False, rebuild: bool = F
     """
     from detection.catalog import Catalog
     from detection.imageio import load_image
+    from detection.matching import build_catalog
 
     index_dir = settings.index_dir
     existing = None
@@ -132,7 +133,7 @@ def build_index(settings: Settings, *, progress: bool = False, rebuild: bool = F
     pending = list(_originals(settings, known))
     items = ((original_id, load_image(path)) for original_id, path in pending)
     if existing is None:
-        catalog = Catalog.build(items, progress=progress)
+        catalog = build_catalog(items, progress=progress)
     else:
         catalog = existing
         for original_id, image in items:

@@ -1,7 +1,7 @@
 """Recognise a product page and read its listing data: structured data first, HTML second.
 
-A page without any structured product data is still read when it has exactly one buy control
-(:mod:`crawler.html_product`), which is how OpenCart's or Sylius' default themes show a product.
+A page without any structured product data is still read when it shows one titled item with
+its own purchase control (:mod:`crawler.html_product`, engine-independent).
 
 Structured data (schema.org ``Product`` in JSON-LD, microdata or RDFa; OpenGraph
 ``og:type=product``) is read with extruct, on the page's one parsed tree, and only for the
@@ -22,7 +22,7 @@ from typing import Any
 import extruct
 from parsel import Selector
 
-from crawler.html_product import buy_block, price_text, title_of
+from crawler.html_product import ProductBlock, block_by_template, price_text, product_block, title_of
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,12 @@ _JSON_FULL_IMAGE = re.compile(
     re.I,
 )
 _LAZY_ATTRS = ("data-src", "data-lazy-src", "data-original-src", "data-srcset", "data-lazy-srcset")
+# Containers of a gallery's navigation strip: small copies of the pictures shown above them.
+_STRIP_HINT = re.compile(
+    r"indicator|thumbs\b|thumbnails|thumb[-_]?(nav|list|slider|strip|carousel|wrap)|pager|dots|swatch"
+    r"|[-_]nav\b|\bnav[-_]|__nav",
+    re.I,
+)
 _THUMB_HINT = re.compile(
     r"([?&](w|width|size)=\d{1,3}\b)|[-_](thumb|thumbnail|small|\d{2,3}x\d{2,3})(?=\.)", re.I
 )
@@ -65,6 +71,8 @@ class ProductData:
     canonical_url: str | None = None
     images: list[str] = field(default_factory=list)
     source: str = ""
+    identity: str | None = None  # what the page's purchase control buys (HTML pages only)
+    template: tuple[str, int] | None = None  # the page's product template (HTML pages only)
 
 
 def _types(node: dict[str, Any]) -> set[str]:
@@ -254,8 +262,13 @@ def _widest(srcset: str) -> str | None:
 
 
 def gallery_images(selector: Selector) -> list[str]:
-    """Full-size image URLs from a product page's gallery markup (HTML fallback)."""
+    """Full-size image URLs from a product page's gallery markup (HTML fallback).
+
+    A navigation strip's small copies (``carousel-indicators``, ``thumbs``…) are left out when
+    the gallery also shows the pictures themselves, unless they link to (or name) a full size.
+    """
     urls: list[str] = []
+    strip: list[str] = []
     containers = [
         el
         for el in selector.xpath("descendant-or-self::*[@class or @id]")
@@ -281,8 +294,12 @@ def gallery_images(selector: Selector) -> list[str]:
             lazy = next((attrs[a] for a in _LAZY_ATTRS if attrs.get(a) and "srcset" not in a), None)
             src = lazy or attrs.get("src")
             if src and not src.startswith("data:"):
-                urls.append(src)
-    return urls
+                in_strip = any(
+                    _STRIP_HINT.search(" ".join(a.xpath("@class|@id").getall()))
+                    for a in img.xpath("ancestor::*[@class or @id][position() <= 4]")
+                )
+                (strip if in_strip else urls).append(src)
+    return urls or strip
 
 
 def script_gallery_images(html: str, selector: Selector) -> list[str]:
@@ -315,7 +332,7 @@ def extract_product(html: str, url: str, selector: Selector | None = None) -> Pr
     selector = selector if selector is not None else Selector(text=html)
     product = _structured(html, selector.root, url)
     if product is None:
-        return _from_buy_block(html, selector)
+        return _from_buy_block(html, selector, url)
     product.canonical_url = _canonical(selector) or product.canonical_url
     # extruct's uniform OpenGraph keeps one value per property; a gallery repeats og:image.
     og_images = selector.xpath("//meta[@property='og:image' or @name='og:image']/@content").getall()
@@ -331,17 +348,31 @@ def _canonical(selector: Selector) -> str | None:
     return selector.xpath("//link[@rel='canonical']/@href").get()
 
 
-def _from_buy_block(html: str, selector: Selector) -> ProductData | None:
-    """A product page without structured data, read around its one buy control (see html_product)."""
-    block = buy_block(selector)
-    if block is None:
+def _from_buy_block(html: str, selector: Selector, url: str = "") -> ProductData | None:
+    """A product page without structured data, read from its product block (see html_product)."""
+    found = product_block(selector, url)
+    return _from_block(html, selector, found) if found is not None else None
+
+
+def product_by_template(html: str, url: str, selector: Selector, levels_up: int) -> ProductData | None:
+    """A page of a learnt product template that shows no purchase control (sold out, variants)."""
+    found = block_by_template(selector, url, levels_up)
+    if found is None:
         return None
-    price = price_text(selector)
+    product = _from_block(html, selector, found)
+    # Sold-out products still show their price; an article page of the same layout does not.
+    return product if product.images and product.price else None
+
+
+def _from_block(html: str, selector: Selector, found: ProductBlock) -> ProductData:
+    price = price_text(selector, found.block)
     return ProductData(
-        title=title_of(selector),
+        title=found.title or title_of(selector),
         price=price,
         currency=price,  # the symbol or code in the amount; parse_currency reads it
         canonical_url=_canonical(selector),
-        images=prefer_full_size(gallery_images(block) + script_gallery_images(html, selector)),
+        images=prefer_full_size(gallery_images(found.block) + script_gallery_images(html, selector)),
         source="html",
+        identity=found.identity or None,
+        template=found.template,
     )

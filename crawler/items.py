@@ -54,7 +54,8 @@ def parse_price(text: object) -> Decimal | None:
     if text is None:
         return None
     if isinstance(text, int | float | Decimal):
-        return Decimal(str(text)) if text >= 0 else None
+        value = Decimal(str(text))
+        return value if value.is_finite() and value >= 0 else None
     match = _NUMBER.search(str(text))
     if not match:
         return None
@@ -174,3 +175,48 @@ def make_listing_item(
     make = absolute_url(base)
     item["image_urls"] = unique([u for u in (make(x) for x in images) if u])
     return item
+
+
+#: The widest values the ``listings`` table holds (``db.models.Listing``); a longer title or seller
+#: is cut, a longer URL cannot be a listing.
+MAX_URL = 2000
+MAX_TITLE = 1000
+MAX_SELLER = 300
+#: A price at or above this is a data error (the column holds 12 digits before the point).
+MAX_PRICE = Decimal("1e10")
+
+
+def sanitize_listing(item: ListingItem) -> list[str]:
+    """Make ``item`` fit the database, field by field; returns what was wrong (stats keys).
+
+    A bad field loses only itself: an over-long title or seller is truncated, an absurd or
+    non-finite price or a malformed currency becomes unknown, an over-long image URL is skipped.
+    ``url_too_long`` means the item itself cannot be stored.
+    """
+    problems: list[str] = []
+    if len(str(item.get("url") or "")) > MAX_URL:
+        problems.append("url_too_long")
+    for name, limit in (("title", MAX_TITLE), ("seller", MAX_SELLER)):
+        value = item.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            item[name] = value[: limit - 1].rstrip() + "…"
+            problems.append(f"{name}_truncated")
+    price = item.get("price")
+    if price is not None:
+        try:
+            usable = Decimal(price).is_finite() and Decimal(price) < MAX_PRICE
+        except (InvalidOperation, TypeError, ValueError):
+            usable = False
+        if not usable:
+            del item["price"]
+            problems.append("price_absurd")
+    currency = item.get("currency")
+    if currency is not None and not re.fullmatch(r"[A-Z]{3}", str(currency)):
+        del item["currency"]
+        problems.append("currency_invalid")
+    urls = list(item.get("image_urls") or [])
+    kept = [u for u in urls if len(u) <= MAX_URL]
+    if len(kept) < len(urls):
+        item["image_urls"] = kept
+        problems.extend(["image_url_too_long"] * (len(urls) - len(kept)))
+    return problems

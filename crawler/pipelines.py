@@ -35,6 +35,9 @@ from detection.imageio import sniff_image_type
 log = logging.getLogger(__name__)
 
 MIN_SIDE = 64
+#: Redirect hops an image may take.
+IMAGE_REDIRECTS = 3
+_NOT_REDIRECTS = [*range(100, 300), *range(400, 600)]
 _EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "gif": ".gif", "bmp": ".bmp", "tiff": ".tif", "webp": ".webp"}
 
 
@@ -93,8 +96,10 @@ class ListingImagesPipeline(FilesPipeline):
     def get_media_requests(self, item: Any, info: Any) -> list[Any]:
         from scrapy import Request
 
+        # Redirects are followed (http→https, CDNs), at most IMAGE_REDIRECTS hops, each hop a new
+        # request checked by the guard; every other status comes back here to be recorded.
         return [
-            Request(url, meta={"handle_httpstatus_all": True})
+            Request(url, meta={"handle_httpstatus_list": _NOT_REDIRECTS, "redirect_ttl": IMAGE_REDIRECTS})
             for url in ItemAdapter(item).get("image_urls", [])
         ]
 
@@ -104,7 +109,7 @@ class ListingImagesPipeline(FilesPipeline):
     def media_downloaded(self, response: Any, request: Any, info: Any, *, item: Any = None) -> Any:
         """Scrapy's file info (url, path, checksum) of the stored image, plus its width and height."""
         if 300 <= response.status < 400:
-            raise FileException(f"HTTP {response.status}: redirect loop or too many redirects")
+            raise FileException(f"HTTP {response.status}: too many redirects (more than {IMAGE_REDIRECTS})")
         if response.status != 200:
             raise FileException(f"HTTP {response.status}")
         body = response.body
@@ -148,6 +153,12 @@ class ListingImagesPipeline(FilesPipeline):
                 outcome.append({"ok": False, "url": url, "error": _reason(value)})
         adapter["images"] = outcome
         return item
+
+
+def failure_kind(error: str) -> str:
+    """A failed image's reason without its details: ``HTTP 404``, ``too small``, ``IgnoreRequest``."""
+    head = error.split(":", 1)[0].strip()
+    return head[:40] or "unknown"
 
 
 def _reason(failure: Any) -> str:
@@ -225,6 +236,8 @@ class PersistListingPipeline:
                     new_ids += self._write([item])
                     written.append((item, done))
                 except Exception as exc:  # noqa: BLE001 - the item fails, the others are kept
+                    self.stats.inc_value("copywatch/listings/failed")
+                    self.stats.inc_value(f"copywatch/listings/failed/{type(exc).__name__}")
                     done.errback(exc)
         if new_ids:
             self._enqueue(new_ids)
@@ -272,6 +285,8 @@ class PersistListingPipeline:
                             session, listing_id=listing_id, url=result["url"], error=result["error"]
                         )
                         key = "copywatch/images/failed"
+                        why = f"copywatch/images/failed/{failure_kind(result['error'])}"
+                        counts[why] = counts.get(why, 0) + 1
                     counts[key] = counts.get(key, 0) + 1
         for key, count in counts.items():
             self.stats.inc_value(key, count)

@@ -80,8 +80,12 @@ def child_environment(
     return env
 
 
-def resolve_marketplace(settings: Settings, marketplace_or_url: str) -> int:
-    """The marketplace by name, or (for a URL) one named after its host, created if new."""
+def resolve_marketplace(settings: Settings, marketplace_or_url: str, allow_local: bool = False) -> int:
+    """The marketplace by name, or (for a URL) one named after its host, created if new.
+
+    ``allow_local`` marks a marketplace created here as local (its shop may live on a loopback or
+    private address); an existing marketplace keeps its own flag.
+    """
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine)() as session, session.begin():
@@ -93,7 +97,12 @@ def resolve_marketplace(settings: Settings, marketplace_or_url: str) -> int:
                 raise LookupError(
                     f"no marketplace named {marketplace_or_url!r}; add it with `copywatch marketplace add` or give a URL"
                 )
-            return upsert_marketplace(session, parsed.netloc, [marketplace_or_url])
+            existing = marketplace_id_by_name(session, parsed.netloc)
+            found_marketplace = get_marketplace(session, existing) if existing is not None else None
+            site = dict(found_marketplace.settings or {}) if found_marketplace is not None else {}
+            if allow_local:
+                site["local"] = True
+            return upsert_marketplace(session, parsed.netloc, [marketplace_or_url], settings=site)
     finally:
         engine.dispose()
 
@@ -104,14 +113,16 @@ def crawl(
     limit: int | None = None,
     distributed: bool = False,
     overrides: dict[str, Any] | None = None,
+    allow_local: bool = False,
     after: bool = True,
 ) -> CrawlSummary:
     """Crawl one marketplace into the database and the scoring queue; returns what it did.
 
+    ``allow_local`` marks a marketplace created for a URL as local (see :func:`resolve_marketplace`).
     ``after``: then capture missing evidence and re-check noticed listings (queued, or in-process
     in the embedded mode); the demo turns it off to run and time those steps itself.
     """
-    marketplace_id = resolve_marketplace(settings, marketplace_or_url)
+    marketplace_id = resolve_marketplace(settings, marketplace_or_url, allow_local)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     with sessions() as session, session.begin():
@@ -229,10 +240,12 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
         if marketplace is None:
             raise SystemExit(f"no marketplace with id {marketplace_id}")
         start_urls = list(marketplace.start_urls)
-        per_site = dict(marketplace.settings or {}).get("scrapy", {})
+        site = dict(marketplace.settings or {})
+        per_site = site.get("scrapy", {})
         # Phone numbers written without a country code are read in the marketplace's region.
-        phone_region = dict(marketplace.settings or {}).get("region")
-    values = scrapy_settings(settings, **per_site, **overrides)
+        phone_region = site.get("region")
+    # The marketplace's fetch policy, unless the caller's overrides (tests, benchmarks) set it.
+    values = scrapy_settings(settings, **{**per_site, **fetch_policy_settings(start_urls, site), **overrides})
     values.update(
         COPYWATCH_SETTINGS=settings,
         COPYWATCH_MARKETPLACE_ID=marketplace_id,
@@ -262,17 +275,54 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
         error = failures[0]
     elif reason is None:
         error = "the crawl did not start (see the crawler log)"
-    elif reason not in {"finished", "closespider_itemcount", "closespider_pagecount"}:
+    elif reason not in {"finished", "closespider_itemcount", "closespider_pagecount", "page_budget"}:
         error = f"crawl ended: {reason}"
     elif _fetched_nothing(stats, distributed):
         causes = sorted(
             k.rsplit("/", 1)[-1] for k in stats if k.startswith("downloader/exception_type_count/")
         )
-        error = "no page could be fetched" + (f" ({', '.join(causes)})" if causes else "")
+        refused = sorted(k.rsplit("/", 1)[-1] for k in stats if k.startswith("copywatch/refused/"))
+        error = "no page could be fetched" + (f" ({', '.join(causes + refused)})" if causes or refused else "")
+        if "address" in refused:
+            error += (
+                "; the shop's address is not public: if it is on this machine or a private network,"
+                " mark its marketplace local (`copywatch crawl URL --allow-local`,"
+                " `copywatch marketplace add --local`)"
+            )
+    elif (empty := empty_crawl_reason(stats)) is not None and not distributed:
+        error = empty
     with sessions() as session, session.begin():
         finish_crawl_run(session, run_id, stats=stats, error=error)
     engine.dispose()
     return 0 if error is None else 1
+
+
+def fetch_policy_settings(start_urls: list[str], site: dict[str, Any]) -> dict[str, Any]:
+    """The guard's settings for a marketplace: its ``local`` flag, its start URLs' ports and the
+    further ``ports`` it is configured with (see :mod:`crawler.netguard`)."""
+    from urllib.parse import urlsplit
+
+    own = []
+    for url in start_urls:
+        parts = urlsplit(url)
+        if parts.hostname:
+            own.append(f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}")
+    return {
+        "COPYWATCH_ALLOW_LOCAL": bool(site.get("local")),
+        "COPYWATCH_OWN_PORTS": own,
+        "COPYWATCH_ALLOWED_PORTS": [int(p) for p in site.get("ports") or []],
+    }
+
+
+def empty_crawl_reason(stats: dict[str, Any]) -> str | None:
+    """Why a crawl that fetched pages is still a failure: not one product recognised."""
+    pages = int(stats.get("copywatch/pages") or 0)
+    listings = int(stats.get("copywatch/listings") or 0)
+    products = sum(int(v) for k, v in stats.items() if k.startswith("copywatch/products/") and "/failed" not in k)
+    if pages and not listings and not products and not stats.get("item_scraped_count"):
+        failed = int(stats.get("copywatch/products/failed") or 0)
+        return f"{pages} pages, no product pages recognised" + (f" ({failed} products failed)" if failed else "")
+    return None
 
 
 def _fetched_nothing(stats: dict[str, Any], distributed: bool) -> bool:

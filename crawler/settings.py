@@ -1,7 +1,9 @@
 """Scrapy settings for Copywatch crawls, built from :class:`copywatch.settings.Settings`.
 
 Politeness is the default: robots.txt obeyed, AutoThrottle on, a few requests per domain at a
-time, a user agent that says who crawls and how to reach them.
+time, a user agent that says who crawls and how to reach them. Safety too: only http(s) download
+handlers, every request checked by :mod:`crawler.guard` (scheme, port, public address after DNS,
+on every redirect hop), a page budget and a link-trap guard per crawl.
 """
 
 from __future__ import annotations
@@ -39,13 +41,25 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "DOWNLOAD_MAXSIZE": settings.max_image_bytes,
         "DOWNLOAD_WARNSIZE": 0,
         "REDIRECT_MAX_TIMES": 5,
+        # Only the web: no ftp://, file://, s3:// or data: downloads, whatever a page links to.
+        "DOWNLOAD_HANDLERS": {"ftp": None, "file": None, "s3": None, "data": None},
+        # Every request (and every redirect hop) checked against the fetch policy first.
+        "DOWNLOADER_MIDDLEWARES": {"crawler.guard.GuardMiddleware": 10},
+        "TWISTED_DNS_RESOLVER": "crawler.guard.GuardedResolver",
+        "COPYWATCH_ALLOW_LOCAL": False,
+        "COPYWATCH_OWN_PORTS": [],
+        "COPYWATCH_ALLOWED_PORTS": [],
+        # A page budget and a guard against link traps (see crawler/traps.py); both recorded in the
+        # run's stats when they stop something.
+        "COPYWATCH_MAX_PAGES": 50_000,
+        "COPYWATCH_TRAP_CHAIN": 200,
         # Deep enough for a 12-per-page category of thousands of products reached only by "next"
         # links; still a bound on endless link chains (calendars, session ids).
         "DEPTH_LIMIT": 500,
         "DEPTH_PRIORITY": 1,  # breadth-first: categories before deep pagination
         "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
         "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
-        # Stop runaway crawls.
+        # Stop runaway crawls (the page budget is COPYWATCH_MAX_PAGES: parsed pages, not images).
         "CLOSESPIDER_PAGECOUNT": 0,
         "CLOSESPIDER_ITEMCOUNT": 0,
         "CLOSESPIDER_TIMEOUT": 6 * 3600,

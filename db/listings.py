@@ -27,7 +27,7 @@ def _build_upsert_listing(dialect: str) -> Any:
     stmt = dialect_insert(dialect, _LISTINGS)
     excluded, table = stmt.excluded, _LISTINGS.c
     return stmt.on_conflict_do_update(
-        index_elements=["url"],
+        index_elements=["marketplace_id", "url"],
         set_={
             "title": func.coalesce(excluded.title, table.title),
             "price": func.coalesce(excluded.price, table.price),

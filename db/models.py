@@ -157,11 +157,13 @@ class Listing(Timestamped, Base):
     __table_args__ = (
         CheckConstraint("price IS NULL OR price >= 0", name="price_not_negative"),
         Index("ix_listings_marketplace_seller", "marketplace_id", "seller"),
+        # A listing is its marketplace's page: one marketplace's crawl never touches another's rows.
+        UniqueConstraint("marketplace_id", "url"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     marketplace_id: Mapped[int] = mapped_column(ForeignKey("marketplaces.id", ondelete="CASCADE"))
-    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    url: Mapped[str] = mapped_column(String(2000))
     title: Mapped[str | None] = mapped_column(String(1000))
     price: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     currency: Mapped[str | None] = mapped_column(String(3))

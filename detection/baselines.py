@@ -237,7 +237,7 @@ class SiameseMethod:
 
 
 class MatcherMethod:
-    """Adapter for :class:`detection.matcher.Matcher` (our matcher), imported lazily."""
+    """Adapter for :class:`detection.matching.Matcher` (our matcher), imported lazily."""
 
     name = "matcher"
 
@@ -247,10 +247,9 @@ class MatcherMethod:
         self.matcher: Matcher | None = None
 
     def build(self, originals: dict[str, np.ndarray]) -> None:
-        from detection.catalog import Catalog
-        from detection.matcher import Matcher
+        from detection.matching import Matcher, build_catalog
 
-        self.catalog = Catalog.build(originals.items())
+        self.catalog = build_catalog(originals.items())
         self.matcher = Matcher(self.catalog, device=self.device)
 
     def rank(

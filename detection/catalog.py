@@ -24,7 +24,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +58,17 @@ MAX_LISTS = 4096
 TRAIN_PER_LIST = 40
 NPROBE = 6
 
+#: Measures a catalog's score calibration: ``(catalog, sampled originals' pixels by position,
+#: progress) -> Calibration`` (:func:`detection.matching.calibrate`, which matches each sampled
+#: original against the rest of the catalog; the catalog itself knows nothing of the matcher).
+Calibrator = Callable[["Catalog", Mapping[int, np.ndarray], bool], Calibration]
+
 
 class Catalog:
     """A brand's originals, indexed for :class:`detection.matcher.Matcher`.
 
     Example:
-        >>> catalog = Catalog.build([("sku-1", image1), ("sku-2", image2)])
+        >>> catalog = build_catalog([("sku-1", image1), ("sku-2", image2)])  # detection.matching
         >>> catalog.save("data/index"); Catalog.load("data/index").ids()
         ['sku-1', 'sku-2']
     """
@@ -104,9 +109,14 @@ class Catalog:
 
     @classmethod
     def build(
-        cls, items: Iterable[tuple[str, np.ndarray]], progress: bool = False, calibrate: bool = True
+        cls,
+        items: Iterable[tuple[str, np.ndarray]],
+        progress: bool = False,
+        calibrator: Calibrator | None = None,
     ) -> Catalog:
-        """Index ``(original_id, BGR image)`` pairs, then measure the score calibration."""
+        """Index ``(original_id, BGR image)`` pairs; with a ``calibrator``, then measure the score
+        calibration on a seeded sample of the originals' pixels (without one the catalog keeps
+        :meth:`Calibration.default`: use :func:`detection.matching.build_catalog`)."""
         catalog = cls()
         descriptors: list[np.ndarray] = []
         # A seeded reservoir of originals' pixels (grayscale, working size) for the calibration.
@@ -116,7 +126,7 @@ class Catalog:
             progress_bar(items, desc="indexing originals", enabled=progress, unit="img")
         ):
             descriptors.append(catalog._append(original_id, image))
-            if not calibrate:
+            if calibrator is None:
                 continue
             if seen < CALIBRATION_SAMPLES:
                 sample.append((seen, normalised(to_gray(image))[0]))
@@ -127,8 +137,8 @@ class Catalog:
         catalog._points = []
         all_descriptors = np.concatenate(descriptors) if descriptors else np.zeros((0, 32), np.uint8)
         catalog.index = _make_index(all_descriptors)
-        if calibrate:
-            catalog.recalibrate(progress=progress, images=dict(sample))
+        if calibrator is not None:
+            catalog.calibration = calibrator(catalog, dict(sample), progress)
         return catalog
 
     def _append(self, original_id: str, image: np.ndarray) -> np.ndarray:
@@ -194,48 +204,6 @@ class Catalog:
         catalog.points = np.concatenate(points)
         catalog.index = _make_index(np.concatenate(codes) if codes else np.zeros((0, 32), np.uint8))
         return catalog
-
-    def recalibrate(
-        self,
-        progress: bool = False,
-        samples: int = CALIBRATION_SAMPLES,
-        seed: int = 0,
-        images: Mapping[int, np.ndarray] | None = None,
-    ) -> None:
-        """Measure the null distribution of evidence by leave-one-out queries of sampled originals.
-
-        Args:
-            progress: show a progress bar.
-            samples: originals to sample when ``images`` is not given.
-            seed: sampling seed.
-            images: originals' pixels by position. Each is matched, exactly like a listing image,
-                against the catalog without itself: the best evidence it gets is what a
-                catalog-like image that copies nothing gets. Without pixels, the originals'
-                stored features stand in and the null counts raw inliers (an upper bound).
-        """
-        from detection.matcher import Matcher  # the matcher needs a catalog; imported late on purpose
-
-        if len(self) < 3:
-            self.calibration = Calibration.default()
-            return
-        matcher = Matcher(self)
-        null: list[float] = []
-        if images:
-            for position, image in progress_bar(images.items(), desc="calibrating scores", enabled=progress):
-                null.append(matcher.best_other_evidence(image, exclude=self._ids[position]))
-        else:
-            rng = np.random.default_rng(seed)
-            chosen = rng.choice(len(self), size=min(samples, len(self)), replace=False)
-            for position in progress_bar(chosen, desc="calibrating scores", enabled=progress, unit="img"):
-                query = matcher.features_of_original(position)
-                null.append(matcher.best_other_inliers(query, exclude=self._ids[position]))
-        self.calibration = Calibration.fit(null)
-        log.info(
-            "calibration: null evidence median %.1f, tail from %.1f scale %.2f",
-            float(np.median(null)),
-            self.calibration.tail_start,
-            self.calibration.tail_scale,
-        )
 
     # --- descriptors of one original (used by calibration and diagnostics) -------------------------
 

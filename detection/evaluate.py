@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from detection.at_thresholds import Thresholds, at_thresholds, format_at_thresholds
 from detection.benchmark import IMAGE_SUFFIXES, read_image
 
 SEED_KS = (1, 5, 10, 20)
@@ -201,9 +202,15 @@ class QueryOutcome:
 
 
 def summarise(
-    method: str, n_originals: int, outcomes: Sequence[QueryOutcome], build_seconds: float, index_bytes: int
+    method: str,
+    n_originals: int,
+    outcomes: Sequence[QueryOutcome],
+    build_seconds: float,
+    index_bytes: int,
+    shipped: Thresholds | None = None,
 ) -> dict[str, Any]:
-    """The JSON object of docs/formats.md from per-query outcomes (percentages 0-100, ms, bytes)."""
+    """The JSON object of docs/formats.md from per-query outcomes (percentages 0-100, ms, bytes);
+    with ``shipped`` thresholds, also ``at_thresholds`` (:mod:`detection.at_thresholds`)."""
     seed_ranks = [o.seed_rank for o in outcomes if o.has_seed]
     in_catalog = [o for o in outcomes if o.original_id is not None]
     catalog_ranks = [rank_of(o.catalog_ranking, o.original_id) for o in in_catalog if o.original_id is not None]
@@ -225,7 +232,7 @@ def summarise(
         alerting[f"recall_at_fpr_{suffix}"] = round(recall_at(true_hits, threshold), 2)
         thresholds[f"threshold_{suffix}"] = threshold if math.isfinite(threshold) else None
     n = max(1, n_originals)
-    return {
+    result = {
         "method": method,
         "originals": n_originals,
         "queries": len(outcomes),
@@ -243,6 +250,9 @@ def summarise(
             "index_bytes_per_original": round(index_bytes / n, 1),
         },
     }
+    if shipped is not None:
+        result["at_thresholds"] = at_thresholds(outcomes, shipped)
+    return result
 
 
 def _timed(outcomes: Sequence[QueryOutcome]) -> list[float]:
@@ -268,6 +278,7 @@ def run(
     k: int = 10,
     progress: bool = True,
     on_query: Callable[[QueryOutcome], None] | None = None,
+    thresholds: Thresholds | None = None,
 ) -> dict[str, Any]:
     """Build ``method`` on the benchmark's originals and score every protocol.
 
@@ -277,6 +288,7 @@ def run(
         k: catalog ranking depth (Top-10 needs 10).
         progress: show a tqdm bar over the queries.
         on_query: called with each query's outcome (an unreadable query's too), as it is scored.
+        thresholds: the shipped review and alert thresholds (adds ``at_thresholds``).
 
     Returns:
         The JSON object of docs/formats.md (``method``, ``originals``, ``queries``, ``seed``, ``catalog``,
@@ -321,7 +333,9 @@ def run(
         outcomes.append(outcome)
         if on_query is not None:
             on_query(outcome)
-    result = summarise(method.name, len(bench.originals), outcomes, build_seconds, method.index_bytes())
+    result = summarise(
+        method.name, len(bench.originals), outcomes, build_seconds, method.index_bytes(), thresholds
+    )
     if unreadable:  # only then: the documented object keeps its exact keys
         result["unreadable"] = unreadable
     return result
@@ -363,6 +377,8 @@ def format_table(result: dict[str, Any], setters: dict[str, QueryOutcome] | None
         f"  cost              {cost['ms_per_query']:.2f} ms/query (1 thread), build {cost['build_ms_per_original']:.2f} ms/original,"
         f" index {cost['index_bytes_per_original']:.0f} B/original",
     ]
+    if "at_thresholds" in result:
+        lines += format_at_thresholds(result["at_thresholds"])
     if unreadable := result.get("unreadable"):
         lines.append(f"  unreadable        {len(unreadable)} file(s) skipped: {', '.join(unreadable[:5])}")
     return "\n".join(lines)

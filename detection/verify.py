@@ -166,7 +166,23 @@ def agreement(
     original_size: tuple[int, int],
     pyramid: AreaPyramid | None = None,
 ) -> float:
-    """Fraction of textured overlap blocks where the aligned query's structure matches the original.
+    """Fraction of textured overlap blocks where the aligned query's structure matches the
+    original (:func:`agreements`' first value)."""
+    return agreements(thumbnail, query, homography, original_size, pyramid)[0]
+
+
+def agreements(
+    thumbnail: np.ndarray | Reference,
+    query: np.ndarray,
+    homography: np.ndarray,
+    original_size: tuple[int, int],
+    pyramid: AreaPyramid | None = None,
+) -> tuple[float, float]:
+    """Fraction of textured overlap blocks where the aligned query's structure matches the
+    original, counted two ways: over the blocks where either side is drawn (a stroke the copy
+    lost or added disagrees), and over the blocks where the original is drawn (structure a
+    listing adds over the original's blank background — a sticker, a banner's lettering — is
+    not held against it; the two-sided value when the original has too few drawn blocks).
 
     Args:
         thumbnail: the original's thumbnail (:func:`make_thumbnail`), or its :class:`Reference`.
@@ -177,7 +193,7 @@ def agreement(
             (share one between the candidates compared with a query).
 
     Returns:
-        Agreement in [0, 1]; 1.0 when the overlap holds too few textured blocks to judge.
+        Both agreements in [0, 1]; 1.0 when the overlap holds too few textured blocks to judge.
     """
     reference = _reference(thumbnail)
     th, tw = reference.thumbnail.shape[:2]
@@ -225,7 +241,7 @@ def agreement(
     b[~inside] = 0
     rows, cols = th // BLOCK, tw // BLOCK
     if rows == 0 or cols == 0:
-        return 1.0
+        return 1.0, 1.0
     crop = (slice(0, rows * BLOCK), slice(0, cols * BLOCK))
 
     def blocks(values: np.ndarray) -> np.ndarray:
@@ -237,17 +253,16 @@ def agreement(
     cover = blocks(inside.astype(np.float32)) / (BLOCK * BLOCK)
     inside = cover >= MIN_OVERLAP
     if not inside.any():
-        return 1.0
+        return 1.0, 1.0
     # A block counts when either side has structure there (both directions: a stroke the copy
     # lost and a stroke the copy added both disagree); flat-in-both blocks carry no evidence.
-    textured = inside & (
-        (energy_a >= MIN_ENERGY * energy_a[inside].mean())
-        | (energy_b >= MIN_ENERGY * energy_b[inside].mean())
-    )
+    drawn = inside & (energy_a >= MIN_ENERGY * energy_a[inside].mean())
+    textured = drawn | (inside & (energy_b >= MIN_ENERGY * energy_b[inside].mean()))
     if int(textured.sum()) < MIN_BLOCKS:
-        return 1.0
-    correlation = cross / np.maximum(np.sqrt(energy_a * energy_b), 1e-6)
-    return float((correlation[textured] >= AGREE).mean())
+        return 1.0, 1.0
+    agrees = cross / np.maximum(np.sqrt(energy_a * energy_b), 1e-6) >= AGREE
+    both = float(agrees[textured].mean())
+    return both, (float(agrees[drawn].mean()) if int(drawn.sum()) >= MIN_BLOCKS else both)
 
 
 STRIP_MIN_SIDE = 6  # px of thumbnail: a thinner strip carries too little to correlate

@@ -8,10 +8,13 @@ import importlib
 # Each module ``copywatch.commands.bench_<name>`` has ``register(bench_subparsers)``.
 BENCH_MODULES: tuple[str, ...] = (
     "bench_make",
+    "bench_innocents",
+    "bench_photos",
     "bench_make_dev",
     "bench_make_logo",
     "bench_scale",
     "bench_crawl",
+    "bench_engines",
     "bench_pipeline",
     "bench_review",
     "bench_evidence",

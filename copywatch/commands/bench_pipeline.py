@@ -80,12 +80,13 @@ def _say(args: argparse.Namespace, text_: str) -> None:
 def cached_index(settings: Settings, size: int, args: argparse.Namespace) -> Path:
     """The index of ``size`` drawn originals with ids "1".."size" (a fresh database's numbering)."""
     from detection.catalog import Catalog
+    from detection.matching import build_catalog
 
     directory = settings.data_dir / "bench-pipeline" / f"index-{size}"
     if Catalog.stored_version(directory) is None:
         _say(args, f"» drawing and indexing {size} originals (cached for later runs)")
         started = time.perf_counter()
-        catalog = Catalog.build(((str(i), draw(i)) for i in range(1, size + 1)), progress=not args.json)
+        catalog = build_catalog(((str(i), draw(i)) for i in range(1, size + 1)), progress=not args.json)
         catalog.save(directory)
         _say(args, f"  indexed in {time.perf_counter() - started:.0f} s")
     return directory

@@ -192,7 +192,7 @@ def measure_scale(
     _threads(1)
     rng = np.random.default_rng(seed)
     real = _real_originals(bench, min(REAL_ORIGINALS, sizes[0]), rng)
-    base = Catalog.build(real, calibrate=False)
+    base = Catalog.build(real)
     picks = rng.integers(0, len(real), queries)
     query_set = [(crop_query(real[int(p)][1], rng), real[int(p)][0]) for p in picks]
     result: dict = {

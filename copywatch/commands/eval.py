@@ -28,6 +28,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="methods to run (default matcher)",
     )
     parser.add_argument("--limit", type=int, default=None, help="only the first N queries")
+    parser.add_argument(
+        "--innocents",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="add a pool of innocent images (copywatch bench innocents) as not-in-catalog queries",
+    )
+    parser.add_argument(
+        "--innocents-limit", type=int, default=None, metavar="N", help="only the first N pool images"
+    )
     parser.add_argument("--checkpoint", type=Path, default=None, help="Siamese checkpoint (default: shipped)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per method, last line(s)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -42,15 +52,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from detection.at_thresholds import Thresholds
     from detection.baselines import make_method
     from detection.evaluate import format_table, load_benchmark, threshold_setters
     from detection.evaluate import run as evaluate
+    from detection.innocent_pool import pool_images, with_pool
 
     try:
         bench = load_benchmark(args.bench, limit=args.limit)
     except (OSError, ValueError, KeyError) as exc:
         print(f"copywatch eval: cannot read benchmark {args.bench}: {exc}", file=sys.stderr)
         return 2
+    if args.innocents is not None:
+        try:
+            with_pool(bench.queries, bench.truth, pool_images(args.innocents, args.innocents_limit))
+        except (OSError, ValueError) as exc:
+            print(f"copywatch eval: cannot read innocent pool {args.innocents}: {exc}", file=sys.stderr)
+            return 2
+    # The shipped settings (the defaults when the command runs without them, as in tests).
+    shipped = settings or Settings
+    thresholds = Thresholds(review=shipped.review_threshold, alert=shipped.alert_threshold)
     try:
         dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     except OSError as exc:
@@ -67,7 +88,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 return 2
             outcomes: list[QueryOutcome] = []
             record = _recorder(name, outcomes, dump)
-            result = evaluate(method, bench, progress=not args.no_progress, on_query=record)
+            result = evaluate(
+                method, bench, progress=not args.no_progress, on_query=record, thresholds=thresholds
+            )
             results.append(result)
             table = format_table(result, threshold_setters(outcomes))
             print(table, file=sys.stderr if args.json else sys.stdout, flush=True)

@@ -40,8 +40,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_region,
         help="ISO 3166 country code for phone numbers written without a country code (e.g. GB, DE, US)",
     )
+    add.add_argument(
+        "--local",
+        action="store_true",
+        help="the shop is on this machine or a private network (its own hosts may have local addresses)",
+    )
+    add.add_argument(
+        "--port", type=int, action="append", default=[], help="another port the crawl may fetch (repeatable)"
+    )
     actions.add_parser("list", help="list marketplaces")
     parser.set_defaults(handler=run)
+
+
+def _site_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The crawl's fetch policy flags of a marketplace (see docs/crawler.md, Safety)."""
+    site: dict[str, object] = {}
+    if getattr(args, "local", False):
+        site["local"] = True
+    if getattr(args, "port", None):
+        site["ports"] = sorted(set(args.port))
+    return site
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -60,6 +78,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     spider=args.spider,
                     schedule=args.schedule,
                     enabled=not args.disabled,
+                    settings=_site_settings(args),
                 )
                 if args.region:
                     set_marketplace_setting(session, marketplace_id, "region", args.region)

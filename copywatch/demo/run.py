@@ -214,7 +214,7 @@ def _register_marketplace(sessions: Callable, base_url: str) -> int:
     with sessions() as session, session.begin():
         # The demo's sellers write UK phone numbers; the region reads the national formats.
         return upsert_marketplace(
-            session, MARKETPLACE_NAME, [base_url + "/"], settings={"demo": True, "region": "GB"}
+            session, MARKETPLACE_NAME, [base_url + "/"], settings={"demo": True, "local": True, "region": "GB"}
         )
 
 

@@ -7,6 +7,11 @@
   "images": [{"src"}]}]``.
 
 A site that does not answer them (404, HTML) is simply crawled through its pages.
+
+The JSON is the shop's word, not ours: a product's permalink is taken only when it is an http(s)
+URL on the shop's own host (a hostile shop must not name another marketplace's listing), and a
+product with a malformed field is skipped on its own (counted in ``copywatch/products/failed``)
+while the rest of the page is read.
 """
 
 from __future__ import annotations
@@ -15,12 +20,12 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.http import Response
 
-from crawler.items import ListingItem, ListingLoader
+from crawler.items import ListingItem, ListingLoader, sanitize_listing
 from crawler.sellers import seller_from_platform
 from crawler.spiders import seller_pages
 
@@ -58,10 +63,27 @@ def parse(spider: Any, response: Response, kind: str, page: int) -> Iterator[Lis
         return
     spider.crawler.stats.inc_value(f"copywatch/platform/{kind}/pages")
     root = response.meta["root"]
+    stats = spider.crawler.stats
     for product in products:
-        if isinstance(product, dict) and (item := _item(product, kind, root)) is not None:
-            yield item
-            yield from seller_pages.seller_requests(spider, item)
+        try:
+            item = _item(product, kind, root) if isinstance(product, dict) else None
+        except (ArithmeticError, TypeError, ValueError, AttributeError) as exc:
+            stats.inc_value("copywatch/products/failed")
+            stats.inc_value(f"copywatch/products/failed/{kind}: {type(exc).__name__}")
+            continue
+        if item is None:
+            stats.inc_value("copywatch/products/failed")
+            stats.inc_value(f"copywatch/products/failed/{kind}: no usable permalink")
+            continue
+        problems = sanitize_listing(item)
+        for problem in problems:
+            stats.inc_value(f"copywatch/fields/{problem}")
+        if "url_too_long" in problems:
+            stats.inc_value("copywatch/products/failed")
+            continue
+        stats.inc_value(f"copywatch/products/{kind}")
+        yield item
+        yield from seller_pages.seller_requests(spider, item)
     if len(products) >= _PAGE_SIZE[kind] and page < MAX_PAGES:
         yield scrapy.Request(
             _url(root, kind, page + 1),
@@ -70,6 +92,19 @@ def parse(spider: Any, response: Response, kind: str, page: int) -> Iterator[Lis
             meta={"handle_httpstatus_list": [404], "root": root},
             dont_filter=True,
         )
+
+
+def own_url(root: str, link: Any) -> str | None:
+    """``link`` resolved against the shop's ``root`` when it is an http(s) URL of that same host."""
+    if not isinstance(link, str) or not link.strip():
+        return None
+    url = urljoin(root + "/", link.strip())
+    parts, own = urlsplit(url), urlsplit(root)
+    if parts.scheme not in {"http", "https"} or parts.hostname != own.hostname:
+        return None
+    if parts.port != own.port:  # another port of the host is another site
+        return None
+    return url
 
 
 def _item(product: dict[str, Any], kind: str, root: str) -> ListingItem | None:
@@ -85,9 +120,10 @@ def _item(product: dict[str, Any], kind: str, root: str) -> ListingItem | None:
         loader.add_value("seller", product.get("vendor"))
         images = [i.get("src") for i in product.get("images") or [] if isinstance(i, dict)]
     else:
-        if not product.get("permalink"):
+        permalink = own_url(root, product.get("permalink"))
+        if permalink is None:
             return None
-        loader.add_value("url", urljoin(root + "/", product["permalink"]))
+        loader.add_value("url", permalink)
         loader.add_value("title", product.get("name"))
         prices = product.get("prices") or {}
         if prices.get("price") is not None:

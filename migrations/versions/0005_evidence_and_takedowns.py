@@ -1,7 +1,7 @@
 """evidence and takedowns
 
 Revision ID: 0005
-Revises: 0006
+Revises: 0003
 Create Date: 2026-12-04
 
 Evidence files of listings (WARC, screenshot), rights-holder profiles, takedown notices with their
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0006"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -49,7 +49,7 @@ def _path(url: str) -> str:
 
 def test_crawl_stores_every_listing_and_image_and_records_failures(crawl_settings: Settings) -> None:
     with serve(standard_shop()) as shop:
-        summary = crawl(crawl_settings, shop.base + "/")
+        summary = crawl(crawl_settings, shop.base + "/", allow_local=True)
         requested = set(shop.requests)
     listings, images, runs = _rows(crawl_settings)
 
@@ -82,9 +82,9 @@ def test_crawl_stores_every_listing_and_image_and_records_failures(crawl_setting
 
 def test_second_crawl_adds_nothing(crawl_settings: Settings) -> None:
     with serve(standard_shop()) as shop:
-        crawl(crawl_settings, shop.base + "/")
+        crawl(crawl_settings, shop.base + "/", allow_local=True)
         first_listings, first_images, _ = _rows(crawl_settings)
-        second = crawl(crawl_settings, shop.base + "/")
+        second = crawl(crawl_settings, shop.base + "/", allow_local=True)
     listings, images, runs = _rows(crawl_settings)
     assert second.status == "finished" and second.images_stored == 0
     assert len(listings) == len(first_listings) and len(images) == len(first_images)
@@ -95,8 +95,8 @@ def test_second_crawl_adds_nothing(crawl_settings: Settings) -> None:
 
 def test_platform_json_apis_are_read(crawl_settings: Settings) -> None:
     with serve(shopify_shop(3)) as shopify, serve(woocommerce_shop(2)) as woo:
-        crawl(crawl_settings, shopify.base + "/")
-        crawl(crawl_settings, woo.base + "/")
+        crawl(crawl_settings, shopify.base + "/", allow_local=True)
+        crawl(crawl_settings, woo.base + "/", allow_local=True)
     listings, images, _ = _rows(crawl_settings)
     paths = sorted(_path(listing.url) for listing in listings)
     assert paths == [
@@ -112,7 +112,7 @@ def test_platform_json_apis_are_read(crawl_settings: Settings) -> None:
 
 
 def test_a_dead_start_url_is_a_failed_run_with_its_reason(crawl_settings: Settings) -> None:
-    summary = crawl(crawl_settings, "http://127.0.0.1:9/")
+    summary = crawl(crawl_settings, "http://127.0.0.1:9/", allow_local=True)
     assert summary.status == "failed"
     assert "no page could be fetched" in summary.error
 
@@ -124,7 +124,7 @@ def test_unknown_marketplace_name_is_refused(crawl_settings: Settings) -> None:
 
 def test_embedded_sqlite_crawl_with_a_listing_limit(settings: Settings) -> None:
     with serve(standard_shop()) as shop:
-        summary = crawl(settings.with_overrides(crawl_delay_s=0.0), shop.base + "/", limit=2)
+        summary = crawl(settings.with_overrides(crawl_delay_s=0.0), shop.base + "/", limit=2, allow_local=True)
     engine = make_engine(settings.database_url)
     with session_factory(engine)() as session:
         count = session.execute(select(func.count()).select_from(Listing)).scalar_one()

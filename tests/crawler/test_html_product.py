@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from crawler.extract import extract_product
 
 HEADER = (
@@ -82,3 +84,70 @@ def test_category_pages_with_one_buy_button_per_product_are_not_products() -> No
 def test_a_page_without_any_buy_control_is_not_a_product() -> None:
     page = f"<html><body>{HEADER}<h1>About us</h1><img src='/image/team.jpg'><p>$5 shipping</p></body></html>"
     assert extract_product(page, "http://shop.test/about") is None
+
+
+# --- engine-independent recognition ---------------------------------------------------------------
+
+
+def _product(form: str, extra: str = "") -> str:
+    return (
+        "<html><body><header><img src='/logo.png'></header><div class='row'>"
+        "<div class='gallery'><img src='/media/p1-a.jpg'><img src='/media/p1-b.jpg'></div>"
+        f"<div class='main'><h1>Walnut Clock</h1><p class='cost'>€ 24,90</p>{form}</div></div>{extra}"
+        "</body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "<form action='/basket/add/7/' method='post'><input type='hidden' name='csrfmiddlewaretoken' value='x'>"
+        "<button type='submit'>Add to basket</button></form>",
+        "<form action='/warenkorb' method='post'><input name='menge' value='1'><button>In den Warenkorb</button></form>",
+        "<form method='post' action='/x'><input type='number' name='qty' value='1'><button>OK</button></form>",
+        "<button class='btn' data-product-id='7'>Ajouter au panier</button>",
+        "<a href='#' class='add-to-bag' data-sku='7'>Bag it</a>",
+    ],
+)
+def test_a_purchase_control_of_any_naming_or_language_makes_a_product_page(form: str) -> None:
+    product = extract_product(_product(form), "http://shop.test/p/walnut-clock")
+    assert product is not None and product.title == "Walnut Clock"
+    assert product.images == ["/media/p1-a.jpg", "/media/p1-b.jpg"]  # not the logo
+    # A control that names its product (an id field, a number in the action) is the product's
+    # identity on the site; one that does not leaves the page's URL to identify it.
+    assert product.identity is None or "7" in product.identity
+
+
+def test_related_product_cards_stay_out_and_review_forms_are_not_purchases() -> None:
+    related = (
+        "<section><h2>Related</h2><article><a href='/p/other'><img src='/media/other.jpg'></a>"
+        "<h3><a href='/p/other'>Other</a></h3><form action='/basket/add/8/' method='post'>"
+        "<button>Add to basket</button></form></article></section>"
+    )
+    form = "<form action='/basket/add/7/' method='post'><button>Add to basket</button></form>"
+    product = extract_product(_product(form, related), "http://shop.test/p/walnut-clock")
+    assert product is not None and product.images == ["/media/p1-a.jpg", "/media/p1-b.jpg"]
+    review = "<form action='/p/walnut-clock/reviews/add/' method='post'><textarea name='body'></textarea><button>Save</button></form>"
+    assert extract_product(_product(review), "http://shop.test/p/walnut-clock/reviews/add/") is None
+
+
+def test_a_category_with_a_single_product_card_is_not_a_product_page() -> None:
+    page = (
+        "<html><body><h1>Clocks</h1><ol><li><article><a href='/p/walnut-clock'><img src='/media/p1.jpg'></a>"
+        "<h3><a href='/p/walnut-clock'>Walnut Clock</a></h3><p class='price'>€ 24,90</p>"
+        "<form action='/basket/add/7/' method='post'><button>Add to basket</button></form></article></li></ol></body></html>"
+    )
+    assert extract_product(page, "http://shop.test/c/clocks") is None
+
+
+def test_a_gallery_navigation_strip_is_not_taken_for_more_photos() -> None:
+    gallery = (
+        "<div id='gallery' class='carousel'><div class='carousel-inner'><img src='/m/a-440.jpg'><img src='/m/b-440.jpg'></div>"
+        "<ol class='carousel-indicators'><li><img src='/m/a-65.jpg'></li><li><img src='/m/b-65.jpg'></li></ol></div>"
+    )
+    page = (
+        f"<html><body><div class='row'><div>{gallery}</div><div><h1>Lamp</h1>"
+        "<form action='/cart/add' method='post'><button>Add to cart</button></form></div></div></body></html>"
+    )
+    product = extract_product(page, "http://shop.test/p/lamp")
+    assert product is not None and product.images == ["/m/a-440.jpg", "/m/b-440.jpg"]

@@ -49,12 +49,11 @@ def test_outliers_in_the_null_do_not_inflate_the_tail() -> None:
 
 
 def test_build_measures_the_null_with_the_matchers_own_pipeline() -> None:
-    from detection.catalog import Catalog
-    from detection.matcher import Matcher
+    from detection.matching import Matcher, build_catalog
     from tests.support.images import product_image
 
     images = [(f"o{i}", product_image(i)) for i in range(12)]
-    catalog = Catalog.build(images)
+    catalog = build_catalog(images)
     matcher = Matcher(catalog)
     # The null holds, for sampled originals, the best evidence a listing image showing that
     # original gets from the *other* originals — exactly what the matcher itself reports.
@@ -63,5 +62,5 @@ def test_build_measures_the_null_with_the_matchers_own_pipeline() -> None:
     # call, so a chance candidate's near-zero inliers x agreement^4 can differ in the fifth decimal.)
     assert list(catalog.calibration.sorted_null) == pytest.approx(expected, abs=1e-3)
     # An original duplicated under another id is a copy, not chance: its evidence dwarfs the rest.
-    duplicated = Catalog.build([*images, ("copy-of-o3", images[3][1])])
+    duplicated = build_catalog([*images, ("copy-of-o3", images[3][1])])
     assert max(duplicated.calibration.sorted_null) > 5 * max(expected)

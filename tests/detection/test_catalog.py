@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from detection.catalog import Catalog
-from detection.matcher import Matcher
+from detection.matching import Matcher, build_catalog
 from tests.support.images import product_image
 
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog.build((f"o{i}", product_image(i)) for i in range(12))
+    return build_catalog((f"o{i}", product_image(i)) for i in range(12))
 
 
 def test_save_load_round_trip_keeps_matches(catalog: Catalog, tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_save_load_round_trip_keeps_matches(catalog: Catalog, tmp_path: Path) ->
 
 
 def test_add_indexes_a_new_original_without_rebuild_and_changes_the_version(tmp_path: Path) -> None:
-    catalog = Catalog.build((f"o{i}", product_image(i)) for i in range(6))
+    catalog = build_catalog((f"o{i}", product_image(i)) for i in range(6))
     catalog.save(tmp_path / "index")
     loaded = Catalog.load(tmp_path / "index")
     old_version = loaded.version
@@ -45,7 +45,7 @@ def test_add_indexes_a_new_original_without_rebuild_and_changes_the_version(tmp_
 
 
 def test_owners_follow_additions() -> None:
-    catalog = Catalog.build((f"o{i}", product_image(i)) for i in range(3))
+    catalog = build_catalog((f"o{i}", product_image(i)) for i in range(3))
     last = catalog.descriptor_count - 1
     assert catalog.owners(np.array([0, last])).tolist() == [0, 2]
     loaded_before = catalog.owners(np.array([last]))  # the cached offsets, before the addition
@@ -77,7 +77,7 @@ def test_index_stays_under_10_kb_per_original(catalog: Catalog) -> None:
 
 
 def test_blank_original_is_indexed_without_features() -> None:
-    catalog = Catalog.build([("blank", np.full((200, 200, 3), 255, np.uint8)), ("o1", product_image(1))])
+    catalog = build_catalog([("blank", np.full((200, 200, 3), 255, np.uint8)), ("o1", product_image(1))])
     assert catalog.ids() == ["blank", "o1"]
     assert Matcher(catalog).match(product_image(1), k=1)[0].original_id == "o1"
 
@@ -89,7 +89,7 @@ def test_inverted_file_index_round_trips_and_grows(monkeypatch: pytest.MonkeyPat
 
     # Large catalogs switch to an inverted-file index; force it on a small one.
     monkeypatch.setattr(catalog_module, "IVF_FROM", 500)
-    catalog = Catalog.build((f"o{i}", product_image(i)) for i in range(8))
+    catalog = build_catalog((f"o{i}", product_image(i)) for i in range(8))
     assert isinstance(catalog.index, faiss.IndexBinaryIVF)
     catalog.add("late", product_image(60))
     catalog.save(tmp_path / "index")

@@ -6,9 +6,8 @@ import cv2
 import faiss
 import numpy as np
 
-from detection.catalog import Catalog
 from detection.hamming_torch import TorchHammingIndex
-from detection.matcher import Matcher
+from detection.matching import Matcher, build_catalog
 from tests.support.images import product_image
 
 
@@ -44,7 +43,7 @@ def test_fewer_codes_than_neighbours_asked_and_empty_inputs() -> None:
 
 
 def test_the_matcher_finds_the_same_originals_with_the_torch_search() -> None:
-    catalog = Catalog.build((f"sku-{i}", product_image(i)) for i in range(10))
+    catalog = build_catalog((f"sku-{i}", product_image(i)) for i in range(10))
     faiss_matcher, torch_matcher = Matcher(catalog), Matcher(catalog, torch_search=True)
     queries = [
         product_image(2)[40:300],
@@ -61,9 +60,9 @@ def test_the_matcher_finds_the_same_originals_with_the_torch_search() -> None:
 
 
 def test_a_cuda_matcher_searches_with_torch_and_a_cpu_one_with_faiss() -> None:
-    catalog = Catalog.build((f"sku-{i}", product_image(i)) for i in range(2))
-    assert Matcher(catalog, device="cuda")._torch_search  # nothing touches the GPU until a search
-    assert not Matcher(catalog)._torch_search and not Matcher(catalog, device="cpu")._torch_search
+    catalog = build_catalog((f"sku-{i}", product_image(i)) for i in range(2))
+    assert Matcher(catalog, device="cuda").search.torch_search  # nothing touches the GPU until a search
+    assert not Matcher(catalog).search.torch_search and not Matcher(catalog, device="cpu").search.torch_search
 
 
 def test_with_an_inverted_files_layout_only_the_probed_lists_are_searched() -> None:
@@ -84,7 +83,7 @@ def test_a_large_catalogs_inverted_file_is_searched_as_faiss_does(monkeypatch) -
     import detection.catalog as catalog_module
 
     monkeypatch.setattr(catalog_module, "IVF_FROM", 500)  # an inverted file on a small catalog
-    catalog = Catalog.build((f"sku-{i}", product_image(i)) for i in range(10))
+    catalog = build_catalog((f"sku-{i}", product_image(i)) for i in range(10))
     lists = catalog.inverted_lists()
     assert lists is not None and len(lists.list_of) == catalog.descriptor_count
     queries = catalog.all_descriptors()[::7].copy()

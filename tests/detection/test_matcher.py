@@ -6,10 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
-import detection.matcher as matcher_module
-from detection.catalog import Catalog
-from detection.features import repeated
-from detection.matcher import DENSE_FEATURES, Matcher
+from detection.features import QUERY_FEATURES, FeatureExtractor, repeated
+from detection.matching import Evidence, Match, Matcher, build_catalog, tuning
+from detection.matching import matcher as matcher_module
+from detection.matching.looks import Looks
+from detection.matching.ranking import merge
+from detection.matching.search import CatalogSearch
 from tests.support.images import insert_into_canvas, product_image
 
 CATALOG_SIZE = 24
@@ -22,7 +24,7 @@ def originals() -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def matcher(originals: dict[str, np.ndarray]) -> Matcher:
-    return Matcher(Catalog.build(originals.items()))
+    return Matcher(build_catalog(originals.items()))
 
 
 def _polygon_iou(a: list[tuple[float, float]], b: np.ndarray, shape: tuple[int, int]) -> float:
@@ -102,7 +104,7 @@ def test_small_mirrored_copy_in_a_large_photo_is_found_by_the_mirrored_zoom(
     # Pasted straight onto another drawing (no frame of its own to be cut out by), mirrored.
     canvas, (x, y) = insert_into_canvas(cv2.flip(original, 1), seed=9, factor=5.0)
     listing = cv2.resize(canvas, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-    catalog = Catalog.build(originals.items())
+    catalog = build_catalog(originals.items())
     found = Matcher(catalog, proposals=False).match(listing, k=1)
     assert found and found[0].original_id == "sku-5" and found[0].transform == "mirrored"
     assert found[0].score > 0.9
@@ -161,13 +163,12 @@ def test_blank_image_matches_nothing(matcher: Matcher) -> None:
 
 def test_dense_look_searches_many_more_distinctive_features(matcher: Matcher) -> None:
     query = cv2.cvtColor(product_image(5), cv2.COLOR_BGR2GRAY)
-    detected = matcher._extractor.detect(query)
-    plain = matcher._search(matcher._extractor.describe(detected))
+    plain = FeatureExtractor(QUERY_FEATURES).extract(query)
 
-    [(dense, mirrored)] = list(matcher._dense_look(query))
+    [(dense, mirrored)] = list(Looks(CatalogSearch(matcher.catalog)).dense_views(query))
 
     assert not mirrored
-    assert len(plain.features) + 300 < len(dense.features) <= DENSE_FEATURES
+    assert len(plain) + 300 < len(dense.features) <= tuning.DENSE_FEATURES
     # Repeats are looked for within neighbouring pyramid levels: a rare one across levels stays.
     assert repeated(dense.features.descriptors).mean() < 0.02
     assert dense.ids.shape == (len(dense.features), 2)
@@ -175,7 +176,7 @@ def test_dense_look_searches_many_more_distinctive_features(matcher: Matcher) ->
 
 def test_zoom_look_reads_the_plain_view_then_its_mirror(matcher: Matcher) -> None:
     query = cv2.cvtColor(cv2.resize(product_image(6), (900, 1100)), cv2.COLOR_BGR2GRAY)
-    views = list(matcher._zoom_look(query))
+    views = list(Looks(CatalogSearch(matcher.catalog)).zoom_views(query))
     assert [mirrored for _, mirrored in views] == [False, True]
     (plain, _), (mirror, _) = views
     # The mirror is the same keypoints reflected and described again.
@@ -185,7 +186,7 @@ def test_zoom_look_reads_the_plain_view_then_its_mirror(matcher: Matcher) -> Non
 
 
 def test_a_picture_pasted_small_is_found_by_its_frame(originals: dict[str, np.ndarray]) -> None:
-    catalog = Catalog.build(originals.items())
+    catalog = build_catalog(originals.items())
     canvas = np.full((1400, 1600, 3), (60, 140, 200), np.uint8)
     cv2.circle(canvas, (400, 700), 300, (30, 90, 40), -1)
     piece = cv2.resize(originals["sku-4"], (160, 192), interpolation=cv2.INTER_AREA)
@@ -202,7 +203,7 @@ def test_a_picture_pasted_small_is_found_by_its_frame(originals: dict[str, np.nd
 
 
 def test_a_mirrored_picture_pasted_small_is_found_and_localised(originals: dict[str, np.ndarray]) -> None:
-    catalog = Catalog.build(originals.items())
+    catalog = build_catalog(originals.items())
     canvas = np.full((1400, 1600, 3), (60, 140, 200), np.uint8)
     cv2.circle(canvas, (400, 700), 300, (30, 90, 40), -1)
     piece = cv2.flip(cv2.resize(originals["sku-9"], (160, 192), interpolation=cv2.INTER_AREA), 1)
@@ -218,35 +219,24 @@ def test_a_mirrored_picture_pasted_small_is_found_and_localised(originals: dict[
     assert abs(left_edge[0] / left_edge[2] - 1360) < 12
 
 
-def _spied(look, name: str, calls: list[str]):  # noqa: ANN001, ANN202 - test spy
-    def spy(*args):  # noqa: ANN002, ANN202
-        calls.append(name)
-        return look(*args)
-
-    return spy
-
-
 def test_second_looks_only_when_the_first_finds_too_little(
     matcher: Matcher, originals: dict[str, np.ndarray]
 ) -> None:
     looked: list[str] = []
-    looks = matcher._second_looks
-    matcher._second_looks = [(_spied(look, look.__name__, looked), *gates) for look, *gates in looks]
-    try:
-        matcher.match(originals["sku-2"], k=1)  # a copy: settled by the plain pass
-        assert looked == []
-        matcher.match(np.full((900, 900, 3), 200, np.uint8), k=1)  # nothing to match: both looks
-        assert looked == ["_dense_look", "_zoom_look"]
-        looked.clear()
-        # A listing no larger than the working frame has no finer detail for the zoom to see.
-        matcher.match(np.full((300, 300, 3), 200, np.uint8), k=1)
-        assert looked == ["_dense_look"]
-    finally:
-        matcher._second_looks = looks
+    spied = Matcher(matcher.catalog)
+    spied.on_look = looked.append
+    spied.match(originals["sku-2"], k=1)  # a copy: settled by the plain pass
+    assert looked == []
+    spied.match(np.full((900, 900, 3), 200, np.uint8), k=1)  # nothing to match: both looks
+    assert looked == ["dense", "zoom"]
+    looked.clear()
+    # A listing no larger than the working frame has no finer detail for the zoom to see.
+    spied.match(np.full((300, 300, 3), 200, np.uint8), k=1)
+    assert looked == ["dense"]
 
 
 def test_every_picture_pasted_into_a_collage_is_reported(originals: dict[str, np.ndarray]) -> None:
-    catalog = Catalog.build(originals.items())
+    catalog = build_catalog(originals.items())
     canvas = np.full((1400, 1600, 3), (60, 140, 200), np.uint8)
     big = cv2.resize(originals["sku-7"], (500, 600), interpolation=cv2.INTER_AREA)
     small = cv2.resize(originals["sku-11"], (160, 192), interpolation=cv2.INTER_AREA)
@@ -260,14 +250,9 @@ def test_every_picture_pasted_into_a_collage_is_reported(originals: dict[str, np
     assert without.get("sku-11", 0.0) < 0.5
 
 
-def _found(original_id: str, score: float, rank_evidence: float, rate: float) -> matcher_module.Match:
-    components = {
-        "inliers": rank_evidence,
-        "votes": 10.0,
-        "rank_evidence": rank_evidence,
-        "false_alarm_rate": rate,
-    }
-    return matcher_module.Match(original_id, score, components, None, None)
+def _found(original_id: str, score: float, rank_evidence: float, rate: float) -> Match:
+    evidence = Evidence(inliers=rank_evidence, votes=10.0, rank_evidence=rank_evidence, false_alarm_rate=rate)
+    return Match(original_id, score, evidence)
 
 
 def test_pictures_found_in_different_parts_rank_the_surer_copy_first() -> None:
@@ -275,14 +260,14 @@ def test_pictures_found_in_different_parts_rank_the_surer_copy_first() -> None:
     # look-alike of another original) has a few more structure-weighed inliers but a doubtful score.
     whole = [_found("copied", 0.991, 38.0, 1e-8)]
     pasted = [_found("look-alike", 0.57, 38.2, 0.03)]
-    assert [m.original_id for m in matcher_module._merge(whole, pasted)] == ["copied", "look-alike"]
+    assert [m.original_id for m in merge(whole, pasted)] == ["copied", "look-alike"]
     # Two conclusive finds: the higher score first.
     pasted = [_found("other copy", 0.952, 74.0, 1e-4)]
-    assert [m.original_id for m in matcher_module._merge(whole, pasted)] == ["copied", "other copy"]
+    assert [m.original_id for m in merge(whole, pasted)] == ["copied", "other copy"]
     # Nothing conclusive: the ranking evidence decides, as within one picture.
     weak = [_found("weak", 0.40, 12.0, 0.1)]
     chance = [_found("chance", 0.41, 9.0, 0.09)]
-    assert [m.original_id for m in matcher_module._merge(weak, chance)] == ["weak", "chance"]
+    assert [m.original_id for m in merge(weak, chance)] == ["weak", "chance"]
 
 
 @pytest.mark.parametrize("view", ["perspective", "stretched"])
@@ -321,7 +306,7 @@ def test_a_close_up_detail_gets_the_wide_look(
     for query in (detail, cv2.flip(detail, 1)):
         with_wide = matcher.match(query, k=1)[0]
         with monkeypatch.context() as patched:
-            patched.setattr(matcher, "_close_up", lambda verified: None)
+            patched.setattr(tuning, "WIDE_FROM_SCALE", 100.0)  # no wide look
             without = matcher.match(query, k=1)[0]
         assert with_wide.original_id == without.original_id == "sku-17"
         assert with_wide.components["inliers"] > 1.2 * without.components["inliers"]
@@ -329,8 +314,8 @@ def test_a_close_up_detail_gets_the_wide_look(
 
     # A copy at the original's own scale does not take it.
     chosen: list[object] = []
-    close_up = matcher._close_up
-    monkeypatch.setattr(matcher, "_close_up", lambda *args: chosen.append(close_up(*args)) or chosen[-1])
+    close_up = matcher_module.close_up
+    monkeypatch.setattr(matcher_module, "close_up", lambda *args: chosen.append(close_up(*args)) or chosen[-1])
     matcher.match(original[: height // 2], k=1)
     assert chosen == [None]
 
@@ -362,7 +347,7 @@ def test_a_small_listing_of_a_detail_gets_the_wide_look(
 
     with_wide = found()
     with monkeypatch.context() as patched:
-        patched.setattr("detection.matcher.WIDE_FROM_SCALE", 100.0)  # no wide look at all
+        patched.setattr(tuning, "WIDE_FROM_SCALE", 100.0)  # no wide look at all
         without = found()
     assert with_wide >= 1.5 * without + 5  # 18 and 6 of 48 when written
 
@@ -372,15 +357,13 @@ def test_prepared_thumbnails_are_cached_within_a_bound(
 ) -> None:
     """Originals' prepared thumbnails are kept between queries, at most REFERENCE_CACHE of them,
     and a cached one gives the very scores a fresh one does."""
-    import detection.matcher as matcher_module
-
-    catalog = Catalog.build(list(originals.items())[:8])
+    catalog = build_catalog(list(originals.items())[:8])
     # Each original seen first as its top half, then whole: a cached thumbnail must come back
     # unchanged by the comparison that used it.
     queries = [query for i in range(8) for query in (originals[f"sku-{i}"][:240], originals[f"sku-{i}"])]
     fresh = [Matcher(catalog).match(query, k=1)[0] for query in queries]
 
-    monkeypatch.setattr(matcher_module, "REFERENCE_CACHE", 3)
+    monkeypatch.setattr(tuning, "REFERENCE_CACHE", 3)
     cached = Matcher(catalog)
     for query, expected in zip(queries, fresh, strict=True):
         # (The copies' own scores: a chance candidate's few inliers vary with RANSAC's draws.)
@@ -389,8 +372,8 @@ def test_prepared_thumbnails_are_cached_within_a_bound(
             expected.original_id,
             expected.components["agreement"],
         )
-        assert len(cached._references) <= 3
-    assert len(cached._references) == 3
+        assert cached.cached_references <= 3
+    assert cached.cached_references == 3
 
 
 def _nearly_symmetric_product(seed: int, details: int = 16) -> np.ndarray:
@@ -414,7 +397,7 @@ def test_a_mirrored_copy_of_a_nearly_symmetric_product_is_aligned_mirrored(
     be skipped, and the details then disagreed: the copy scored low or unmirrored. The structure
     check's disagreement now asks for the mirrored pass, and the alignment it agrees with wins."""
     symmetric = {f"sym-{seed}": _nearly_symmetric_product(seed) for seed in (200, 201, 202, 203)}
-    matcher = Matcher(Catalog.build({**originals, **symmetric}.items()))
+    matcher = Matcher(build_catalog({**originals, **symmetric}.items()))
     for sku, image in symmetric.items():
         best = matcher.match(cv2.flip(image, 1), k=2)[0]
         assert best.original_id == sku
@@ -430,7 +413,7 @@ def test_a_doubted_alignment_gives_way_to_the_fit_the_structure_agrees_with(
     alone, the similarity fits part of the copy and disagrees with the original's structure; the
     other fits of the same correspondences are then weighed, and the affine map that lines up
     the whole copy is kept (it used to stay with the similarity and score near zero)."""
-    monkeypatch.setattr(matcher_module, "REFINE_GAIN", 100.0)
+    monkeypatch.setattr(tuning, "REFINE_GAIN", 100.0)
     original = originals[sku]
     h, w = original.shape[:2]
     corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])

@@ -10,8 +10,17 @@ import numpy as np
 import pytest
 
 from detection.catalog import Catalog
-from detection.matcher import STRUCTURE_WEIGHT, Matcher
-from detection.verify import agreement, make_thumbnail, pack, strip_similarity, thumbnail_size, unpack
+from detection.matching import Matcher, build_catalog
+from detection.matching.tuning import STRUCTURE_WEIGHT
+from detection.verify import (
+    agreement,
+    agreements,
+    make_thumbnail,
+    pack,
+    strip_similarity,
+    thumbnail_size,
+    unpack,
+)
 from tests.support.images import product_image
 
 IDENTITY = np.eye(3)
@@ -72,6 +81,32 @@ def test_local_overlay_keeps_agreement_but_a_redrawn_variant_loses_it() -> None:
     assert with_banner - redrawn >= 0.2
 
 
+def test_a_sticker_on_the_originals_blank_background_is_held_against_a_copy_only_for_ranking() -> None:
+    """A thin drawing (a sword) with a wide white margin: a price sticker pasted on the margin
+    adds structure where the original has none. Over the blocks where the original is drawn the
+    copy agrees everywhere (the score's measure); over the blocks where either is drawn it does
+    not (the ranking's). A sticker over the drawing itself costs the blocks it hides."""
+    original = np.full((400, 400, 3), 255, np.uint8)
+    cv2.line(original, (40, 300), (360, 300), (40, 40, 40), 6)
+    cv2.rectangle(original, (60, 290), (90, 310), (20, 120, 200), -1)
+    cv2.line(original, (120, 296), (350, 296), (200, 200, 200), 2)
+    size = (400, 400)
+    thumbnail = make_thumbnail(original)
+
+    def sticker(centre: tuple[int, int]) -> np.ndarray:
+        copy = original.copy()
+        cv2.ellipse(copy, centre, (90, 45), 0, 0, 360, (40, 40, 220), -1)
+        cv2.putText(
+            copy, "$85.30", (centre[0] - 75, centre[1] + 15), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (255, 255, 255), 3
+        )
+        return copy
+
+    both, drawn = agreements(thumbnail, sticker((200, 120)), IDENTITY, size)
+    assert drawn >= 0.95 and both < 0.8
+    assert agreements(thumbnail, sticker((200, 300)), IDENTITY, size)[1] < 0.9
+    assert agreements(thumbnail, original, IDENTITY, size) == (1.0, 1.0)
+
+
 def test_misalignment_is_detected() -> None:
     original = product_image(4)
     size = (original.shape[1], original.shape[0])
@@ -83,7 +118,7 @@ def test_misalignment_is_detected() -> None:
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog.build((f"o{i}", product_image(i)) for i in range(10))
+    return build_catalog((f"o{i}", product_image(i)) for i in range(10))
 
 
 def test_matcher_scores_a_variant_below_a_copy_with_an_overlay(catalog: Catalog) -> None:
@@ -99,7 +134,7 @@ def test_matcher_scores_a_variant_below_a_copy_with_an_overlay(catalog: Catalog)
     # ...but its structure disagrees, so its evidence counts for less.
     assert variant.components["agreement"] <= copy.components["agreement"] - 0.2
     kept = variant.components["effective_inliers"] / variant.components["inliers"]
-    assert kept == pytest.approx(variant.components["agreement"] ** STRUCTURE_WEIGHT)
+    assert kept == pytest.approx(variant.components["drawn_agreement"] ** STRUCTURE_WEIGHT)
     assert kept < copy.components["effective_inliers"] / copy.components["inliers"]
 
 
@@ -171,7 +206,7 @@ def test_strip_similarity_finds_the_original_of_a_full_width_strip() -> None:
 
 
 def test_feature_poor_strip_is_ranked_first_by_the_strip_fallback() -> None:
-    boards = Catalog.build((f"b{i}", _plain_board(i)) for i in range(8))
+    boards = build_catalog((f"b{i}", _plain_board(i)) for i in range(8))
     matcher = Matcher(boards)
     strip = _plain_board(5)[240:].copy()
     top = matcher.match(strip, k=3)[0]

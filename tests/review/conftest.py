@@ -187,10 +187,9 @@ def make_matcher(originals: dict[int, np.ndarray]) -> Any:
 
 
 def _build_matcher(originals: dict[int, np.ndarray]) -> Any:
-    from detection.catalog import Catalog
-    from detection.matcher import Matcher
+    from detection.matching import Matcher, build_catalog
 
-    catalog = Catalog.build((str(oid), image) for oid, image in originals.items())
+    catalog = build_catalog((str(oid), image) for oid, image in originals.items())
     return Matcher(catalog, device="cpu")
 
 

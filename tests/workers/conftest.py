@@ -43,7 +43,7 @@ ALERT_TO = "alerts@acme.test"
 @pytest.fixture(scope="session")
 def catalog_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Originals drawn once per session and their index, ids "1".."N" as a fresh database gives."""
-    from detection.catalog import Catalog
+    from detection.matching import build_catalog
 
     root = tmp_path_factory.mktemp("catalog")
     items = []
@@ -51,7 +51,7 @@ def catalog_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         image = draw_original(i)
         cv2.imwrite(str(root / f"original-{i}.png"), image)
         items.append((str(i), image))
-    Catalog.build(items).save(root / "index")
+    build_catalog(items).save(root / "index")
     return root
 
 

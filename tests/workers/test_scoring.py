@@ -115,10 +115,10 @@ def test_match_effort_reaches_the_workers_matcher(world: World) -> None:
     thorough = MatcherCache(world.settings.index_dir, effort="thorough").get()
     balanced = MatcherCache(world.settings.index_dir).get()
     fast = MatcherCache(world.settings.index_dir, effort="fast").get()
-    assert thorough.proposals and thorough.strip_fallback and len(thorough._second_looks) == 2
+    assert thorough.proposals and thorough.strip_fallback and [look.name for look in thorough.looks.second] == ["dense", "zoom"]
     assert balanced.proposals and not balanced.strip_fallback
-    assert [look.__name__ for look, *_ in balanced._second_looks] == ["_zoom_look"]
-    assert not fast.proposals and [look.__name__ for look, *_ in fast._second_looks] == ["_zoom_look"]
+    assert [look.name for look in balanced.looks.second] == ["zoom"]
+    assert not fast.proposals and [look.name for look in fast.looks.second] == ["zoom"]
     with pytest.raises(ValueError, match="unknown match effort"):
         MatcherCache(world.settings.index_dir, effort="quick")
 

@@ -1,0 +1,102 @@
+"""Catalog search: each query descriptor's nearest catalog descriptors, votes, and the verified
+shortlist of originals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detection.catalog import Catalog
+from detection.features import WORKING_SIDE, Features, to_resized
+from detection.hamming_torch import TorchHammingIndex
+from detection.matching import tuning
+from detection.matching.geometry import Verified, verify
+
+
+@dataclass
+class Searched:
+    """A query's features and each one's nearest catalog descriptors."""
+
+    features: Features
+    distances: np.ndarray  # (n, NEIGHBOURS) Hamming distances
+    ids: np.ndarray  # (n, NEIGHBOURS) descriptor ids, -1 when none
+
+
+class CatalogSearch:
+    """Nearest-descriptor search over a catalog: FAISS on the CPU, or
+    :class:`~detection.hamming_torch.TorchHammingIndex` on ``device`` (``torch_search``)."""
+
+    def __init__(self, catalog: Catalog, device: str = "cpu", torch_search: bool = False) -> None:
+        self.catalog = catalog
+        self.device = device
+        self.torch_search = torch_search
+        self._torch_index: TorchHammingIndex | None = None
+
+    def search(self, query: Features) -> Searched:
+        """Each of ``query``'s descriptors' ``NEIGHBOURS`` nearest catalog descriptors."""
+        if len(query) == 0 or self.catalog.descriptor_count == 0:
+            empty = np.zeros((len(query), tuning.NEIGHBOURS), np.int64)
+            return Searched(query, empty.astype(np.int32), empty - 1)
+        if self.torch_search:
+            distances, ids = self._device_index().search(query.descriptors, tuning.NEIGHBOURS)
+        else:
+            distances, ids = self.catalog.index.search(query.descriptors, tuning.NEIGHBOURS)
+        return Searched(query, distances, ids)
+
+    def _device_index(self) -> TorchHammingIndex:
+        """The catalog's codes (and its inverted file's layout) on ``device``, copied there once,
+        again if originals were added."""
+        index = self._torch_index
+        if index is None or index.ntotal != self.catalog.descriptor_count:
+            index = self._torch_index = TorchHammingIndex(
+                self.catalog.all_descriptors(), self.device, lists=self.catalog.inverted_lists()
+            )
+        return index
+
+    def verify_voted(
+        self, searched: Searched, mirrored: bool, allowed: set[int] | None
+    ) -> tuple[list[Verified], list[int]]:
+        """RANSAC-verified best-voted originals (among ``allowed`` positions, all when None), and
+        the originals with votes, most first."""
+        catalog = self.catalog
+        query, distances, ids = searched.features, searched.distances, searched.ids
+        if len(query) == 0:
+            return [], []
+        close = (ids >= 0) & (distances <= tuning.MAX_HAMMING)
+        query_rows, ranks = np.nonzero(close)
+        found = ids[query_rows, ranks]
+        found_distance = distances[query_rows, ranks]
+        owners = catalog.owners(found)
+        if allowed is not None:
+            keep = np.isin(owners, list(allowed))
+            query_rows, found, found_distance, owners = (
+                query_rows[keep],
+                found[keep],
+                found_distance[keep],
+                owners[keep],
+            )
+        if owners.size == 0:
+            return [], []
+        # One vote per (query keypoint, original).
+        pair_keys = np.unique(query_rows.astype(np.int64) * len(catalog) + owners)
+        votes = np.bincount(pair_keys % len(catalog), minlength=len(catalog))
+        order = np.argsort(-votes, kind="stable")
+        shortlist = [int(p) for p in order[: tuning.SHORTLIST] if votes[p] >= tuning.MIN_VOTES]
+        voted = [int(p) for p in order[: tuning.DENSE_CANDIDATES] if votes[p] > 0]
+        q_scale = WORKING_SIDE / max(query.width, query.height)
+        results = []
+        for position in shortlist:
+            mask = owners == position
+            results.append(
+                verify(
+                    catalog,
+                    position,
+                    to_resized(query.points[query_rows[mask]], q_scale),
+                    found[mask],
+                    found_distance[mask],
+                    int(votes[position]),
+                    mirrored,
+                )
+            )
+        return results, voted

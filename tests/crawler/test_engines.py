@@ -1,0 +1,55 @@
+"""Real shop engines' default storefronts, captured and replayed: every product, every image, once.
+
+The captures come from engines installed and loaded by ``bench/engines/<engine>/run.sh`` (see
+``bench/engines/capture.py``); ``copywatch bench crawl-engines`` measures the live engines.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from copywatch.settings import Settings
+from crawler.run import crawl
+from db.engine import make_engine, session_factory
+from db.models import ImageStatus, Listing, ListingImage
+from tests.crawler.engine_fixtures import FIXTURES, disallowed, is_product_path, replay
+
+ENGINES = sorted(p.name.removesuffix(".truth.json") for p in FIXTURES.glob("*.truth.json"))
+
+
+def _listings(settings: Settings) -> dict[str, list[ListingImage]]:
+    engine = make_engine(settings.database_url)
+    with session_factory(engine)() as session:
+        listings = {
+            listing.url: [i for i in listing.images]
+            for listing in session.execute(select(Listing)).scalars()
+        }
+    engine.dispose()
+    return listings
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_product_and_its_own_images_once_twice_in_a_row(crawl_settings: Settings, engine: str) -> None:
+    with replay(engine) as shop:
+        first = crawl(crawl_settings, shop.base + "/", allow_local=True)
+        after_first = _listings(crawl_settings)
+        second = crawl(crawl_settings, shop.base + "/", allow_local=True)
+        after_second = _listings(crawl_settings)
+        truth = shop.truth
+
+        assert first.status == "finished" and first.error is None, first.error
+        paths = {url.removeprefix(shop.base) for url in after_first}
+        assert all(is_product_path(shop, p) for p in paths), sorted(paths)  # no category, review or facet page
+        assert len(paths) == truth["products"]
+        for url, images in after_first.items():
+            assert all(i.status != ImageStatus.FAILED for i in images), [(i.url, i.error) for i in images]
+            product_id = re.search(truth["product_id"], url).group(1)  # type: ignore[union-attr]
+            assert len(images) == truth["images_by_id"][product_id], url  # its gallery, no thumbnails
+        assert sum(len(v) for v in after_first.values()) == truth["images"]
+        assert disallowed(shop) == []
+
+        assert second.status == "finished" and second.images_stored == 0 and second.images_failed == 0
+        assert {u: len(v) for u, v in after_second.items()} == {u: len(v) for u, v in after_first.items()}
