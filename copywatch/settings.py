@@ -225,7 +225,11 @@ class Settings:
         alert = _float(env, "ALERT_THRESHOLD", 0.8, 0.0, 1.0)
         if alert < review:
             raise SettingsError(f"ALERT_THRESHOLD ({alert}) must not be below REVIEW_THRESHOLD ({review})")
-        smtp_host, smtp_user, smtp_tls = _text(env, "SMTP_HOST"), _text(env, "SMTP_USER"), _bool(env, "SMTP_TLS", False)
+        smtp_host, smtp_user, smtp_tls = (
+            _text(env, "SMTP_HOST"),
+            _text(env, "SMTP_USER"),
+            _bool(env, "SMTP_TLS", False),
+        )
         if smtp_user and smtp_host and not smtp_tls and not is_loopback_host(smtp_host):
             raise SettingsError(
                 f"SMTP_USER is set but SMTP_TLS is false: the password would cross the network to {smtp_host} "

@@ -120,7 +120,9 @@ def _jpeg(seed: int) -> bytes:
     rng = np.random.default_rng(seed)
     blocks = rng.integers(0, 255, size=(IMAGE_SIDE // 8, IMAGE_SIDE // 8, 3), dtype=np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(blocks).resize((IMAGE_SIDE, IMAGE_SIDE), Image.Resampling.NEAREST).save(buffer, "JPEG", quality=85)
+    Image.fromarray(blocks).resize((IMAGE_SIDE, IMAGE_SIDE), Image.Resampling.NEAREST).save(
+        buffer, "JPEG", quality=85
+    )
     return buffer.getvalue()
 
 

@@ -193,7 +193,11 @@ def phones(text: str, region: str | None) -> list[Contact]:
     )
     for match in matcher:
         found.append(
-            Contact(PHONE, phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164), match.raw_string)
+            Contact(
+                PHONE,
+                phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164),
+                match.raw_string,
+            )
         )
     return found
 
@@ -236,7 +240,11 @@ def from_link(href: str, own_hosts: frozenset[str], region: str | None) -> list[
     if service is not None:
         first = next((p for p in path.split("/") if p), "")
         name = first.lstrip("@").lower()
-        if name and re.fullmatch(r"[a-z0-9][a-z0-9._\-]{1,63}", name) and name not in {"share", "intent", "sharer.php", "home"}:
+        if (
+            name
+            and re.fullmatch(r"[a-z0-9][a-z0-9._\-]{1,63}", name)
+            and name not in {"share", "intent", "sharer.php", "home"}
+        ):
             return [Contact(HANDLE, f"{service}:{name}", href)]
         return []
     if _is_platform(host):
@@ -261,7 +269,11 @@ def bare_domains(text: str, own_hosts: frozenset[str]) -> list[Contact]:
 
 
 def extract_contacts(
-    text: str, links: Sequence[str] = (), *, own_hosts: frozenset[str] | set[str] = frozenset(), region: str | None = None
+    text: str,
+    links: Sequence[str] = (),
+    *,
+    own_hosts: frozenset[str] | set[str] = frozenset(),
+    region: str | None = None,
 ) -> list[Contact]:
     """Every contact key in a page's visible ``text`` and its ``links``, deduplicated, in a stable order.
 

@@ -101,7 +101,8 @@ def _is_purchase_form(form: Any) -> bool:
         return False
     fields = form.xpath(".//input|.//select|.//textarea|.//button")
     if any(
-        f.tag == "textarea" or (f.get("type") or "").lower() in {"search", "email", "password"} for f in fields
+        f.tag == "textarea" or (f.get("type") or "").lower() in {"search", "email", "password"}
+        for f in fields
     ):
         return False
     if _CART_WORD.search(naming):
@@ -126,7 +127,9 @@ def purchase_controls(root: Any) -> list[Any]:
     forms = [form for form in root.iter("form") if _is_purchase_form(form)]
     buttons = [
         element
-        for element in root.xpath("//button[not(ancestor::form)]|//a[not(ancestor::form)][@href or @data-action]")
+        for element in root.xpath(
+            "//button[not(ancestor::form)]|//a[not(ancestor::form)][@href or @data-action]"
+        )
         if _is_purchase_button(element)
     ]
     return forms + buttons
@@ -139,7 +142,8 @@ def _signature(control: Any, page_url: str) -> str:
         fields = sorted(
             f"{f.get('name')}={f.get('value') or ''}"
             for f in control.xpath(".//input[@type='hidden' or @type='radio'][@name]")
-            if _ID_FIELD.search(f.get("name")) and not _TOKEN_FIELD.search(f.get("name"))
+            if _ID_FIELD.search(f.get("name"))
+            and not _TOKEN_FIELD.search(f.get("name"))
             and (f.get("type") != "radio" or f.get("checked") is not None)
         )
         return action + "|" + "&".join(fields)
@@ -154,7 +158,9 @@ def _signature(control: Any, page_url: str) -> str:
 def product_identity(signature: str) -> str:
     """A signature that names the product (an id field, or a number in the action), else ""."""
     action, _, fields = signature.partition("|")
-    if fields.strip("|") or (action != "button" and re.search(r"\d", urlsplit(action).path + urlsplit(action).query)):
+    if fields.strip("|") or (
+        action != "button" and re.search(r"\d", urlsplit(action).path + urlsplit(action).query)
+    ):
         return signature
     return ""
 
@@ -186,7 +192,9 @@ def _holds_other_card(block: Any, page_url: str) -> bool:
     for link in block.iter("a"):
         if not _links_to_other_page(link, page_url):
             continue
-        if link.xpath(".//img|.//h2|.//h3|.//h4|.//h5|.//h6|ancestor::h2|ancestor::h3|ancestor::h4|ancestor::h5"):
+        if link.xpath(
+            ".//img|.//h2|.//h3|.//h4|.//h5|.//h6|ancestor::h2|ancestor::h3|ancestor::h4|ancestor::h5"
+        ):
             return True
     return False
 
@@ -260,7 +268,9 @@ def product_block(selector: Selector, page_url: str) -> ProductBlock | None:
         block=Selector(root=block),
         title=_text(heading) or None,
         identity=product_identity(_signature(control, page_url)),
-        template=(template_key(heading, page_url), _levels_up(heading, block)) if _inside(heading, block) else None,
+        template=(template_key(heading, page_url), _levels_up(heading, block))
+        if _inside(heading, block)
+        else None,
     )
 
 

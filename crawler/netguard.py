@@ -52,9 +52,11 @@ class FetchPolicy:
 
     def local_allowed(self, host: str | None) -> bool:
         """Whether ``host`` may have a non-public address (an own host of a local marketplace)."""
-        return self.allow_local and host is not None and host.lower().strip("[]") in {
-            h.strip("[]") for h in self.own_hosts
-        }
+        return (
+            self.allow_local
+            and host is not None
+            and host.lower().strip("[]") in {h.strip("[]") for h in self.own_hosts}
+        )
 
     @classmethod
     def for_start_urls(
@@ -113,7 +115,11 @@ def address_refusal(address: str, policy: FetchPolicy, host: str | None = None) 
     kind = non_public_kind(ip)
     if kind is None:
         return None
-    why = "not one of a local marketplace's own hosts" if policy.allow_local else "the marketplace is not marked local"
+    why = (
+        "not one of a local marketplace's own hosts"
+        if policy.allow_local
+        else "the marketplace is not marked local"
+    )
     return f"{kind} address {ip} refused ({why})"
 
 

@@ -178,7 +178,9 @@ class PersistListingPipeline:
     FLUSH_ITEMS = 50
     FLUSH_INTERVAL_S = 0.1
 
-    def __init__(self, settings: Settings, marketplace_id: int, files_store: str, stats: StatsCollector) -> None:
+    def __init__(
+        self, settings: Settings, marketplace_id: int, files_store: str, stats: StatsCollector
+    ) -> None:
         from db.engine import make_engine, session_factory
 
         self.settings = settings

@@ -282,7 +282,9 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
             k.rsplit("/", 1)[-1] for k in stats if k.startswith("downloader/exception_type_count/")
         )
         refused = sorted(k.rsplit("/", 1)[-1] for k in stats if k.startswith("copywatch/refused/"))
-        error = "no page could be fetched" + (f" ({', '.join(causes + refused)})" if causes or refused else "")
+        error = "no page could be fetched" + (
+            f" ({', '.join(causes + refused)})" if causes or refused else ""
+        )
         if "address" in refused:
             error += (
                 "; the shop's address is not public: if it is on this machine or a private network,"
@@ -318,10 +320,14 @@ def empty_crawl_reason(stats: dict[str, Any]) -> str | None:
     """Why a crawl that fetched pages is still a failure: not one product recognised."""
     pages = int(stats.get("copywatch/pages") or 0)
     listings = int(stats.get("copywatch/listings") or 0)
-    products = sum(int(v) for k, v in stats.items() if k.startswith("copywatch/products/") and "/failed" not in k)
+    products = sum(
+        int(v) for k, v in stats.items() if k.startswith("copywatch/products/") and "/failed" not in k
+    )
     if pages and not listings and not products and not stats.get("item_scraped_count"):
         failed = int(stats.get("copywatch/products/failed") or 0)
-        return f"{pages} pages, no product pages recognised" + (f" ({failed} products failed)" if failed else "")
+        return f"{pages} pages, no product pages recognised" + (
+            f" ({failed} products failed)" if failed else ""
+        )
     return None
 
 

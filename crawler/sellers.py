@@ -57,7 +57,9 @@ def seller_from_schema(node: Any, base_url: str) -> dict[str, Any] | None:
         return {"name": name, "external_id": None, "profile_url": None} if name else None
     if not isinstance(node, dict):
         return None
-    name = _clean(_first(node.get("name")) or _first(node.get("legalName")) or _first(node.get("alternateName")))
+    name = _clean(
+        _first(node.get("name")) or _first(node.get("legalName")) or _first(node.get("alternateName"))
+    )
     identifier = _first(node.get("identifier"))
     if isinstance(identifier, dict):
         identifier = identifier.get("value") or identifier.get("@value")
@@ -93,7 +95,9 @@ def _is_profile_link(href: str, page_url: str, own_hosts: frozenset[str]) -> boo
     return (parsed.hostname or "") in own_hosts and bool(_PROFILE_PATH.match(parsed.path))
 
 
-def seller_link(selector: Selector, page_url: str, own_hosts: frozenset[str]) -> tuple[str, str | None] | None:
+def seller_link(
+    selector: Selector, page_url: str, own_hosts: frozenset[str]
+) -> tuple[str, str | None] | None:
     """The listing page's link to its seller's profile: (absolute URL, link text), or None.
 
     A link marked as the seller's wins over one that only has a profile-like path; a page that
@@ -105,8 +109,10 @@ def seller_link(selector: Selector, page_url: str, own_hosts: frozenset[str]) ->
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue
         attrs = " ".join(
-            link.xpath("@class|@id|@itemprop|@rel|@data-seller|ancestor::*[position()<=2]/@class"
-                       "|ancestor::*[position()<=2]/@id|ancestor::*[position()<=2]/@itemprop").getall()
+            link.xpath(
+                "@class|@id|@itemprop|@rel|@data-seller|ancestor::*[position()<=2]/@class"
+                "|ancestor::*[position()<=2]/@id|ancestor::*[position()<=2]/@itemprop"
+            ).getall()
         )
         url = urldefrag(urljoin(page_url, href))[0]
         if (parsed := urlparse(url)).hostname not in own_hosts:
@@ -156,7 +162,9 @@ def seller_of_listing(
 def _name_from_link_text(text: str | None) -> str | None:
     if not text:
         return None
-    text = re.sub(r"^(?:sold|shipped|offered)\s+by\s*:?\s*|^(?:seller|vendor|store|shop)\s*:\s*", "", text, flags=re.I)
+    text = re.sub(
+        r"^(?:sold|shipped|offered)\s+by\s*:?\s*|^(?:seller|vendor|store|shop)\s*:\s*", "", text, flags=re.I
+    )
     return _clean(text)
 
 
@@ -175,9 +183,7 @@ def read_seller_page(
         name = _clean(" ".join(selector.xpath("(//h1)[1]//text()").getall()))
     main = selector.xpath("//main") or selector.xpath("//body") or [selector]
     region_node = main[0]
-    text = " \n".join(
-        region_node.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]").getall()
-    )
+    text = " \n".join(region_node.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]").getall())
     links = [urljoin(url, h) for h in region_node.xpath(".//a/@href").getall()]
     return name, extract_contacts(text, links, own_hosts=own_hosts, region=region)
 

@@ -77,4 +77,6 @@ def alert_rows(session: Session, detection_ids: Sequence[int]) -> list[AlertRow]
 
 
 def mark_alerted(session: Session, detection_ids: Sequence[int]) -> None:
-    session.execute(update(Detection).where(Detection.id.in_(list(detection_ids))).values(alerted_at=utcnow()))
+    session.execute(
+        update(Detection).where(Detection.id.in_(list(detection_ids))).values(alerted_at=utcnow())
+    )

@@ -53,7 +53,9 @@ def queue_position(session: Session, offset: int, brand_id: int | None = None) -
     among one brand's detections when ``brand_id`` is given (a reviewer granted that brand)."""
     query = select(Detection.score, Detection.id).where(Detection.status == "new")
     if brand_id is not None:
-        query = query.join(Original, Original.id == Detection.original_id).where(Original.brand_id == brand_id)
+        query = query.join(Original, Original.id == Detection.original_id).where(
+            Original.brand_id == brand_id
+        )
     row = session.execute(
         query.order_by(Detection.score.desc(), Detection.id.desc()).offset(offset).limit(1)
     ).one()
@@ -66,7 +68,9 @@ def queue_position(session: Session, offset: int, brand_id: int | None = None) -
 def seed_pipeline(session: Session, originals: int, image_paths: Sequence[str]) -> list[int]:
     """A brand with ``originals`` originals numbered 1..n, one marketplace, one listing per image
     path with that image queued; returns the listing image ids in order."""
-    brand_id = session.execute(insert(Brand).values(name="bench", alert_emails=[]).returning(Brand.id)).scalar_one()
+    brand_id = session.execute(
+        insert(Brand).values(name="bench", alert_emails=[]).returning(Brand.id)
+    ).scalar_one()
     session.execute(
         insert(Original),
         [
@@ -95,13 +99,17 @@ def seed_pipeline(session: Session, originals: int, image_paths: Sequence[str]) 
         }
         for n, (path, listing_id) in enumerate(zip(image_paths, listing_ids, strict=True))
     ]
-    return [int(i) for i in session.execute(insert(ListingImage).returning(ListingImage.id), image_rows).scalars()]
+    return [
+        int(i) for i in session.execute(insert(ListingImage).returning(ListingImage.id), image_rows).scalars()
+    ]
 
 
 def image_states(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, datetime | None]]:
     """Listing image id → (status, scored_at)."""
     rows = session.execute(
-        select(ListingImage.id, ListingImage.status, ListingImage.scored_at).where(ListingImage.id.in_(list(ids)))
+        select(ListingImage.id, ListingImage.status, ListingImage.scored_at).where(
+            ListingImage.id.in_(list(ids))
+        )
     ).all()
     return {int(i): (str(s.value), at) for i, s, at in rows}
 

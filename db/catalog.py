@@ -67,7 +67,9 @@ def set_logo_reference(session: Session, original_id: int, reference: dict[str, 
     session.execute(update(Original).where(Original.id == original_id).values(logo_reference=reference))
 
 
-def original_logo_references(session: Session, original_ids: Sequence[int]) -> dict[int, dict[str, Any] | None]:
+def original_logo_references(
+    session: Session, original_ids: Sequence[int]
+) -> dict[int, dict[str, Any] | None]:
     """Original id → its logo reference (None when it has none), for the given originals."""
     rows = session.execute(
         select(Original.id, Original.logo_reference).where(Original.id.in_(list(original_ids)))

@@ -101,6 +101,7 @@ def record_evidence(
     A stored file is never replaced by a failure: once a row holds a file, later failures only
     add to ``attempts`` and ``error``.
     """
+
     def locked() -> Evidence | None:
         return session.execute(
             select(Evidence)

@@ -227,7 +227,9 @@ def queued_image_ids(session: Session, marketplace_id: int) -> list[int]:
 
 def listing_urls(session: Session, marketplace_id: int) -> list[tuple[int, str]]:
     """(id, url) of the marketplace's listings."""
-    rows = session.execute(select(Listing.id, Listing.url).where(Listing.marketplace_id == marketplace_id)).all()
+    rows = session.execute(
+        select(Listing.id, Listing.url).where(Listing.marketplace_id == marketplace_id)
+    ).all()
     return [(int(i), str(url)) for i, url in rows]
 
 

@@ -492,7 +492,10 @@ class NoticeItem(Base):
     """One infringing listing of a notice, beside the original it copies."""
 
     __tablename__ = "notice_items"
-    __table_args__ = (UniqueConstraint("notice_id", "detection_id"), Index("ix_notice_items_listing", "listing_id"))
+    __table_args__ = (
+        UniqueConstraint("notice_id", "detection_id"),
+        Index("ix_notice_items_listing", "listing_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
@@ -527,4 +530,3 @@ class NoticeEvent(Base):
     actor: Mapped[str] = mapped_column(String(320))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("CURRENT_TIMESTAMP"))
-

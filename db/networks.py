@@ -79,7 +79,9 @@ def _star(sellers: Iterable[int], reason: str, key: str) -> list[Link]:
     return [(ids[0], other, reason, key[:500]) for other in ids[1:]]
 
 
-def contact_links(session: Session, max_sellers_per_key: int = MAX_SELLERS_PER_KEY) -> tuple[list[Link], list[str]]:
+def contact_links(
+    session: Session, max_sellers_per_key: int = MAX_SELLERS_PER_KEY
+) -> tuple[list[Link], list[str]]:
     """Links between sellers sharing a contact key; also the keys left out as too common."""
     by_key: dict[tuple[str, str], set[int]] = defaultdict(set)
     for contact_kind, value, seller_id in session.execute(
@@ -132,7 +134,9 @@ def _box(points: Any) -> tuple[float, float, float, float] | None:
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _scaled(box: tuple[float, float, float, float], width: Any, height: Any) -> tuple[float, float, float, float] | None:
+def _scaled(
+    box: tuple[float, float, float, float], width: Any, height: Any
+) -> tuple[float, float, float, float] | None:
     if not width or not height:
         return None
     w, h = float(width), float(height)
@@ -320,7 +324,6 @@ def links_of_seller(session: Session, seller_id: int) -> list[SellerLink]:
             .order_by(SellerLink.reason, SellerLink.key)
         ).scalars()
     )
-
 
 
 def refresh_sellers(session: Session) -> NetworkSummary:

@@ -132,7 +132,9 @@ def run_report(
         params["since"] = _since_param(session, since)
     if brand_ids is not None and spec.brand_column:
         names = [f"b{i}" for i in range(len(brand_ids))]
-        conditions.append(f"{spec.brand_column} IN ({', '.join(':' + n for n in names)})" if names else "1 = 0")
+        conditions.append(
+            f"{spec.brand_column} IN ({', '.join(':' + n for n in names)})" if names else "1 = 0"
+        )
         params.update({n: int(b) for n, b in zip(names, brand_ids, strict=True)})
     if conditions:
         sql += " WHERE " + " AND ".join(conditions)

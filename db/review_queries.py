@@ -287,7 +287,11 @@ def originals_with_brand(
     """Originals by id with their brand's name, only those of the scope's brands."""
     if not ids:
         return {}
-    query = select(Original, Brand.name).join(Brand, Brand.id == Original.brand_id).where(Original.id.in_(list(ids)))
+    query = (
+        select(Original, Brand.name)
+        .join(Brand, Brand.id == Original.brand_id)
+        .where(Original.id.in_(list(ids)))
+    )
     if not scope.unrestricted:
         query = query.where(Original.brand_id.in_(scope.ids()))
     return {row.id: (row, str(brand)) for row, brand in session.execute(query)}
@@ -297,5 +301,7 @@ def visible_original_ids(session: Session, scope: BrandScope) -> set[int] | None
     """Ids of the originals the scope may see; None for all (an admin)."""
     if scope.unrestricted:
         return None
-    return {int(i) for i in session.execute(select(Original.id).where(Original.brand_id.in_(scope.ids()))).scalars()}
-
+    return {
+        int(i)
+        for i in session.execute(select(Original.id).where(Original.brand_id.in_(scope.ids()))).scalars()
+    }

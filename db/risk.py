@@ -33,7 +33,13 @@ LIVE_DAYS = 14
 RECENCY_DAYS = 30.0
 
 
-def risk_score(own_confirmed: int, network_confirmed: int, live_listings: int, days_since_hit: float | None, network_size: int) -> float:
+def risk_score(
+    own_confirmed: int,
+    network_confirmed: int,
+    live_listings: int,
+    days_since_hit: float | None,
+    network_size: int,
+) -> float:
     """The documented formula (module docstring); ``days_since_hit`` None means no undismissed hit."""
     if days_since_hit is None and own_confirmed == 0 and live_listings == 0:
         return 0.0
@@ -54,7 +60,9 @@ def _aware(moment: datetime | str | None) -> datetime | None:
 def recompute_risk(session: Session, now: datetime | None = None, live_days: int = LIVE_DAYS) -> int:
     """Set ``sellers.risk_score`` for every seller; returns how many changed."""
     now = now or datetime.now(UTC)
-    sellers = session.execute(select(Seller.id, Seller.network_id, Seller.marketplace_id, Seller.risk_score)).all()
+    sellers = session.execute(
+        select(Seller.id, Seller.network_id, Seller.marketplace_id, Seller.risk_score)
+    ).all()
     if not sellers:
         return 0
     network_size: dict[int, int] = defaultdict(int)
@@ -62,13 +70,22 @@ def recompute_risk(session: Session, now: datetime | None = None, live_days: int
         network_size[int(network_id or _id)] += 1
     latest_seen = {
         int(m): _aware(t)
-        for m, t in session.execute(select(Listing.marketplace_id, func.max(Listing.last_seen)).group_by(Listing.marketplace_id))
+        for m, t in session.execute(
+            select(Listing.marketplace_id, func.max(Listing.last_seen)).group_by(Listing.marketplace_id)
+        )
     }
     confirmed: dict[int, int] = defaultdict(int)
     live: dict[int, int] = defaultdict(int)
     last_hit: dict[int, datetime] = {}
     rows = session.execute(
-        select(Listing.seller_id, Listing.id, Listing.marketplace_id, Listing.last_seen, Detection.status, Detection.created_at)
+        select(
+            Listing.seller_id,
+            Listing.id,
+            Listing.marketplace_id,
+            Listing.last_seen,
+            Detection.status,
+            Detection.created_at,
+        )
         .join(ListingImage, ListingImage.listing_id == Listing.id)
         .join(Detection, Detection.listing_image_id == ListingImage.id)
         .where(Listing.seller_id.is_not(None), Detection.status != DetectionStatus.DISMISSED)
@@ -106,7 +123,8 @@ def recompute_risk(session: Session, now: datetime | None = None, live_days: int
     if changes:
         table = cast(Table, Seller.__table__)
         session.execute(
-            update(table).where(table.c.id == bindparam("seller")).values(risk_score=bindparam("score")), changes
+            update(table).where(table.c.id == bindparam("seller")).values(risk_score=bindparam("score")),
+            changes,
         )
     session.flush()
     return len(changes)

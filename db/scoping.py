@@ -56,7 +56,8 @@ class BrandScope:
 
 def granted_brand_ids(session: Session, user_id: int) -> list[int]:
     return sorted(
-        int(b) for b in session.execute(select(UserBrand.brand_id).where(UserBrand.user_id == user_id)).scalars()
+        int(b)
+        for b in session.execute(select(UserBrand.brand_id).where(UserBrand.user_id == user_id)).scalars()
     )
 
 
@@ -136,9 +137,7 @@ def listing_image_visible(session: Session, scope: BrandScope, image_id: int) ->
     """A listing image is visible when it has a detection the scope may see."""
     if scope.unrestricted:
         return session.get(ListingImage, image_id) is not None
-    query = select(
-        exists().where(Detection.listing_image_id == image_id, detection_condition(scope))
-    )
+    query = select(exists().where(Detection.listing_image_id == image_id, detection_condition(scope)))
     return bool(session.execute(query).scalar())
 
 

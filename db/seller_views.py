@@ -42,7 +42,9 @@ def _network_sizes(session: Session, network_ids: list[int]) -> dict[int, int]:
     if not network_ids:
         return {}
     rows = session.execute(
-        select(Seller.network_id, func.count()).where(Seller.network_id.in_(network_ids)).group_by(Seller.network_id)
+        select(Seller.network_id, func.count())
+        .where(Seller.network_id.in_(network_ids))
+        .group_by(Seller.network_id)
     ).all()
     return {cast(int, n): int(c) for n, c in rows}
 
@@ -99,12 +101,18 @@ def seller_detail(session: Session, scope: BrandScope, seller_id: int) -> Seller
     if not seller_visible(session, scope, seller_id):
         return None
     row = session.execute(
-        select(Seller, Marketplace.name).join(Marketplace, Marketplace.id == Seller.marketplace_id).where(Seller.id == seller_id)
+        select(Seller, Marketplace.name)
+        .join(Marketplace, Marketplace.id == Seller.marketplace_id)
+        .where(Seller.id == seller_id)
     ).one()
     seller = _rows(session, scope, [(row[0], str(row[1]))])[0]
     links = links_of_seller(session, seller_id)
     other_ids = {link.seller_a for link in links} | {link.seller_b for link in links}
-    names = dict(session.execute(select(Seller.id, Seller.name).where(Seller.id.in_(other_ids))).all()) if other_ids else {}
+    names = (
+        dict(session.execute(select(Seller.id, Seller.name).where(Seller.id.in_(other_ids))).all())
+        if other_ids
+        else {}
+    )
     query = (
         select(Detection.id, Detection.status, Detection.score, Listing.url, Listing.title)
         .join(ListingImage, ListingImage.id == Detection.listing_image_id)
@@ -116,10 +124,21 @@ def seller_detail(session: Session, scope: BrandScope, seller_id: int) -> Seller
     if not scope.unrestricted:
         query = query.where(detection_condition(scope))
     hit_listings = [
-        {"detection_id": int(i), "status": str(getattr(st, "value", st)), "score": float(sc), "url": u, "title": t}
+        {
+            "detection_id": int(i),
+            "status": str(getattr(st, "value", st)),
+            "score": float(sc),
+            "url": u,
+            "title": t,
+        }
         for i, st, sc, u, t in session.execute(query)
     ]
-    return SellerDetail(seller=seller, links=links, linked_names={int(k): str(v) for k, v in names.items()}, hit_listings=hit_listings)
+    return SellerDetail(
+        seller=seller,
+        links=links,
+        linked_names={int(k): str(v) for k, v in names.items()},
+        hit_listings=hit_listings,
+    )
 
 
 @dataclass
@@ -156,7 +175,9 @@ class NetworkDetail:
                     "risk_score": m.risk_score,
                     "listings": m.listings,
                     "hits": m.hits,
-                    "contacts": [{"kind": str(getattr(c.kind, "value", c.kind)), "value": c.value} for c in m.contacts],
+                    "contacts": [
+                        {"kind": str(getattr(c.kind, "value", c.kind)), "value": c.value} for c in m.contacts
+                    ],
                 }
                 for m in self.members
             ],

@@ -26,7 +26,17 @@ import numpy as np
 from PIL import Image
 
 #: The package folders (first level under each package's image root) the dev set draws from.
-TUXPAINT_CATEGORIES = ("animals", "food", "household", "hobbies", "plants", "space", "seasonal", "sports", "symbols")
+TUXPAINT_CATEGORIES = (
+    "animals",
+    "food",
+    "household",
+    "hobbies",
+    "plants",
+    "space",
+    "seasonal",
+    "sports",
+    "symbols",
+)
 OPENCLIPART_CATEGORIES = (
     "office",
     "education",
@@ -152,5 +162,7 @@ def compose_originals(drawings: Iterable[Path], out_dir: Path, *, seed: int = 11
             continue
         hashes.append(phash)
         counts["kept"] += 1
-        cv2.imwrite(str(out_dir / f"o{counts['kept']:05d}.jpg"), photo, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        cv2.imwrite(
+            str(out_dir / f"o{counts['kept']:05d}.jpg"), photo, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+        )
     return counts

@@ -213,7 +213,9 @@ def summarise(
     with ``shipped`` thresholds, also ``at_thresholds`` (:mod:`detection.at_thresholds`)."""
     seed_ranks = [o.seed_rank for o in outcomes if o.has_seed]
     in_catalog = [o for o in outcomes if o.original_id is not None]
-    catalog_ranks = [rank_of(o.catalog_ranking, o.original_id) for o in in_catalog if o.original_id is not None]
+    catalog_ranks = [
+        rank_of(o.catalog_ranking, o.original_id) for o in in_catalog if o.original_id is not None
+    ]
     by_transform: dict[str, list[int | None]] = defaultdict(list)
     for outcome, rank in zip(in_catalog, catalog_ranks, strict=True):
         by_transform[outcome.transform].append(rank)

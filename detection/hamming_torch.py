@@ -113,7 +113,9 @@ class TorchHammingIndex:
             probed = self._probed(signs)
             for start in range(0, self.ntotal, self.chunk):
                 dots = signs @ self._signs(self._codes[start : start + self.chunk]).T
-                if probed is not None and self._list_of is not None:  # codes outside a query's probed lists are no candidates
+                if (
+                    probed is not None and self._list_of is not None
+                ):  # codes outside a query's probed lists are no candidates
                     allowed = probed.gather(1, self._list_of[start : start + self.chunk].expand(count, -1))
                     dots = dots.masked_fill(~allowed, -(BITS + 1))
                 top = dots.topk(min(k, dots.shape[1]), dim=1)

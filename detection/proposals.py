@@ -62,7 +62,8 @@ def pasted_rectangles(gray: np.ndarray, max_count: int = 3) -> list[tuple[int, i
         # edge closes (a margin beside another product) may hold the pasted picture itself.
         box = (x, y, w, h)
         if any(
-            _same_frame(box, (ox, oy, ow, oh)) or (_inside_share(box, (ox, oy, ow, oh)) >= NESTED and not edge_closed)
+            _same_frame(box, (ox, oy, ow, oh))
+            or (_inside_share(box, (ox, oy, ow, oh)) >= NESTED and not edge_closed)
             for ox, oy, ow, oh, edge_closed in kept
         ):
             continue

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_EFFORT = "balanced"
 
+
 def default_device() -> str:
     """``cuda`` when this process can use a GPU, else ``cpu``."""
     if not Path("/dev/nvidiactl").exists():

@@ -17,7 +17,13 @@ from review.state import db, scope, state
 bp = Blueprint("media", __name__, url_prefix="/media")
 
 # Served with the type the bytes say they are; anything else is not served (nosniff is set too).
-_MIMETYPES = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "bmp": "image/bmp", "webp": "image/webp"}
+_MIMETYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "bmp": "image/bmp",
+    "webp": "image/webp",
+}
 
 
 def stored_path(relative_or_absolute: str | None) -> Path | None:

@@ -351,7 +351,9 @@ def bulk() -> Any:
     action = request.form.get("action", "")
     if action not in {"confirm", "dismiss"}:
         abort(400, "Bulk actions are confirm or dismiss.")
-    ids = sorted({_id_value("ids", i.strip()) for i in request.form.getlist("ids")[: MAX_BULK * 2]})[:MAX_BULK]
+    ids = sorted({_id_value("ids", i.strip()) for i in request.form.getlist("ids")[: MAX_BULK * 2]})[
+        :MAX_BULK
+    ]
     if not ids:
         flash("Select detections first (x or the checkboxes).", "error")
     else:

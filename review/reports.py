@@ -136,7 +136,13 @@ def _takedown_chart(rows: list[dict[str, Any]]) -> Markup:
     removed = [r for r in rows if _n(r["listings_removed"])][:20]
     return horizontal_bars(
         [f"{r['seller'] or '(unknown)'} · {r['marketplace']}" for r in removed],
-        [Series("mean hours to takedown", [round(_n(r["avg_hours_to_takedown"]), 2) for r in removed], "s-confirmed")],
+        [
+            Series(
+                "mean hours to takedown",
+                [round(_n(r["avg_hours_to_takedown"]), 2) for r in removed],
+                "s-confirmed",
+            )
+        ],
         title="Mean hours from notice to removal",
     )
 

@@ -32,7 +32,9 @@ class ReviewState:
         self._matcher: Any = None
         # The search page takes every look of the matcher (one upload at a time, a person waiting
         # for the best ranking), on the CPU; it re-reads the index version on every search.
-        self._matchers = MatcherCache(settings.index_dir, device="cpu", effort="thorough", check_interval_s=0.0)
+        self._matchers = MatcherCache(
+            settings.index_dir, device="cpu", effort="thorough", check_interval_s=0.0
+        )
         self._lock = threading.Lock()
 
     def matcher(self) -> Any:

@@ -31,7 +31,9 @@ def enqueue_captures(settings: Settings, detection_ids: Sequence[int]) -> int:
             targets = listings_of_detections(session, detection_ids)
         app = producer(settings)
         for listing_id, detection_id in targets:
-            app.send_task("workers.capture_evidence", args=[listing_id, detection_id], queue=settings.evidence_queue)
+            app.send_task(
+                "workers.capture_evidence", args=[listing_id, detection_id], queue=settings.evidence_queue
+            )
         return len(targets)
     except Exception as exc:  # noqa: BLE001 - the sweep finds what was not queued
         log.error("could not queue evidence captures (%s); the sweep will", exc)
@@ -58,7 +60,9 @@ def after_crawl(settings: Settings, marketplace_id: int) -> dict[str, object]:
 
         try:
             app = producer(settings)
-            app.send_task("workers.capture_pending_evidence", args=[marketplace_id], queue=settings.evidence_queue)
+            app.send_task(
+                "workers.capture_pending_evidence", args=[marketplace_id], queue=settings.evidence_queue
+            )
             app.send_task("workers.recheck_notices", args=[marketplace_id], queue=settings.evidence_queue)
             return {"queued": True}
         except Exception as exc:  # noqa: BLE001 - the next crawl queues them again

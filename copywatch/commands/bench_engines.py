@@ -127,7 +127,9 @@ def _norm(text: str | None) -> str:
     return " ".join((text or "").split()).casefold()
 
 
-def score(catalogue: dict[str, Any], photos_dir: Path, media_root: Path, settings: Settings) -> dict[str, Any]:
+def score(
+    catalogue: dict[str, Any], photos_dir: Path, media_root: Path, settings: Settings
+) -> dict[str, Any]:
     """Compare the stored listings and images with the catalogue (see the module's docstring)."""
     from sqlalchemy import select
 
@@ -263,7 +265,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     names = args.engines.split(",") if args.engines else available_engines()
     unknown = sorted(set(names) - set(available_engines()))
     if unknown:
-        print(f"copywatch bench crawl-engines: no engine {', '.join(unknown)} in {ENGINES_DIR}", file=sys.stderr)
+        print(
+            f"copywatch bench crawl-engines: no engine {', '.join(unknown)} in {ENGINES_DIR}", file=sys.stderr
+        )
         return 2
     results = []
     for name in names:

@@ -29,7 +29,9 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="benchmark folder to create")
     parser.add_argument("--seed", type=int, default=11, help="random seed (default 11, the dev set's)")
-    parser.add_argument("--per-family", type=int, default=30, help="in-catalog queries per edit family (default 30)")
+    parser.add_argument(
+        "--per-family", type=int, default=30, help="in-catalog queries per edit family (default 30)"
+    )
     parser.add_argument(
         "--distractors-per-family", type=int, default=25, help="distractors per edit family (default 25)"
     )

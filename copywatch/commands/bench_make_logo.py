@@ -44,9 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train-logo-shape", help="retrain the logo shape classifier on generated marks (development fonts and generators)"
     )  # fmt: skip
-    train.add_argument("--n", type=int, default=2400, help="generated logo photos to learn from (default 2400)")
+    train.add_argument(
+        "--n", type=int, default=2400, help="generated logo photos to learn from (default 2400)"
+    )
     train.add_argument("--seed", type=int, default=7)
-    train.add_argument("--out", type=Path, help="where to write the model (default: the package's shape_model.npz)")
+    train.add_argument(
+        "--out", type=Path, help="where to write the model (default: the package's shape_model.npz)"
+    )
     train.set_defaults(handler=run_train)
 
 

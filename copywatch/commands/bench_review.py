@@ -72,8 +72,6 @@ def _summary(times: list[float]) -> dict[str, float]:
 # --- the queue page -----------------------------------------------------------------------------------
 
 
-
-
 def _server(args: argparse.Namespace, settings: Settings) -> str:
     if args.pg_url:
         return args.pg_url
@@ -121,7 +119,9 @@ def bench_queue(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             "scoped_score_filter": "/queue?min=80",
             "scoped_marketplace_and_dates": "/queue?marketplace=3&since=2000-01-01&status=all",
         }
-        results.update({case: _timed(scoped_client, path, args.repeat) for case, path in scoped_cases.items()})
+        results.update(
+            {case: _timed(scoped_client, path, args.repeat) for case, path in scoped_cases.items()}
+        )
         app.extensions["copywatch"].engine.dispose()
         return {"detections": args.detections, "seed_s": round(seed_s, 1), "cases": results}
 

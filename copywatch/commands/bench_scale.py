@@ -40,7 +40,9 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sizes", default="1000,10000,100000", help="catalog sizes, comma-separated")
     parser.add_argument("--queries", type=int, default=50, help="queries (crops of originals) per size")
     parser.add_argument(
-        "--bench", type=Path, help="use this benchmark folder's originals (docs/formats.md) instead of drawn ones"
+        "--bench",
+        type=Path,
+        help="use this benchmark folder's originals (docs/formats.md) instead of drawn ones",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of originals and queries")
     parser.add_argument(

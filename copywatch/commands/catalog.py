@@ -73,7 +73,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if reference is None:
                 print(f"no logo found in original {args.original_id}", file=sys.stderr)
                 return 1
-            print(json.dumps({k: v for k, v in reference.items() if k not in {"template", "mark"}}, default=str))
+            print(
+                json.dumps({k: v for k, v in reference.items() if k not in {"template", "mark"}}, default=str)
+            )
         else:
             for row in catalog_store.list_originals(settings):
                 print(

@@ -52,7 +52,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         ("position_by_style", "position accuracy by scene style"),
     ):
         if report.get(table):
-            cells = [f"{key} {value['accuracy']:.1f} % ({value['images']})" for key, value in report[table].items()]
+            cells = [
+                f"{key} {value['accuracy']:.1f} % ({value['images']})" for key, value in report[table].items()
+            ]
             print(f"{title}: " + ", ".join(cells))
     if args.json:
         print(json.dumps(report))

@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add = actions.add_parser("add", help="add an account (asks for the password)")
     add.add_argument("email")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.REVIEWER.value)
-    add.add_argument("--admin", action="store_true", help="an administrator (sees every brand); same as --role admin")
+    add.add_argument(
+        "--admin", action="store_true", help="an administrator (sees every brand); same as --role admin"
+    )
     add.add_argument(
         "--brand",
         action="append",
@@ -107,7 +109,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             granted_names = granted_brand_names(session)
             for user in list_users(session):
                 state = "active" if user.active else "deactivated"
-                brands = "all brands" if user.role == Role.ADMIN else ", ".join(granted_names.get(user.id, [])) or "no brands"
+                brands = (
+                    "all brands"
+                    if user.role == Role.ADMIN
+                    else ", ".join(granted_names.get(user.id, [])) or "no brands"
+                )
                 print(f"{user.id}\t{user.email}\t{user.role.value}\t{state}\t{brands}")
             return 0
     finally:

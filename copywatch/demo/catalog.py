@@ -312,7 +312,9 @@ def render_product(spec: ProductSpec, *, logo_offset: float = 0.0) -> ProductPho
         centre = (int(x + w / 2 + logo_offset * w), int(y + h / 2))
         size = int(w * rng.uniform(0.13, 0.17))
         logo_colour = tuple(int(c) // 2 for c in palette[2])
-        lx, ly, lw, lh = (int(v) for v in _draw_logo(canvas, spec.logo_shape, spec.mark, centre, size, logo_colour))
+        lx, ly, lw, lh = (
+            int(v) for v in _draw_logo(canvas, spec.logo_shape, spec.mark, centre, size, logo_colour)
+        )
         logo_box = (lx, ly, lw, lh)
 
     noise = rng.normal(0, 2.0, canvas.shape).astype(np.float32)  # sensor noise, as in a real photo

@@ -63,8 +63,12 @@ def collect_networks(session: Session, planted: list[list[str]], marketplace_id:
     network_of_name = {name: i for i, members in enumerate(planted) for name in members}
     for a, b, reason, key in links_touching(session, list(name_of)):
         first, second = name_of.get(a, f"#{a}"), name_of.get(b, f"#{b}")
-        together = network_of_name.get(first) is not None and network_of_name.get(first) == network_of_name.get(second)
+        together = network_of_name.get(first) is not None and network_of_name.get(
+            first
+        ) == network_of_name.get(second)
         if not together:
             outcome.false_links.append(f"{first} - {second} ({reason}: {key})")
-    outcome.listings_naming_seller, outcome.listings_linked = listings_linked_to_sellers(session, marketplace_id)
+    outcome.listings_naming_seller, outcome.listings_linked = listings_linked_to_sellers(
+        session, marketplace_id
+    )
     return outcome

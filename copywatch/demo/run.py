@@ -156,7 +156,11 @@ def run_demo(settings: Settings, options: DemoOptions, out: TextIO = sys.stdout)
                     wait_for_workers(sessions, marketplace_id, options, steps)
                 else:
                     score_in_process(settings, sessions, marketplace_id, options)
-            with steps.step("networks", "linking sellers into networks"), sessions() as session, session.begin():
+            with (
+                steps.step("networks", "linking sellers into networks"),
+                sessions() as session,
+                session.begin(),
+            ):
                 from db.networks import refresh_sellers
 
                 refresh_sellers(session)
@@ -214,7 +218,10 @@ def _register_marketplace(sessions: Callable, base_url: str) -> int:
     with sessions() as session, session.begin():
         # The demo's sellers write UK phone numbers; the region reads the national formats.
         return upsert_marketplace(
-            session, MARKETPLACE_NAME, [base_url + "/"], settings={"demo": True, "local": True, "region": "GB"}
+            session,
+            MARKETPLACE_NAME,
+            [base_url + "/"],
+            settings={"demo": True, "local": True, "region": "GB"},
         )
 
 

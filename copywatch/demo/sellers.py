@@ -33,10 +33,16 @@ REGION = "GB"
 CONTACTS: dict[str, list[str]] = {
     "gadget-galore": ["Call us: +44 20 7946 0321", "Mail: gadgets [at] galore-mail [dot] example"],
     "galore-outlet": ["Phone 020 7946 0321 (Mon-Fri)", "Telegram: @galore_outlet"],
-    "gg-direct": ["WhatsApp / tel. 0044 (0)20-7946-0321", '<a href="https://gg-direct.example/">our web shop</a>'],
+    "gg-direct": [
+        "WhatsApp / tel. 0044 (0)20-7946-0321",
+        '<a href="https://gg-direct.example/">our web shop</a>',
+    ],
     "mirror-mart": ["Questions? mirror.mart(at)post.example", "Tel +44 20 7946 0411"],
     "copycat-corner": ["WeChat ID: copycatcorner88", '<a href="https://wa.me/447911123412">WhatsApp</a>'],
-    "brightbazaar": ['<a href="mailto:hello@brightbazaar.example">hello@brightbazaar.example</a>', "+44 20 7946 0101"],
+    "brightbazaar": [
+        '<a href="mailto:hello@brightbazaar.example">hello@brightbazaar.example</a>',
+        "+44 20 7946 0101",
+    ],
     "urbanloft": ["urbanloft AT loftmail DOT example", "Tel. (020) 7946 0102"],
     "dealhive": ["Instagram: @dealhive.shop", '<a href="tel:+442079460103">call</a>'],
     "kitchenkind": ["Visit www.kitchenkind.example", "0044 20 7946 0104"],

@@ -128,7 +128,9 @@ class ProductSpider(SitemapSpider):
         if key is None:
             return None
         if key in self._templates:
-            product = product_by_template(response.text, response.url, response.selector, self._templates[key])
+            product = product_by_template(
+                response.text, response.url, response.selector, self._templates[key]
+            )
             if product is not None:
                 self.crawler.stats.inc_value("copywatch/products/by_template")
             return product
@@ -174,7 +176,9 @@ class ProductSpider(SitemapSpider):
     def listing_url(self, response: Response, product: ProductData) -> str:
         """The page's canonical URL when it is an http(s) page of this shop, else the page's URL."""
         canonical = product.canonical_url
-        url = response.urljoin(canonical) if isinstance(canonical, str) and canonical.strip() else response.url
+        url = (
+            response.urljoin(canonical) if isinstance(canonical, str) and canonical.strip() else response.url
+        )
         parts = urlparse(url)
         if parts.scheme not in {"http", "https"} or parts.hostname not in self.allowed_domains:
             url = response.url  # a canonical pointing off-site (or not a web page) is not this listing

@@ -42,7 +42,9 @@ def attach_seller(spider: Any, item: ListingItem, schema_seller: Any, response: 
     """Put what the listing page says about its seller on ``item`` (``seller_info``, ``contacts``)."""
     try:
         selector = response.selector if isinstance(response, TextResponse) else None
-        info = seller_of_listing(schema_seller or item.get("seller"), selector, response.url, own_hosts(spider))
+        info = seller_of_listing(
+            schema_seller or item.get("seller"), selector, response.url, own_hosts(spider)
+        )
         contacts = (
             listing_contacts(selector, response.url, own_hosts(spider), region(spider)) if selector else []
         )
@@ -100,6 +102,8 @@ def parse_seller(spider: Any, response: Response, seller: dict[str, Any]) -> Ite
 def seller_failed(spider: Any, failure: Any) -> Iterator[SellerItem]:
     request = failure.request
     response = getattr(failure.value, "response", None)
-    reason = f"HTTP {response.status}" if response is not None else f"{failure.type.__name__}: {failure.value}"
+    reason = (
+        f"HTTP {response.status}" if response is not None else f"{failure.type.__name__}: {failure.value}"
+    )
     spider.crawler.stats.inc_value("copywatch/sellers/failed_pages")
     yield SellerItem(seller=request.meta.get("seller") or {}, page_url=request.url, contacts=[], error=reason)

@@ -74,7 +74,9 @@ def foreground(image: np.ndarray) -> np.ndarray:
     """The product: pixels that differ from the background modelled on the image border."""
     blurred = cv2.GaussianBlur(image, (5, 5), 0)
     background, noise = background_model(blurred)
-    difference = cv2.transform(cv2.absdiff(blurred.astype(np.float32), background), np.ones((1, 3), np.float32))
+    difference = cv2.transform(
+        cv2.absdiff(blurred.astype(np.float32), background), np.ones((1, 3), np.float32)
+    )
     # A mottled backdrop raises the bar: well above what its own border varies by.
     threshold = max(40.0, 2.5 * noise)
     mask: np.ndarray = (difference > threshold).astype(np.uint8)

@@ -153,10 +153,14 @@ def draw_product_with_logo(
             logo_width = (
                 int(product_width * rng.uniform(0.1, 0.16))
                 if shape in {"triangular", "square"}
-                else int(product_width * rng.uniform(0.16, 0.22) * (1.15 if shape == "long_narrow_text" else 1.0))
+                else int(
+                    product_width * rng.uniform(0.16, 0.22) * (1.15 if shape == "long_narrow_text" else 1.0)
+                )
             )
         else:
-            alpha, truth["font"], logo_width = legible_mark(shape, generator, rng, fonts or [], position, product_width, bh // 3)
+            alpha, truth["font"], logo_width = legible_mark(
+                shape, generator, rng, fonts or [], position, product_width, bh // 3
+            )
         # Keep the whole logo on the product: outer bins are bounded by the product's edge.
         limit = 0.5 - (logo_width / product_width) / 2 - 0.01
         low, high = max(low, -limit), min(high, limit)
@@ -174,7 +178,9 @@ def draw_product_with_logo(
     return image, truth
 
 
-def mark_width(shape: str, alpha: np.ndarray, product_width: int, body_height: int, rng: np.random.Generator) -> int:
+def mark_width(
+    shape: str, alpha: np.ndarray, product_width: int, body_height: int, rng: np.random.Generator
+) -> int:
     """A plausible printed width for a mark: a share of the product's width, no taller than its band."""
     if shape in {"triangular", "square"}:
         share = rng.uniform(0.1, 0.2)
@@ -196,7 +202,9 @@ def legible_mark(
     min_height = max(10, band_height * 0.12)
     for _ in range(8):
         alpha, family = render_mark(shape, generator, rng, fonts)
-        width = fit_width(position, mark_width(shape, alpha, product_width, band_height * 3, rng), product_width)
+        width = fit_width(
+            position, mark_width(shape, alpha, product_width, band_height * 3, rng), product_width
+        )
         if width * alpha.shape[0] / max(alpha.shape[1], 1) >= min_height:
             break
     return alpha, family, width
@@ -210,7 +218,9 @@ def fit_width(position: str, logo_width: int, product_width: int, margin: float 
     return max(10, min(logo_width, int(product_width * room)))
 
 
-def paste_mark(image: np.ndarray, alpha: np.ndarray, centre: tuple[int, int], width: int, colour: np.ndarray) -> None:
+def paste_mark(
+    image: np.ndarray, alpha: np.ndarray, centre: tuple[int, int], width: int, colour: np.ndarray
+) -> None:
     """Blend ``alpha`` (resized to ``width``) in ``colour`` onto ``image`` centred at ``centre``."""
     height = max(2, int(round(alpha.shape[0] * width / max(alpha.shape[1], 1))))
     small = cv2.resize(alpha, (max(2, width), height), interpolation=cv2.INTER_AREA)
@@ -242,7 +252,9 @@ def _photograph(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return decode_bgr(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1])
 
 
-def select_generators(which: str = "all", holdout: tuple[str, ...] | list[str] = DEFAULT_HOLDOUT_GENERATORS) -> list[str]:
+def select_generators(
+    which: str = "all", holdout: tuple[str, ...] | list[str] = DEFAULT_HOLDOUT_GENERATORS
+) -> list[str]:
     """``which``: ``all``, ``dev`` (without the held-out generators), ``holdout`` (only them) or ``seed``."""
     unknown = set(holdout) - set(GENERATORS)
     if unknown:
@@ -313,8 +325,15 @@ def make_logo_benchmark(
         position = truth["position"]
         verdict = "no_logo" if not position else ("genuine" if position == "CM" else "counterfeit")
         rows.append(
-            {"image_id": image_id, "position": position, "shape": truth["shape"], "verdict": verdict,
-             "font": truth["font"], "generator": truth["generator"], "style": truth["style"]}  # fmt: skip
+            {
+                "image_id": image_id,
+                "position": position,
+                "shape": truth["shape"],
+                "verdict": verdict,
+                "font": truth["font"],
+                "generator": truth["generator"],
+                "style": truth["style"],
+            }  # fmt: skip
         )
     with (out / "truth.csv").open("w", newline="") as handle:
         fields = ["image_id", "position", "shape", "verdict", "font", "generator", "style"]
@@ -332,7 +351,7 @@ def _accuracy(counts: dict[str, list[int]]) -> dict[str, dict[str, float]]:
 
 
 def evaluate_logo_benchmark(bench_dir: str | Path, limit: int | None = None) -> dict:
-    """Run the check on every image; the DESIGN.md logo report plus per-class breakdowns.
+    """Run the check on every image; the logo report of docs/formats.md plus per-class breakdowns.
 
     Besides the DESIGN keys: ``shape_confusion`` (truth → found), ``position_by_class`` and
     ``shape_by_position`` ({"images", "accuracy"} per key), and, when truth.csv names them,
@@ -344,8 +363,15 @@ def evaluate_logo_benchmark(bench_dir: str | Path, limit: int | None = None) -> 
     confusion: dict[str, Counter] = {p: Counter() for p in POSITIONS}
     shape_confusion: dict[str, Counter] = {s: Counter() for s in SHAPES}
     breakdown: dict[str, dict[str, list[int]]] = {
-        k: {} for k in ("position_by_class", "shape_by_position", "shape_by_font", "shape_by_generator",
-                        "position_by_style", "position_by_generator")  # fmt: skip
+        k: {}
+        for k in (
+            "position_by_class",
+            "shape_by_position",
+            "shape_by_font",
+            "shape_by_generator",
+            "position_by_style",
+            "position_by_generator",
+        )  # fmt: skip
     }
 
     def tally(table: str, key: str, right: bool) -> None:

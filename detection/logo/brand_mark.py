@@ -107,7 +107,9 @@ def _template(alpha: np.ndarray, width: int) -> np.ndarray:
     return _edges(padded.astype(np.float32))
 
 
-def find_marks(image: np.ndarray, mark: BrandMark, *, min_score: float = MIN_SCORE, max_hits: int = 4) -> list[MarkHit]:
+def find_marks(
+    image: np.ndarray, mark: BrandMark, *, min_score: float = MIN_SCORE, max_hits: int = 4
+) -> list[MarkHit]:
     """Every place ``mark`` is printed in ``image`` (BGR), best first; mirrored prints flagged.
 
     A coarse search over mark widths on a reduced image proposes places; each is refined on the
@@ -115,7 +117,9 @@ def find_marks(image: np.ndarray, mark: BrandMark, *, min_score: float = MIN_SCO
     """
     h, w = image.shape[:2]
     factor = min(1.0, WORK_SIDE / max(h, w))
-    small = cv2.resize(image, (max(8, round(w * factor)), max(8, round(h * factor))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        image, (max(8, round(w * factor)), max(8, round(h * factor))), interpolation=cv2.INTER_AREA
+    )
     field = _edges(small)
     sh, sw = field.shape
     candidates: list[tuple[float, float, float, float, float]] = []
@@ -130,8 +134,18 @@ def find_marks(image: np.ndarray, mark: BrandMark, *, min_score: float = MIN_SCO
                     _, best, _, (bx, by) = cv2.minMaxLoc(scores)
                     if best < min_score * 0.8:
                         break
-                    candidates.append((float(best), (bx + 3) / factor, (by + 3) / factor, (tw - 6) / factor, (th - 6) / factor))
-                    cv2.rectangle(scores, (bx - tw // 2, by - th // 2), (bx + tw // 2, by + th // 2), -1.0, -1)
+                    candidates.append(
+                        (
+                            float(best),
+                            (bx + 3) / factor,
+                            (by + 3) / factor,
+                            (tw - 6) / factor,
+                            (th - 6) / factor,
+                        )
+                    )
+                    cv2.rectangle(
+                        scores, (bx - tw // 2, by - th // 2), (bx + tw // 2, by + th // 2), -1.0, -1
+                    )
         width = int(round(width * 1.15)) + 1
     full = _edges(image)
     hits: list[MarkHit] = []

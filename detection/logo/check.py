@@ -35,7 +35,9 @@ class LogoVerdict:
     shape: str | None
     confidence: float
     reason: str
-    marks: list[dict[str, Any]] | None = None  # with a brand mark: every print of it found (box, offset, position, …)
+    marks: list[dict[str, Any]] | None = (
+        None  # with a brand mark: every print of it found (box, offset, position, …)
+    )
 
     @property
     def suspicious(self) -> bool:
@@ -180,7 +182,9 @@ def _check_brand_mark(image: np.ndarray, reference: LogoReference) -> LogoVerdic
                 f"({generic.shape}) is at {generic.position}",
                 [],
             )  # fmt: skip
-        return LogoVerdict("missing", None, None, None, 0.8, "the brand's mark is not found in the listing", [])
+        return LogoVerdict(
+            "missing", None, None, None, 0.8, "the brand's mark is not found in the listing", []
+        )
     mask = foreground(colour)
     whole = object_extent(mask)
     marks: list[dict[str, Any]] = []
@@ -195,8 +199,13 @@ def _check_brand_mark(image: np.ndarray, reference: LogoReference) -> LogoVerdic
             extent_x0, extent_x1 = extent.x0, extent.x1
         offset = ((x + w / 2.0) - (extent_x0 + extent_x1) / 2.0) / max(extent_x1 - extent_x0, 1)
         marks.append(
-            {"box": list(hit.box), "score": hit.score, "mirrored": hit.mirrored,
-             "offset": round(float(offset), 4), "position": classify_offset(float(offset))}  # fmt: skip
+            {
+                "box": list(hit.box),
+                "score": hit.score,
+                "mirrored": hit.mirrored,
+                "offset": round(float(offset), 4),
+                "position": classify_offset(float(offset)),
+            }  # fmt: skip
         )
     at_place = [m for m in marks if not m["mirrored"] and abs(m["offset"] - expected) < BIN / 2]
     upright = [m for m in marks if not m["mirrored"]]

@@ -77,7 +77,9 @@ def matches(family: str, patterns: tuple[str, ...] | list[str]) -> bool:
     return any(fnmatch.fnmatchcase(family.lower(), p.lower()) for p in patterns)
 
 
-def select_fonts(which: str = "all", holdout: tuple[str, ...] | list[str] = DEFAULT_HOLDOUT_FONTS) -> list[Font]:
+def select_fonts(
+    which: str = "all", holdout: tuple[str, ...] | list[str] = DEFAULT_HOLDOUT_FONTS
+) -> list[Font]:
     """``which``: ``all``, ``dev`` (without the held-out families) or ``holdout`` (only them)."""
     fonts = list(installed_fonts())
     if which == "dev":

@@ -162,7 +162,9 @@ def _logo_box(
     ink = _ink(image, product, (x0, y0, x1 - x0, y1 - y0), band) & inner
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     # Ink that touches the product's outline is its shading or a seam, not a printed mark.
-    ring = (cv2.dilate((~eroded).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)[oy : oy + y1 - y0, ox : ox + x1 - x0]
+    ring = (cv2.dilate((~eroded).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)[
+        oy : oy + y1 - y0, ox : ox + x1 - x0
+    ]
     on_outline = set(np.unique(labels[ring & inner]).tolist())
     parts = [
         tuple(int(v) for v in stats[label])
@@ -207,8 +209,11 @@ def _join_near(parts: list[tuple[int, ...]]) -> list[tuple[int, int, int, int, i
             b = boxes[j]
             unit = max(a[3] - a[1], b[3] - b[1])
             small = min(a[3] - a[1], b[3] - b[1])
-            if unit > 4 * max(small, 1) and not (a[0] <= b[0] and a[2] >= b[2] and a[1] <= b[1] and a[3] >= b[3]) \
-                    and not (b[0] <= a[0] and b[2] >= a[2] and b[1] <= a[1] and b[3] >= a[3]):
+            if (
+                unit > 4 * max(small, 1)
+                and not (a[0] <= b[0] and a[2] >= b[2] and a[1] <= b[1] and a[3] >= b[3])
+                and not (b[0] <= a[0] and b[2] >= a[2] and b[1] <= a[1] and b[3] >= a[3])
+            ):
                 continue  # a speck beside a large mark is not part of it, unless inside it
             gap_x = max(a[0] - b[2], b[0] - a[2], 0)
             gap_y = max(a[1] - b[3], b[1] - a[3], 0)
@@ -226,7 +231,9 @@ def _join_near(parts: list[tuple[int, ...]]) -> list[tuple[int, int, int, int, i
     return [tuple(m) for m in joined.values()]  # type: ignore[misc]
 
 
-def _product_colour(image: np.ndarray, product: np.ndarray, band: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _product_colour(
+    image: np.ndarray, product: np.ndarray, band: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     """The product's colour across the band as a plane per channel (light falls off across a
     product) fitted to its pixels there, the logo's left out as outliers: (coefficients, scale)."""
     rows = slice(band[0], band[1])

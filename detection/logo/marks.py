@@ -67,7 +67,9 @@ def _text_lines_ttf(
     face = _face(font.path, size)
     stroke_px = int(round(stroke * size))
     line_gap = int(size * rng.uniform(0.15, 0.45))
-    canvas = Image.new("L", (size * (max(len(line) for line in lines) + 4) * 2, size * 2 * (len(lines) + 1)), 0)
+    canvas = Image.new(
+        "L", (size * (max(len(line) for line in lines) + 4) * 2, size * 2 * (len(lines) + 1)), 0
+    )
     draw = ImageDraw.Draw(canvas)
     y = size // 2
     widths = []
@@ -75,7 +77,9 @@ def _text_lines_ttf(
         if tracking == 0.0:
             widths.append(draw.textlength(line, font=face))
         else:
-            widths.append(sum(draw.textlength(c, font=face) for c in line) + tracking * size * (len(line) - 1))
+            widths.append(
+                sum(draw.textlength(c, font=face) for c in line) + tracking * size * (len(line) - 1)
+            )
     widest = max(widths)
     for line, width in zip(lines, widths, strict=True):
         x = size + (widest - width) / 2
@@ -97,7 +101,9 @@ def _text_lines_hershey(lines: list[str], family: str, rng: np.random.Generator)
     step = max(s[1] for s in sizes) + int(rng.integers(14, 34))
     canvas = np.zeros((step * len(lines) + 60, width), np.uint8)
     for i, (line, (tw, th)) in enumerate(zip(lines, sizes, strict=True)):
-        cv2.putText(canvas, line, ((width - tw) // 2, 30 + th + i * step), font, scale, 255, thickness, cv2.LINE_AA)
+        cv2.putText(
+            canvas, line, ((width - tw) // 2, 30 + th + i * step), font, scale, 255, thickness, cv2.LINE_AA
+        )
     return _crop(canvas.astype(np.float32) / 255.0)
 
 
@@ -136,19 +142,32 @@ def _frame(alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.maximum(out, box.astype(np.float32) / 255.0)
 
 
-def _rounded_rect(canvas: np.ndarray, box: tuple[int, int, int, int], radius: int, value: int, thickness: int) -> None:
+def _rounded_rect(
+    canvas: np.ndarray, box: tuple[int, int, int, int], radius: int, value: int, thickness: int
+) -> None:
     x0, y0, x1, y1 = box
     radius = max(1, min(radius, (x1 - x0) // 2, (y1 - y0) // 2))
     if thickness < 0:
         cv2.rectangle(canvas, (x0 + radius, y0), (x1 - radius, y1), value, -1)
         cv2.rectangle(canvas, (x0, y0 + radius), (x1, y1 - radius), value, -1)
-        for cx, cy in ((x0 + radius, y0 + radius), (x1 - radius, y0 + radius), (x0 + radius, y1 - radius), (x1 - radius, y1 - radius)):
+        for cx, cy in (
+            (x0 + radius, y0 + radius),
+            (x1 - radius, y0 + radius),
+            (x0 + radius, y1 - radius),
+            (x1 - radius, y1 - radius),
+        ):
             cv2.circle(canvas, (cx, cy), radius, value, -1, cv2.LINE_AA)
         return
     mask = np.zeros_like(canvas)
     _rounded_rect(mask, box, radius, 255, -1)
     inner = np.zeros_like(canvas)
-    _rounded_rect(inner, (x0 + thickness, y0 + thickness, x1 - thickness, y1 - thickness), max(1, radius - thickness), 255, -1)
+    _rounded_rect(
+        inner,
+        (x0 + thickness, y0 + thickness, x1 - thickness, y1 - thickness),
+        max(1, radius - thickness),
+        255,
+        -1,
+    )
     canvas[(mask > 0) & (inner == 0)] = value
 
 
@@ -170,7 +189,12 @@ def _triangle_points(rng: np.random.Generator, size: int) -> np.ndarray:
 def _emblem(shape: str, rng: np.random.Generator, generator: str, fonts: list[Font]) -> np.ndarray:
     size = 200 * _SS
     canvas: np.ndarray = np.zeros((size, size), np.uint8)
-    filled = generator in {"polygon", "badge"} and rng.random() < 0.7 or generator == "rounded" and rng.random() < 0.5
+    filled = (
+        generator in {"polygon", "badge"}
+        and rng.random() < 0.7
+        or generator == "rounded"
+        and rng.random() < 0.5
+    )
     if generator == "outline":
         filled = False
     thickness = max(_SS, int(size * rng.uniform(0.04, 0.24)))
@@ -182,7 +206,9 @@ def _emblem(shape: str, rng: np.random.Generator, generator: str, fonts: list[Fo
             canvas = cv2.erode(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2))
             canvas = cv2.dilate(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2))
             if not filled:
-                inner = cv2.erode(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * thickness + 1,) * 2))
+                inner = cv2.erode(
+                    canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * thickness + 1,) * 2)
+                )
                 canvas[inner > 0] = 0
         elif filled:
             cv2.fillPoly(canvas, [pts], 255)
@@ -199,7 +225,13 @@ def _emblem(shape: str, rng: np.random.Generator, generator: str, fonts: list[Fo
         elif filled:
             cv2.rectangle(canvas, (x0, y0), (x0 + w, y0 + h), 255, -1)
         else:
-            cv2.rectangle(canvas, (x0 + thickness // 2, y0 + thickness // 2), (x0 + w - thickness // 2, y0 + h - thickness // 2), 255, thickness)
+            cv2.rectangle(
+                canvas,
+                (x0 + thickness // 2, y0 + thickness // 2),
+                (x0 + w - thickness // 2, y0 + h - thickness // 2),
+                255,
+                thickness,
+            )
         if rng.random() < 0.3:
             rotation = cv2.getRotationMatrix2D((size / 2, size / 2), float(rng.uniform(-12, 12)), 0.9)
             canvas = cv2.warpAffine(canvas, rotation, (size, size))
@@ -209,7 +241,9 @@ def _emblem(shape: str, rng: np.random.Generator, generator: str, fonts: list[Fo
     return _crop(small.astype(np.float32) / 255.0)
 
 
-def _inscribe(canvas: np.ndarray, shape: str, filled: bool, rng: np.random.Generator, fonts: list[Font]) -> None:
+def _inscribe(
+    canvas: np.ndarray, shape: str, filled: bool, rng: np.random.Generator, fonts: list[Font]
+) -> None:
     """A letter or a symbol in the emblem: knocked out of a filled one, drawn inside an outlined one."""
     ys, xs = np.nonzero(canvas)
     cy = int(ys.mean() if shape == "triangular" else (ys.min() + ys.max()) / 2)
@@ -239,8 +273,13 @@ def _inscribe(canvas: np.ndarray, shape: str, filled: bool, rng: np.random.Gener
             cv2.rectangle(glyph, (cx - r, cy - t), (cx + r, cy + t), 255, -1)
             cv2.rectangle(glyph, (cx - t, cy - r), (cx + t, cy + r), 255, -1)
         else:
-            star = [(cx + r * np.sin(a) * (1 if i % 2 == 0 else 0.45), cy - r * np.cos(a) * (1 if i % 2 == 0 else 0.45))
-                    for i, a in enumerate(np.linspace(0, 2 * np.pi, 10, endpoint=False))]
+            star = [
+                (
+                    cx + r * np.sin(a) * (1 if i % 2 == 0 else 0.45),
+                    cy - r * np.cos(a) * (1 if i % 2 == 0 else 0.45),
+                )
+                for i, a in enumerate(np.linspace(0, 2 * np.pi, 10, endpoint=False))
+            ]
             cv2.fillPoly(glyph, [np.array(star, np.int32)], 255)
     if filled:
         canvas[:] = np.minimum(canvas, 255 - glyph)

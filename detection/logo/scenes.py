@@ -17,7 +17,9 @@ from detection.logo.position import offset_range
 ALT_PRODUCTS = ("jar", "tote", "tee", "pouch", "backpack", "carton")
 
 
-def _silhouette(kind: str, width: int, height: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def _silhouette(
+    kind: str, width: int, height: int, rng: np.random.Generator
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     mask = np.zeros((height, width), np.uint8)
     bw = int(width * rng.uniform(0.42, 0.75))
     bh = int(height * rng.uniform(0.55, 0.8))
@@ -33,14 +35,18 @@ def _silhouette(kind: str, width: int, height: int, rng: np.random.Generator) ->
     elif kind == "tote":
         top = bh // 4
         flare = int(bw * 0.04)
-        pts = np.array([[x + flare, y + top], [x + bw - flare, y + top], [x + bw, y + bh], [x, y + bh]], np.int32)
+        pts = np.array(
+            [[x + flare, y + top], [x + bw - flare, y + top], [x + bw, y + bh], [x, y + bh]], np.int32
+        )
         cv2.fillPoly(mask, [pts], 255)
         for cx in (x + bw // 3, x + 2 * bw // 3):
             cv2.ellipse(mask, (cx, y + top), (bw // 9, top - 2), 0, 180, 360, 255, max(3, bw // 30))
     elif kind == "tee":
         sleeve = bh // 4
         cv2.rectangle(mask, (x + bw // 7, y), (x + bw - bw // 7, y + bh), 255, -1)
-        left = np.array([[x + bw // 7, y], [x - bw // 10, y + sleeve], [x + bw // 7, y + sleeve + bh // 12]], np.int32)
+        left = np.array(
+            [[x + bw // 7, y], [x - bw // 10, y + sleeve], [x + bw // 7, y + sleeve + bh // 12]], np.int32
+        )
         right = left.copy()
         right[:, 0] = 2 * x + bw - right[:, 0]
         cv2.fillPoly(mask, [left, right], 255)
@@ -67,10 +73,16 @@ def _background(width: int, height: int, rng: np.random.Generator) -> np.ndarray
     light = rng.random() < 0.75
     a = rng.uniform(190, 255, 3) if light else rng.uniform(60, 150, 3)
     b = np.clip(a + rng.uniform(-35, 35, 3), 0, 255)
-    t = np.linspace(0, 1, height)[:, None, None] if rng.random() < 0.5 else np.linspace(0, 1, width)[None, :, None]
+    t = (
+        np.linspace(0, 1, height)[:, None, None]
+        if rng.random() < 0.5
+        else np.linspace(0, 1, width)[None, :, None]
+    )
     image = a[None, None, :] * (1 - t) + b[None, None, :] * t
     image = np.broadcast_to(image, (height, width, 3)).astype(np.float32)
-    grain = cv2.resize(rng.normal(0, 1, (height // 16 + 1, width // 16 + 1)).astype(np.float32), (width, height))
+    grain = cv2.resize(
+        rng.normal(0, 1, (height // 16 + 1, width // 16 + 1)).astype(np.float32), (width, height)
+    )
     return image + grain[:, :, None] * rng.uniform(0, 6)
 
 
@@ -97,7 +109,9 @@ def draw_alt_scene(
     body = rng.uniform(20, 235, 3).astype(np.float32)
     while np.abs(body - image[height // 2, width // 2]).sum() < 90:
         body = rng.uniform(20, 235, 3).astype(np.float32)
-    light = np.linspace(-1, 1, height)[:, None] * rng.uniform(-18, 18) + np.linspace(-1, 1, width)[None, :] * rng.uniform(-18, 18)
+    light = np.linspace(-1, 1, height)[:, None] * rng.uniform(-18, 18) + np.linspace(-1, 1, width)[
+        None, :
+    ] * rng.uniform(-18, 18)
     grain = rng.normal(0, rng.uniform(0, 4), (height, width))
     product = body[None, None, :] + (light + grain)[:, :, None]
     image[mask > 0] = product[mask > 0]
@@ -108,7 +122,9 @@ def draw_alt_scene(
     y0, y1 = int(object_ys.min()), int(object_ys.max()) + 1
     band = (y0 + (y1 - y0) // 3, y0 + 2 * (y1 - y0) // 3)
     if position is not None and shape is not None:
-        row = (band[0] + band[1]) // 2 + int(rng.integers(-(band[1] - band[0]) // 8, (band[1] - band[0]) // 8 + 1))
+        row = (band[0] + band[1]) // 2 + int(
+            rng.integers(-(band[1] - band[0]) // 8, (band[1] - band[0]) // 8 + 1)
+        )
         columns = np.nonzero(mask[row])[0]
         x0, x1 = int(columns.min()), int(columns.max()) + 1
         product_width = x1 - x0
@@ -127,15 +143,21 @@ def draw_alt_scene(
 
 def _camera(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = image.shape[:2]
-    rotation = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.uniform(-3, 3)), float(rng.uniform(0.95, 1.02)))
+    rotation = cv2.getRotationMatrix2D(
+        (w / 2, h / 2), float(rng.uniform(-3, 3)), float(rng.uniform(0.95, 1.02))
+    )
     image = cv2.warpAffine(image, rotation, (w, h), borderMode=cv2.BORDER_REPLICATE)
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     moved = (corners + rng.uniform(-0.02, 0.02, (4, 2)) * np.array([w, h])).astype(np.float32)
-    image = cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, moved), (w, h), borderMode=cv2.BORDER_REPLICATE)
+    image = cv2.warpPerspective(
+        image, cv2.getPerspectiveTransform(corners, moved), (w, h), borderMode=cv2.BORDER_REPLICATE
+    )
     if rng.random() < 0.5:
         image = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(0.4, 1.2)))
     gain = rng.uniform(0.9, 1.1)
     noisy = image.astype(np.float32) * gain + rng.normal(0, rng.uniform(1.0, 6.0), image.shape)
     image = np.clip(noisy, 0, 255).astype(np.uint8)
     quality = int(rng.integers(50, 92))
-    return np.asarray(cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR))
+    return np.asarray(
+        cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR)
+    )

@@ -67,7 +67,9 @@ def _row_groups(stats: np.ndarray, min_area: float) -> int:
     return 1 + int((np.diff(centres) > 0.5 * unit).sum())
 
 
-def _content(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, largest: int) -> tuple[np.ndarray, float]:
+def _content(
+    mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, largest: int
+) -> tuple[np.ndarray, float]:
     """The mark without its frame, and 1.0 if a frame was taken off: a thin part whose box is the
     whole mark's and which holds other parts."""
     h, w = mask.shape
@@ -121,7 +123,9 @@ def shape_features(mask: np.ndarray) -> dict[str, float]:
     valley = float(middle.min() / max(np.percentile(smooth[smooth > 0], 75), 1e-9)) if middle.size else 1.0
     holes = filled & ~mask
     h_count, _, h_stats, _ = cv2.connectedComponentsWithStats(holes.astype(np.uint8), connectivity=4)
-    largest_hole = float(h_stats[1:, cv2.CC_STAT_AREA].max()) / max(float(filled.sum()), 1.0) if h_count > 1 else 0.0
+    largest_hole = (
+        float(h_stats[1:, cv2.CC_STAT_AREA].max()) / max(float(filled.sum()), 1.0) if h_count > 1 else 0.0
+    )
     features = {
         "valley": min(valley, 1.5),
         "largest_hole": largest_hole,

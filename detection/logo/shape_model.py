@@ -94,5 +94,7 @@ def train(
         for i, g in enumerate((grad_w1, grad_b1, grad_w2, grad_b2)):
             m[i] = beta1 * m[i] + (1 - beta1) * g
             v[i] = beta2 * v[i] + (1 - beta2) * g * g
-            params[i] = params[i] - rate * (m[i] / (1 - beta1**step)) / (np.sqrt(v[i] / (1 - beta2**step)) + 1e-8)
+            params[i] = params[i] - rate * (m[i] / (1 - beta1**step)) / (
+                np.sqrt(v[i] / (1 - beta2**step)) + 1e-8
+            )
     return ShapeModel(names, classes, mean, scale, *params)

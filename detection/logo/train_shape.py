@@ -21,7 +21,9 @@ from detection.logo.shape import SHAPES, shape_features
 from detection.logo.shape_model import MODEL_PATH, ShapeModel, train
 
 
-def collect(n: int, seed: int, holdout_fonts=DEFAULT_HOLDOUT_FONTS, holdout_generators=DEFAULT_HOLDOUT_GENERATORS):  # noqa: ANN001, ANN201
+def collect(
+    n: int, seed: int, holdout_fonts=DEFAULT_HOLDOUT_FONTS, holdout_generators=DEFAULT_HOLDOUT_GENERATORS
+):  # noqa: ANN001, ANN201
     """Feature rows and class indices of ``n`` generated logo photos (those where a mark is found)."""
     rng = np.random.default_rng(seed)
     fonts = select_fonts("dev", holdout_fonts)
@@ -51,7 +53,9 @@ def train_shape_model(n: int = 2400, seed: int = 7, out: Path = MODEL_PATH, log=
     fit, check = order[:cut], order[cut:]
     model = train(x[fit], labels[fit], names, SHAPES)
     right = sum(model.predict(rows[i]) == SHAPES[labels[i]] for i in check)
-    log(f"validation accuracy (same generators and fonts): {100.0 * right / max(len(check), 1):.1f} % of {len(check)}")
+    log(
+        f"validation accuracy (same generators and fonts): {100.0 * right / max(len(check), 1):.1f} % of {len(check)}"
+    )
     model = train(x, labels, names, SHAPES)
     model.save(out)
     log(f"model written to {out} in {time.monotonic() - started:.0f} s")

@@ -49,10 +49,12 @@ class Looks:
         self.dense_extractor = FeatureExtractor(
             tuning.DENSE_FEATURES, pool=tuning.DENSE_POOL, grid=tuning.DENSE_GRID, distinctive=True
         )
-        self.second: list[SecondLook] = [
-            SecondLook("dense", self.dense_views, tuning.NOTHING_ABOVE_RATE, 0)
-        ] if dense else []
-        self.second.append(SecondLook("zoom", self.zoom_views, tuning.UNSETTLED_ABOVE_RATE, tuning.ZOOM_MIN_SIDE))
+        self.second: list[SecondLook] = (
+            [SecondLook("dense", self.dense_views, tuning.NOTHING_ABOVE_RATE, 0)] if dense else []
+        )
+        self.second.append(
+            SecondLook("zoom", self.zoom_views, tuning.UNSETTLED_ABOVE_RATE, tuning.ZOOM_MIN_SIDE)
+        )
 
     def wide(self, gray: np.ndarray, mirrored: bool, allowed: set[int] | None) -> list[Verified]:
         """The query read at 1/WIDE of the working size (mirrored when asked), verified."""

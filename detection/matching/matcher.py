@@ -196,7 +196,10 @@ class Matcher:
             for m in matches
             if conclusive([m]) and (quad := self._region_in_query(m, width, height)) is not None
         ]
-        if found_regions and max(cv2.contourArea(q) for q in found_regions) >= tuning.COLLAGE_BELOW * width * height:
+        if (
+            found_regions
+            and max(cv2.contourArea(q) for q in found_regions) >= tuning.COLLAGE_BELOW * width * height
+        ):
             return matches, strip_pool
         scale = detected.scale
         settled = bool(found_regions)

@@ -57,7 +57,10 @@ def one_per_original(matches: list[Match]) -> list[Match]:
         elif checked:
             better = rank_key(match) > rank_key(held)
         else:
-            better = (match.evidence.inliers, match.evidence.votes) > (held.evidence.inliers, held.evidence.votes)
+            better = (match.evidence.inliers, match.evidence.votes) > (
+                held.evidence.inliers,
+                held.evidence.votes,
+            )
         if better:
             best[match.original_id] = match
     return sorted(best.values(), key=rank_key, reverse=True)

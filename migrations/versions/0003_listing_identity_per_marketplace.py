@@ -29,7 +29,9 @@ def _swap(old: str, new: str, columns: list[str]) -> None:
     bind = op.get_bind()
     views: list[tuple[str, str]] = []
     if bind.dialect.name == "sqlite":
-        views = [tuple(r) for r in bind.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'view'"))]
+        views = [
+            tuple(r) for r in bind.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'view'"))
+        ]
         for name, _ in views:
             op.execute(f'DROP VIEW "{name}"')
     with op.batch_alter_table("listings") as batch:
@@ -63,7 +65,9 @@ _LAST_ERROR = """,
 
 def _crawl_health(with_error: bool) -> None:
     op.execute("DROP VIEW IF EXISTS report_crawl_health")
-    op.execute("CREATE VIEW report_crawl_health AS " + _CRAWL_HEALTH.format(extra=_LAST_ERROR if with_error else ""))
+    op.execute(
+        "CREATE VIEW report_crawl_health AS " + _CRAWL_HEALTH.format(extra=_LAST_ERROR if with_error else "")
+    )
 
 
 def upgrade() -> None:

@@ -175,8 +175,18 @@ _OLD_VIEWS = {
 
 def _timestamps() -> list[sa.Column]:
     return [
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("CURRENT_TIMESTAMP"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("CURRENT_TIMESTAMP"),
+            nullable=False,
+        ),
     ]
 
 
@@ -192,11 +202,24 @@ def upgrade() -> None:
         sa.Column("profile_error", sa.Text(), nullable=True),
         sa.Column("network_id", sa.Integer(), nullable=True),
         sa.Column("risk_score", sa.Float(), server_default=sa.text("0"), nullable=False),
-        sa.Column("first_seen", sa.DateTime(timezone=True), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=False),
-        sa.Column("last_seen", sa.DateTime(timezone=True), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=False),
+        sa.Column(
+            "first_seen",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("CURRENT_TIMESTAMP"),
+            nullable=False,
+        ),
+        sa.Column(
+            "last_seen",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("CURRENT_TIMESTAMP"),
+            nullable=False,
+        ),
         *_timestamps(),
         sa.ForeignKeyConstraint(
-            ["marketplace_id"], ["marketplaces.id"], name=op.f("fk_sellers_marketplace_id_marketplaces"), ondelete="CASCADE"
+            ["marketplace_id"],
+            ["marketplaces.id"],
+            name=op.f("fk_sellers_marketplace_id_marketplaces"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sellers")),
         sa.UniqueConstraint("marketplace_id", "identity", name=op.f("uq_sellers_marketplace_id_identity")),
@@ -208,18 +231,37 @@ def upgrade() -> None:
         sa.Column("seller_id", sa.Integer(), nullable=False),
         sa.Column(
             "kind",
-            sa.Enum("email", "phone", "handle", "domain", name="contact_kind", native_enum=False, create_constraint=True, length=16),
+            sa.Enum(
+                "email",
+                "phone",
+                "handle",
+                "domain",
+                name="contact_kind",
+                native_enum=False,
+                create_constraint=True,
+                length=16,
+            ),
             nullable=False,
         ),
         sa.Column("value", sa.String(length=500), nullable=False),
         sa.Column("raw", sa.String(length=500), nullable=True),
         sa.Column("source_url", sa.String(length=2000), nullable=True),
-        sa.Column("first_seen", sa.DateTime(timezone=True), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=False),
+        sa.Column(
+            "first_seen",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("CURRENT_TIMESTAMP"),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
-            ["seller_id"], ["sellers.id"], name=op.f("fk_seller_contacts_seller_id_sellers"), ondelete="CASCADE"
+            ["seller_id"],
+            ["sellers.id"],
+            name=op.f("fk_seller_contacts_seller_id_sellers"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_seller_contacts")),
-        sa.UniqueConstraint("seller_id", "kind", "value", name=op.f("uq_seller_contacts_seller_id_kind_value")),
+        sa.UniqueConstraint(
+            "seller_id", "kind", "value", name=op.f("uq_seller_contacts_seller_id_kind_value")
+        ),
     )
     op.create_index("ix_seller_contacts_kind_value", "seller_contacts", ["kind", "value"], unique=False)
     op.create_table(
@@ -229,20 +271,35 @@ def upgrade() -> None:
         sa.Column("seller_b", sa.Integer(), nullable=False),
         sa.Column("reason", sa.String(length=32), nullable=False),
         sa.Column("key", sa.String(length=500), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("CURRENT_TIMESTAMP"),
+            nullable=False,
+        ),
         sa.CheckConstraint("seller_a < seller_b", name=op.f("ck_seller_links_ordered_pair")),
-        sa.ForeignKeyConstraint(["seller_a"], ["sellers.id"], name=op.f("fk_seller_links_seller_a_sellers"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["seller_b"], ["sellers.id"], name=op.f("fk_seller_links_seller_b_sellers"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["seller_a"], ["sellers.id"], name=op.f("fk_seller_links_seller_a_sellers"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["seller_b"], ["sellers.id"], name=op.f("fk_seller_links_seller_b_sellers"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_seller_links")),
-        sa.UniqueConstraint("seller_a", "seller_b", "reason", "key", name=op.f("uq_seller_links_seller_a_seller_b_reason_key")),
+        sa.UniqueConstraint(
+            "seller_a", "seller_b", "reason", "key", name=op.f("uq_seller_links_seller_a_seller_b_reason_key")
+        ),
     )
     op.create_index("ix_seller_links_seller_b", "seller_links", ["seller_b"], unique=False)
     op.create_table(
         "user_brands",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("brand_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["brand_id"], ["brands.id"], name=op.f("fk_user_brands_brand_id_brands"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_user_brands_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["brand_id"], ["brands.id"], name=op.f("fk_user_brands_brand_id_brands"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_user_brands_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("user_id", "brand_id", name=op.f("pk_user_brands")),
     )
     op.create_index(op.f("ix_user_brands_brand_id"), "user_brands", ["brand_id"], unique=False)

@@ -162,4 +162,8 @@ def test_cli_catalog_logo_with_the_brands_image(settings: Settings, tmp_path: Pa
     done = run("--image", str(_brand_logo(tmp_path / "kova.png")), "--box", "200,200,60,60")
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)
-    assert printed["mark_path"].startswith("logos/") and "mark" not in printed and printed["box"] == [200, 200, 60, 60]
+    assert (
+        printed["mark_path"].startswith("logos/")
+        and "mark" not in printed
+        and printed["box"] == [200, 200, 60, 60]
+    )

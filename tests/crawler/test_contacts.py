@@ -35,7 +35,9 @@ def _values(text: str, links: list[str] = (), region: str | None = None) -> list
         ("+91 98765 43210", None, "+919876543210"),
     ],
 )
-def test_phone_numbers_in_many_formats_become_one_e164_key(written: str, region: str | None, e164: str) -> None:
+def test_phone_numbers_in_many_formats_become_one_e164_key(
+    written: str, region: str | None, e164: str
+) -> None:
     assert _values(f"Call us on {written}, Mon-Fri", region=region) == [("phone", e164)]
 
 
@@ -72,7 +74,11 @@ def test_words_that_only_look_like_obfuscation_are_no_address() -> None:
 def test_messaging_handles_from_labels_and_profile_links() -> None:
     found = _values(
         "Telegram: @ShopBot_1 · WeChat ID: abc123 · IG: copy.shop · Line ID = line_seller · Skype: bob.live",
-        ["https://t.me/other_bot", "https://www.instagram.com/copy.shop/", "https://facebook.com/sharer.php?u=1"],
+        [
+            "https://t.me/other_bot",
+            "https://www.instagram.com/copy.shop/",
+            "https://facebook.com/sharer.php?u=1",
+        ],
     )
     assert found == [
         ("handle", "instagram:copy.shop"),
@@ -129,7 +135,11 @@ def test_schema_org_seller_with_url_and_identifier() -> None:
         "https://market.example/item/1",
         OWN,
     )
-    assert info == {"name": "Copy Shop", "external_id": "S-42", "profile_url": "https://market.example/shop/copy-shop"}
+    assert info == {
+        "name": "Copy Shop",
+        "external_id": "S-42",
+        "profile_url": "https://market.example/shop/copy-shop",
+    }
 
 
 def test_seller_link_on_a_page_without_structured_seller() -> None:
@@ -137,11 +147,17 @@ def test_seller_link_on_a_page_without_structured_seller() -> None:
       <div class="seller-box">Sold by: <a href="/store/bag-king?ref=item">Bag King</a></div>
       <a href="/store/other">Other stores you may like</a></div></body></html>"""
     info = seller_of_listing(None, Selector(text=html), "https://market.example/item/2", OWN)
-    assert info == {"name": "Bag King", "external_id": None, "profile_url": "https://market.example/store/bag-king?ref=item"}
+    assert info == {
+        "name": "Bag King",
+        "external_id": None,
+        "profile_url": "https://market.example/store/bag-king?ref=item",
+    }
 
 
 def test_an_offsite_seller_url_is_not_followed() -> None:
-    info = seller_of_listing({"name": "Shop", "url": "https://elsewhere.example/"}, None, "https://market.example/i", OWN)
+    info = seller_of_listing(
+        {"name": "Shop", "url": "https://elsewhere.example/"}, None, "https://market.example/i", OWN
+    )
     assert info == {"name": "Shop", "external_id": None, "profile_url": None}
 
 
@@ -176,7 +192,9 @@ def test_seller_page_name_and_contacts_from_main_content_only() -> None:
 
 
 def test_malformed_seller_page_reads_what_it_can() -> None:
-    name, contacts = read_seller_page("<html><body><main><h1>Bro\x00ken<<p class='x>", "https://m.example/s/x", OWN, "GB")
+    name, contacts = read_seller_page(
+        "<html><body><main><h1>Bro\x00ken<<p class='x>", "https://m.example/s/x", OWN, "GB"
+    )
     assert contacts == [] and (name is None or isinstance(name, str))
 
 
@@ -185,4 +203,7 @@ def test_listing_contacts_come_from_the_seller_block_and_description() -> None:
       <div class="description">WhatsApp me: +44 7911 123456</div>
       <div class="seller">Mail seller [at] copies [dot] example</div></body></html>"""
     found = listing_contacts(Selector(text=html), "https://market.example/item/3", OWN, "GB")
-    assert [(c.kind, c.value) for c in found] == [("email", "seller@copies.example"), ("phone", "+447911123456")]
+    assert [(c.kind, c.value) for c in found] == [
+        ("email", "seller@copies.example"),
+        ("phone", "+447911123456"),
+    ]

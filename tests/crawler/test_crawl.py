@@ -124,7 +124,9 @@ def test_unknown_marketplace_name_is_refused(crawl_settings: Settings) -> None:
 
 def test_embedded_sqlite_crawl_with_a_listing_limit(settings: Settings) -> None:
     with serve(standard_shop()) as shop:
-        summary = crawl(settings.with_overrides(crawl_delay_s=0.0), shop.base + "/", limit=2, allow_local=True)
+        summary = crawl(
+            settings.with_overrides(crawl_delay_s=0.0), shop.base + "/", limit=2, allow_local=True
+        )
     engine = make_engine(settings.database_url)
     with session_factory(engine)() as session:
         count = session.execute(select(func.count()).select_from(Listing)).scalar_one()

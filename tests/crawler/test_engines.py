@@ -24,8 +24,7 @@ def _listings(settings: Settings) -> dict[str, list[ListingImage]]:
     engine = make_engine(settings.database_url)
     with session_factory(engine)() as session:
         listings = {
-            listing.url: [i for i in listing.images]
-            for listing in session.execute(select(Listing)).scalars()
+            listing.url: [i for i in listing.images] for listing in session.execute(select(Listing)).scalars()
         }
     engine.dispose()
     return listings
@@ -42,7 +41,9 @@ def test_every_product_and_its_own_images_once_twice_in_a_row(crawl_settings: Se
 
         assert first.status == "finished" and first.error is None, first.error
         paths = {url.removeprefix(shop.base) for url in after_first}
-        assert all(is_product_path(shop, p) for p in paths), sorted(paths)  # no category, review or facet page
+        assert all(is_product_path(shop, p) for p in paths), sorted(
+            paths
+        )  # no category, review or facet page
         assert len(paths) == truth["products"]
         for url, images in after_first.items():
             assert all(i.status != ImageStatus.FAILED for i in images), [(i.url, i.error) for i in images]

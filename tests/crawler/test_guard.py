@@ -46,11 +46,23 @@ def test_a_hostile_permalink_cannot_overwrite_another_marketplace_listing(crawl_
         hostile.add("/robots.txt", b"User-agent: *\nAllow: /\n", "text/plain")
         hostile.add("/", page("Woo", "<p>hi</p>"))
         items = [
-            {"permalink": real.base + "/p/1", "name": "Hijacked", "prices": {"price": "1", "currency_code": "EUR"}},
-            {"permalink": "javascript:alert(1)", "name": "Script", "prices": {"price": "1", "currency_code": "EUR"}},
+            {
+                "permalink": real.base + "/p/1",
+                "name": "Hijacked",
+                "prices": {"price": "1", "currency_code": "EUR"},
+            },
+            {
+                "permalink": "javascript:alert(1)",
+                "name": "Script",
+                "prices": {"price": "1", "currency_code": "EUR"},
+            },
             {"permalink": "/product/own/", "name": "Own", "prices": {"price": "100", "currency_code": "EUR"}},
         ]
-        hostile.add("/wp-json/wc/store/v1/products?per_page=100&page=1", json.dumps(items).encode(), "application/json")
+        hostile.add(
+            "/wp-json/wc/store/v1/products?per_page=100&page=1",
+            json.dumps(items).encode(),
+            "application/json",
+        )
         with serve(hostile) as evil:
             summary = crawl(crawl_settings, evil.base + "/", allow_local=True)
     listings, _ = _rows(crawl_settings)
@@ -153,7 +165,9 @@ def test_a_bad_product_field_loses_only_that_product(crawl_settings: Settings) -
         }
         for i in range(100)  # a full page: the next page is asked for too
     ]
-    shop.add("/wp-json/wc/store/v1/products?per_page=100&page=1", json.dumps(items).encode(), "application/json")
+    shop.add(
+        "/wp-json/wc/store/v1/products?per_page=100&page=1", json.dumps(items).encode(), "application/json"
+    )
     shop.add(
         "/wp-json/wc/store/v1/products?per_page=100&page=2",
         json.dumps([{"permalink": "/product/last/", "name": "Last", "prices": {"price": "100"}}]).encode(),
@@ -170,7 +184,9 @@ def test_a_bad_product_field_loses_only_that_product(crawl_settings: Settings) -
     assert len([i for i in images if i.status != ImageStatus.FAILED]) == 99
 
 
-def test_an_over_long_title_and_an_absurd_price_keep_the_listing_on_postgresql(crawl_settings: Settings) -> None:
+def test_an_over_long_title_and_an_absurd_price_keep_the_listing_on_postgresql(
+    crawl_settings: Settings,
+) -> None:
     assert crawl_settings.database_url.startswith("postgresql")
     title = "Very long title " * 100  # 1,600 characters
     shop = _product_shop(["/img/ok.jpg"])
@@ -185,7 +201,11 @@ def test_an_over_long_title_and_an_absurd_price_keep_the_listing_on_postgresql(c
     listings, images = _rows(crawl_settings)
     assert summary.status == "finished"
     [listing] = listings
-    assert listing.title is not None and len(listing.title) == 1000 and listing.title.startswith("Very long title")
+    assert (
+        listing.title is not None
+        and len(listing.title) == 1000
+        and listing.title.startswith("Very long title")
+    )
     assert listing.price is None
     assert [i.url for i in images] == [served.base + "/img/ok.jpg"] and images[0].sha256
     stats = summary.stats
@@ -247,19 +267,25 @@ def test_sold_out_pages_of_a_learnt_product_template_are_products_too(crawl_sett
     listings, _ = _rows(crawl_settings)
     assert summary.status == "finished"
     assert {listing.url.removeprefix(served.base) for listing in listings} == {
-        "/item/alpha-1/", "/item/beta-1/", "/item/gamma-1/", "/item/soldout-1/"
+        "/item/alpha-1/",
+        "/item/beta-1/",
+        "/item/gamma-1/",
+        "/item/soldout-1/",
     }
 
 
 def test_the_operator_typing_a_local_url_marks_its_marketplace_local(
-    crawl_settings: Settings, capsys  # noqa: ANN001
+    crawl_settings: Settings,
+    capsys,  # noqa: ANN001
 ) -> None:
     import argparse
 
     from copywatch.commands.crawl import run as crawl_command
 
     with serve(_product_shop(["/img/ok.jpg"])) as served:
-        typed = argparse.Namespace(target=served.base + "/", limit=None, distributed=False, json=False, allow_local=False)
+        typed = argparse.Namespace(
+            target=served.base + "/", limit=None, distributed=False, json=False, allow_local=False
+        )
         assert crawl_command(typed, crawl_settings) == 0
         # The crawl() API (scheduled crawls, the demo) marks nothing by itself: a second shop on
         # another port is refused, and the run says how to mark it.

@@ -33,7 +33,9 @@ def test_refused_urls_say_why(url: str, reason: str) -> None:
     assert refusal is not None and reason in refusal
 
 
-@pytest.mark.parametrize("url", ["https://shop.example/p/1", "http://cdn.example/a.jpg", "http://8.8.8.8/x.png"])
+@pytest.mark.parametrize(
+    "url", ["https://shop.example/p/1", "http://cdn.example/a.jpg", "http://8.8.8.8/x.png"]
+)
 def test_public_web_urls_are_allowed(url: str) -> None:
     assert url_refusal(url, PUBLIC) is None
 
@@ -43,7 +45,9 @@ def test_a_local_marketplace_reaches_only_its_own_local_host_and_port() -> None:
     assert "port 8402" in (url_refusal("http://127.0.0.1:8402/", LOCAL) or "")
     assert "loopback" in (url_refusal("http://127.0.0.2/", LOCAL) or "")  # another local host
     assert address_refusal("127.0.0.1", LOCAL, "127.0.0.1") is None
-    assert "not one of a local marketplace's own hosts" in (address_refusal("127.0.0.1", LOCAL, "localhost") or "")
+    assert "not one of a local marketplace's own hosts" in (
+        address_refusal("127.0.0.1", LOCAL, "localhost") or ""
+    )
     assert address_refusal("93.184.216.34", PUBLIC, "shop.example") is None
 
 

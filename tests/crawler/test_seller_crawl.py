@@ -21,7 +21,11 @@ def _seller_shop() -> Shop:
     shop.add("/robots.txt", b"User-agent: *\nDisallow: /private/\n", "text/plain")
     sellers = {
         "alpha": ("Alpha Goods", 200, "<p>Tel. 020 7946 0321</p><p>alpha [at] alpha-mail [dot] example</p>"),
-        "beta": ("Beta Outlet", 200, "<p>WhatsApp +44 20 7946 0321</p><a href='https://beta-shop.example/'>shop</a>"),
+        "beta": (
+            "Beta Outlet",
+            200,
+            "<p>WhatsApp +44 20 7946 0321</p><a href='https://beta-shop.example/'>shop</a>",
+        ),
         "gamma": ("Gamma", 404, ""),
         "delta": ("Delta", 500, ""),
         "eps": ("Eps", 200, None),  # malformed
@@ -33,21 +37,43 @@ def _seller_shop() -> Shop:
             "@type": "Product",
             "name": f"Item {n}",
             "image": [f"/img/{n}.jpg"],
-            "offers": {"@type": "Offer", "price": "9.99", "priceCurrency": "GBP", "seller": {"@type": "Organization", "name": name}},
+            "offers": {
+                "@type": "Offer",
+                "price": "9.99",
+                "priceCurrency": "GBP",
+                "seller": {"@type": "Organization", "name": name},
+            },
         }
         head = f'<script type="application/ld+json">{json.dumps(product)}</script>'
-        shop.add(f"/p/{n}", page(f"Item {n}", f'<h1>Item {n}</h1><p>sold by <a class="seller" href="/shop/{slug}">{name}</a></p>', head))
+        shop.add(
+            f"/p/{n}",
+            page(
+                f"Item {n}",
+                f'<h1>Item {n}</h1><p>sold by <a class="seller" href="/shop/{slug}">{name}</a></p>',
+                head,
+            ),
+        )
         shop.add(f"/img/{n}.jpg", jpeg(300 + n), "image/jpeg")
         links.append(f'<a href="/p/{n}">{n}</a>')
         if status == 200 and contacts is not None:
             shop.add(f"/shop/{slug}", page(name, f"<main><h1>{name}</h1>{contacts}</main>"))
         elif status == 200:
-            shop.add(f"/shop/{slug}", b"<html><body><main><h1>E\xff\xfeps<<p class='x\x00 ><a href=", "text/html; charset=utf-8")
+            shop.add(
+                f"/shop/{slug}",
+                b"<html><body><main><h1>E\xff\xfeps<<p class='x\x00 ><a href=",
+                "text/html; charset=utf-8",
+            )
         elif status != 404:
             shop.add(f"/shop/{slug}", b"server error", "text/plain", status=status)
     # A listing that names no seller, and a seller link to another site (never followed).
-    shop.add("/p/anon", page("Anon", "<h1>Anon</h1><a class='seller' href='https://elsewhere.invalid/shop/x'>x</a>",
-                             '<script type="application/ld+json">{"@type": "Product", "name": "Anon", "image": ["/img/9.jpg"]}</script>'))
+    shop.add(
+        "/p/anon",
+        page(
+            "Anon",
+            "<h1>Anon</h1><a class='seller' href='https://elsewhere.invalid/shop/x'>x</a>",
+            '<script type="application/ld+json">{"@type": "Product", "name": "Anon", "image": ["/img/9.jpg"]}</script>',
+        ),
+    )
     shop.add("/img/9.jpg", jpeg(399), "image/jpeg")
     links.append('<a href="/p/anon">anon</a>')
     shop.add("/", page("Shop", " ".join(links)))
@@ -72,7 +98,13 @@ def test_sellers_are_linked_profiles_read_and_networks_built(crawl_settings: Set
     assert summary.listings == 7
     # Each profile page once (alpha is named by two listings), never the off-site one.
     assert sorted(p for p in requested if p.startswith("/shop/")) == [
-        "/shop/alpha", "/shop/beta", "/shop/delta", "/shop/delta", "/shop/delta", "/shop/eps", "/shop/gamma",
+        "/shop/alpha",
+        "/shop/beta",
+        "/shop/delta",
+        "/shop/delta",
+        "/shop/delta",
+        "/shop/eps",
+        "/shop/gamma",
     ]  # fmt: skip  (delta: two retries of its 500)
     engine = make_engine(crawl_settings.database_url)
     with session_factory(engine)() as s:
@@ -94,7 +126,11 @@ def test_sellers_are_linked_profiles_read_and_networks_built(crawl_settings: Set
     assert sellers["Eps"].profile_error is None  # malformed, read for what it holds (nothing)
     assert (alpha.id, "phone", "+442079460321") in contacts
     assert (alpha.id, "email", "alpha@alpha-mail.example") in contacts
-    assert (beta.id, "phone", "+442079460321") in contacts and (beta.id, "domain", "beta-shop.example") in contacts
+    assert (beta.id, "phone", "+442079460321") in contacts and (
+        beta.id,
+        "domain",
+        "beta-shop.example",
+    ) in contacts
     # The shared phone, written two ways, links Alpha and Beta; nobody else is linked.
     assert links == [(min(alpha.id, beta.id), max(alpha.id, beta.id), "shared_phone", "+442079460321")]
     assert alpha.network_id == beta.network_id == min(alpha.id, beta.id)

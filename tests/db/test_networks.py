@@ -48,13 +48,19 @@ def _network(s: Session, seller_id: int) -> int | None:
 
 def test_shared_contacts_link_sellers_transitively_across_marketplaces(session: Session) -> None:
     s = session
-    m1, m2 = upsert_marketplace(s, "m1", ["http://m1.invalid/"]), upsert_marketplace(s, "m2", ["http://m2.invalid/"])
+    m1, m2 = (
+        upsert_marketplace(s, "m1", ["http://m1.invalid/"]),
+        upsert_marketplace(s, "m2", ["http://m2.invalid/"]),
+    )
     a = _seller(s, m1, "A", ("phone", "+442079460321"))
     b = _seller(s, m1, "B", ("phone", "+442079460321"), ("email", "ops@copies.example"))
     c = _seller(s, m2, "C", ("email", "ops@copies.example"))
     d = _seller(s, m2, "D", ("handle", "telegram:d"))
     summary = recompute_networks(s)
-    assert _links(s) == {(a, b, "shared_phone", "+442079460321"), (b, c, "shared_email", "ops@copies.example")}
+    assert _links(s) == {
+        (a, b, "shared_phone", "+442079460321"),
+        (b, c, "shared_email", "ops@copies.example"),
+    }
     assert _network(s, a) == _network(s, b) == _network(s, c) == a
     assert _network(s, d) == d
     assert summary.networks == 1 and summary.sellers_in_networks == 3 and summary.links_added == 2
@@ -80,14 +86,40 @@ def test_a_key_shown_by_too_many_sellers_links_nobody(session: Session) -> None:
     assert summary.skipped_keys == ["email:support@market-help.example (6 sellers)"]
 
 
-def _hit(s: Session, marketplace: int, seller: str, n: int, original: int, *, sha: str, region_q, region_o,
-         status: DetectionStatus = DetectionStatus.NEW, size: int = 600) -> int:
-    listing = upsert_listing(s, marketplace_id=marketplace, url=f"http://m.invalid/{seller}/{n}", seller=seller)
+def _hit(
+    s: Session,
+    marketplace: int,
+    seller: str,
+    n: int,
+    original: int,
+    *,
+    sha: str,
+    region_q,
+    region_o,
+    status: DetectionStatus = DetectionStatus.NEW,
+    size: int = 600,
+) -> int:
+    listing = upsert_listing(
+        s, marketplace_id=marketplace, url=f"http://m.invalid/{seller}/{n}", seller=seller
+    )
     link_listing_to_seller(s, marketplace, listing, None, seller)
-    image, _ = upsert_listing_image(s, listing_id=listing, url=f"http://m.invalid/i/{n}", sha256=sha, path="x.jpg",
-                                    width=size, height=size)
-    detection, _ = upsert_detection(s, listing_image_id=image, original_id=original, score=0.9,
-                                    region_query=region_q, region_original=region_o)
+    image, _ = upsert_listing_image(
+        s,
+        listing_id=listing,
+        url=f"http://m.invalid/i/{n}",
+        sha256=sha,
+        path="x.jpg",
+        width=size,
+        height=size,
+    )
+    detection, _ = upsert_detection(
+        s,
+        listing_image_id=image,
+        original_id=original,
+        score=0.9,
+        region_query=region_q,
+        region_original=region_o,
+    )
     if status != DetectionStatus.NEW:
         review_detection(s, detection, status, reviewer_id=None)
     return detection
@@ -108,11 +140,41 @@ def test_same_stolen_image_and_same_copy_links(session: Session) -> None:
     _hit(s, m, "same1", 1, o1, sha="a" * 64, region_q=full_q, region_o=full_o)
     _hit(s, m, "same2", 2, o1, sha="a" * 64, region_q=full_q, region_o=full_o)
     # The same crop of o2, resized (other bytes, other size), both confirmed: linked.
-    _hit(s, m, "crop1", 3, o2, sha="b" * 64, region_q=full_q, region_o=_box(0, 0, 640, 320), status=DetectionStatus.CONFIRMED)
-    _hit(s, m, "crop2", 4, o2, sha="c" * 64, region_q=_box(0, 0, 300, 300), region_o=_box(5, 0, 640, 322),
-         status=DetectionStatus.CONFIRMED, size=300)
+    _hit(
+        s,
+        m,
+        "crop1",
+        3,
+        o2,
+        sha="b" * 64,
+        region_q=full_q,
+        region_o=_box(0, 0, 640, 320),
+        status=DetectionStatus.CONFIRMED,
+    )
+    _hit(
+        s,
+        m,
+        "crop2",
+        4,
+        o2,
+        sha="c" * 64,
+        region_q=_box(0, 0, 300, 300),
+        region_o=_box(5, 0, 640, 322),
+        status=DetectionStatus.CONFIRMED,
+        size=300,
+    )
     # Another part of o2 (the bottom half), confirmed: no link; the same crop unconfirmed: no link.
-    _hit(s, m, "other", 5, o2, sha="d" * 64, region_q=full_q, region_o=_box(0, 320, 640, 640), status=DetectionStatus.CONFIRMED)
+    _hit(
+        s,
+        m,
+        "other",
+        5,
+        o2,
+        sha="d" * 64,
+        region_q=full_q,
+        region_o=_box(0, 320, 640, 640),
+        status=DetectionStatus.CONFIRMED,
+    )
     _hit(s, m, "pending", 6, o2, sha="e" * 64, region_q=full_q, region_o=_box(0, 0, 640, 320))
     recompute_networks(s)
     ids = {x.name: x.id for x in s.execute(select(Seller)).scalars()}
@@ -158,7 +220,17 @@ def test_risk_scores_and_reporting_views(session: Session) -> None:
     o3, _ = add_original(s, other_brand, image_path="o3.png", sha256="3" * 64)
     box = _box(0, 0, 600, 600)
     for n in range(3):  # a repeat offender: three confirmed listings
-        _hit(s, m, "repeat", n, o1, sha=f"{n:064x}", region_q=box, region_o=box, status=DetectionStatus.CONFIRMED)
+        _hit(
+            s,
+            m,
+            "repeat",
+            n,
+            o1,
+            sha=f"{n:064x}",
+            region_q=box,
+            region_o=box,
+            status=DetectionStatus.CONFIRMED,
+        )
     _hit(s, m, "once", 10, o1, sha="f" * 64, region_q=box, region_o=box)
     _hit(s, m, "rival", 11, o3, sha="9" * 64, region_q=box, region_o=box, status=DetectionStatus.CONFIRMED)
     ids = {x.name: x.id for x in s.execute(select(Seller)).scalars()}
@@ -170,7 +242,9 @@ def test_risk_scores_and_reporting_views(session: Session) -> None:
     assert risks["repeat"] > risks["rival"] > 0 and risks["repeat"] > risks["once"] > 0
 
     offenders = run_report(s, "repeat_offenders")
-    assert [(r["seller"], int(r["confirmed_hits"]), int(r["listings_hit"])) for r in offenders] == [("repeat", 3, 3)]
+    assert [(r["seller"], int(r["confirmed_hits"]), int(r["listings_hit"])) for r in offenders] == [
+        ("repeat", 3, 3)
+    ]
     networks = run_report(s, "networks")
     assert len(networks) == 1 and int(networks[0]["members"]) == 2
     assert int(networks[0]["confirmed_hits"]) == 3 and int(networks[0]["hits"]) == 4
@@ -181,7 +255,14 @@ def test_risk_scores_and_reporting_views(session: Session) -> None:
     top = run_report(s, "top_sellers")
     assert [(r["seller"], int(r["confirmed_hits"])) for r in top][:2] == [("repeat", 3), ("rival", 1)]
     # A reviewer of brand B sees none of the other brand's rows.
-    for name in ("top_sellers", "seller_hits", "networks", "repeat_offenders", "detections_per_day", "brand_summary"):
+    for name in (
+        "top_sellers",
+        "seller_hits",
+        "networks",
+        "repeat_offenders",
+        "detections_per_day",
+        "brand_summary",
+    ):
         assert all(r["brand_id"] == brand for r in run_report(s, name, brand_ids=[brand])), name
     assert run_report(s, "seller_hits", brand_ids=[]) == []
     # ``since`` applies to the hits' dates.

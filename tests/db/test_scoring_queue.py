@@ -34,7 +34,11 @@ def _images(session: Session, count: int) -> list[int]:
     listing = upsert_listing(session, marketplace_id=market, url="http://127.0.0.1/p/1", title="P1")
     return [
         upsert_listing_image(
-            session, listing_id=listing, url=f"http://127.0.0.1/i/{n}.jpg", sha256=f"{n:064d}", path=f"{n}.jpg"
+            session,
+            listing_id=listing,
+            url=f"http://127.0.0.1/i/{n}.jpg",
+            sha256=f"{n:064d}",
+            path=f"{n}.jpg",
         )[0]
         for n in range(count)
     ]

@@ -108,13 +108,17 @@ def test_embedded_figures_match_the_planted_truth(embedded: DemoRun) -> None:
     # Takedowns: evidence for every flagged listing, removals seen exactly.
     assert line["evidence_expected"] > 0 and line["evidence_captured"] == line["evidence_expected"]
     flagged_urls = {
-        h.listing_url for h in embedded.outcome.hits if h.score >= embedded.outcome.alert_threshold and h.original_sku
+        h.listing_url
+        for h in embedded.outcome.hits
+        if h.score >= embedded.outcome.alert_threshold and h.original_sku
     }
     engine = make_engine(f"sqlite:///{embedded.data_dir / 'copywatch.db'}")
     try:
         with session_factory(engine)() as session:
             # The sellers as the crawler read them (a page that names none groups as "unknown").
-            sellers = set(session.execute(select(Listing.seller).where(Listing.url.in_(flagged_urls))).scalars())
+            sellers = set(
+                session.execute(select(Listing.seller).where(Listing.url.in_(flagged_urls))).scalars()
+            )
     finally:
         engine.dispose()
     assert line["notices_drafted"] == len(sellers)  # one per seller with a confirmed copy

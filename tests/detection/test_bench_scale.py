@@ -44,9 +44,7 @@ def test_bench_scale_measures_each_size_and_keeps_the_right_answer(
 
 def test_synthetic_originals_are_near_but_not_copies_of_real_descriptors() -> None:
     rng = np.random.default_rng(1)
-    base = detection.catalog.Catalog.build(
-        [(f"d{i}", bench_scale.drawn_original(rng)) for i in range(5)]
-    )
+    base = detection.catalog.Catalog.build([(f"d{i}", bench_scale.drawn_original(rng)) for i in range(5)])
     real = np.concatenate([base.descriptors_of(i) for i in range(len(base))])
     extra = list(bench_scale.synthetic_originals(base, 3, rng))
     assert [e[0] for e in extra] == ["synthetic-0000000", "synthetic-0000001", "synthetic-0000002"]

@@ -73,7 +73,9 @@ def test_originals_are_composed_and_repeats_dropped(packages: Path, tmp_path: Pa
         assert corner.min() >= 235, "a plain white or very light background"
 
 
-def test_make_dev_builds_a_benchmark(packages: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_make_dev_builds_a_benchmark(
+    packages: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "dev"
     assert main(["bench", "make-dev", "--packages", str(packages), "--out", str(out), "--per-family", "2",
                  "--distractors-per-family", "1"]) == 0  # fmt: skip
@@ -81,9 +83,15 @@ def test_make_dev_builds_a_benchmark(packages: Path, tmp_path: Path, capsys: pyt
     assert summary["drawings"] == 10 and summary["originals"] >= 4
     with open(out / "truth.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == summary["queries"] and {r["transform"] for r in rows} >= {"crop_strip", "hflip", "combo"}
+    assert len(rows) == summary["queries"] and {r["transform"] for r in rows} >= {
+        "crop_strip",
+        "hflip",
+        "combo",
+    }
 
 
-def test_make_dev_without_the_packages_says_what_to_install(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_make_dev_without_the_packages_says_what_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["bench", "make-dev", "--packages", str(tmp_path), "--out", str(tmp_path / "dev")]) == 2
     assert "tuxpaint-stamps-default" in capsys.readouterr().err

@@ -149,7 +149,16 @@ def test_eval_command_prints_the_design_json_last(bench, capsys):
     )
     assert args.handler(args, None) == 0
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert list(last) == ["method", "originals", "queries", "seed", "catalog", "alerting", "cost", "at_thresholds"]
+    assert list(last) == [
+        "method",
+        "originals",
+        "queries",
+        "seed",
+        "catalog",
+        "alerting",
+        "cost",
+        "at_thresholds",
+    ]
     assert last["method"] == "pdq" and last["queries"] == 12
     assert set(last["alerting"]) == {
         "recall_at_fpr_1pct",

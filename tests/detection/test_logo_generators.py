@@ -23,7 +23,11 @@ def test_every_generator_draws_its_classes_in_any_installed_font() -> None:
     assert {f.family for f in fonts} >= set(HERSHEY_FAMILIES)  # always there, even without font packages
     rng = np.random.default_rng(0)
     for generator in GENERATORS:
-        shapes = ("triangular", "square") if generator in EMBLEM_GENERATORS else ("long_narrow_text", "rectangular_text")
+        shapes = (
+            ("triangular", "square")
+            if generator in EMBLEM_GENERATORS
+            else ("long_narrow_text", "rectangular_text")
+        )
         for shape in shapes:
             alpha, family = render_mark(shape, generator, rng, fonts)
             assert alpha.ndim == 2 and alpha.max() > 0.9 and min(alpha.shape) >= 4
@@ -56,7 +60,9 @@ def test_make_logo_writes_truth_with_fonts_and_eval_breaks_the_figures_down(tmp_
                 "shape_accuracy", "ms_per_image", "shape_confusion", "shape_by_font", "position_by_class"):  # fmt: skip
         assert key in report
     assert set(report["shape_confusion"]) == set(SHAPES)
-    assert sum(v["images"] for v in report["position_by_class"].values()) == sum(1 for r in rows if r["position"])
+    assert sum(v["images"] for v in report["position_by_class"].values()) == sum(
+        1 for r in rows if r["position"]
+    )
     assert "Hershey Triplex" in report["shape_by_font"] and "(emblem)" in report["shape_by_font"]
 
 
@@ -92,7 +98,9 @@ def test_the_shipped_model_reads_layout_not_a_single_aspect_cut() -> None:
     one_line = _mask(lambda c, cv2: cv2.putText(c, "BRAND", (10, 80), cv2.FONT_HERSHEY_TRIPLEX, 2.0, 255, 4))
     two_lines = _mask(lambda c, cv2: (cv2.putText(c, "BR", (10, 50), cv2.FONT_HERSHEY_TRIPLEX, 1.6, 255, 4),
                                       cv2.putText(c, "AND", (10, 108), cv2.FONT_HERSHEY_TRIPLEX, 1.6, 255, 4)))  # fmt: skip
-    triangle = _mask(lambda c, cv2: cv2.fillPoly(c, [np.array([[60, 10], [10, 110], [140, 100]], np.int32)], 255))
+    triangle = _mask(
+        lambda c, cv2: cv2.fillPoly(c, [np.array([[60, 10], [10, 110], [140, 100]], np.int32)], 255)
+    )
     outlined = _mask(lambda c, cv2: cv2.rectangle(c, (20, 10), (120, 110), 255, 12))
     from detection.logo.shape import classify_shape
 

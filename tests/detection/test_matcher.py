@@ -315,7 +315,9 @@ def test_a_close_up_detail_gets_the_wide_look(
     # A copy at the original's own scale does not take it.
     chosen: list[object] = []
     close_up = matcher_module.close_up
-    monkeypatch.setattr(matcher_module, "close_up", lambda *args: chosen.append(close_up(*args)) or chosen[-1])
+    monkeypatch.setattr(
+        matcher_module, "close_up", lambda *args: chosen.append(close_up(*args)) or chosen[-1]
+    )
     matcher.match(original[: height // 2], k=1)
     assert chosen == [None]
 

@@ -40,6 +40,8 @@ def test_photos_are_kept_and_drawings_thumbnails_and_charts_are_not(tmp_path):
     kept = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert kept[0] in ("shoe.jpg", "shoe_copy.jpg") and kept[1] == "wall.jpg"
     wall = cv2.imread(str(tmp_path / "out" / "wall.jpg"))
-    assert MIN_SIDE <= max(wall.shape[:2]) <= MAX_SIDE and wall.shape[1] / wall.shape[0] == pytest.approx(1.6, abs=0.01)
+    assert MIN_SIDE <= max(wall.shape[:2]) <= MAX_SIDE and wall.shape[1] / wall.shape[0] == pytest.approx(
+        1.6, abs=0.01
+    )
     with pytest.raises(FileExistsError):
         gather_photos([source], tmp_path / "out")

@@ -97,7 +97,13 @@ def test_a_sticker_on_the_originals_blank_background_is_held_against_a_copy_only
         copy = original.copy()
         cv2.ellipse(copy, centre, (90, 45), 0, 0, 360, (40, 40, 220), -1)
         cv2.putText(
-            copy, "$85.30", (centre[0] - 75, centre[1] + 15), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (255, 255, 255), 3
+            copy,
+            "$85.30",
+            (centre[0] - 75, centre[1] + 15),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            1.3,
+            (255, 255, 255),
+            3,
         )
         return copy
 

@@ -140,7 +140,9 @@ def _status(seeded: Seeded, detection_id: int) -> DetectionStatus:
 def test_every_route_is_tried_across_brands(app: Flask) -> None:
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     untried = sorted(endpoints - set(ROUTE_CASES))
-    assert not untried, f"add these routes to ROUTE_CASES (how to try them with another brand's ids): {untried}"
+    assert not untried, (
+        f"add these routes to ROUTE_CASES (how to try them with another brand's ids): {untried}"
+    )
 
 
 def _cases() -> Iterator[tuple[str, str, str, str]]:

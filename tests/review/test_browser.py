@@ -184,7 +184,9 @@ def test_a_reviewer_follows_a_seller_into_its_network(page, live_server: str, se
         refresh_sellers(s)
         pair = s.query(Seller).filter_by(marketplace_id=1).order_by(Seller.id).all()[:2]
         for seller in pair:
-            add_contacts(s, seller.id, [{"kind": "phone", "value": "+442079460321", "raw": "020 7946 0321"}], None)
+            add_contacts(
+                s, seller.id, [{"kind": "phone", "value": "+442079460321", "raw": "020 7946 0321"}], None
+            )
         refresh_sellers(s)
         names = sorted(x.name for x in pair)
     engine.dispose()

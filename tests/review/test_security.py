@@ -229,7 +229,9 @@ def test_serve_refuses_to_start_without_secret_key(seeded: Seeded) -> None:
         create_app(seeded.settings.with_overrides(secret_key=""))
 
 
-def test_repeated_wrong_passwords_lock_that_address_out_of_the_account_for_a_while(client, seeded: Seeded) -> None:
+def test_repeated_wrong_passwords_lock_that_address_out_of_the_account_for_a_while(
+    client, seeded: Seeded
+) -> None:
     token = csrf_from(client.get("/login").get_data(as_text=True))
     for _ in range(5):
         wrong = {"email": seeded.admin_email, "password": "guess-guess", "csrf_token": token}

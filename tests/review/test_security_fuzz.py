@@ -105,7 +105,10 @@ def _value(rng: random.Random) -> str:
     if rng.random() < 0.7:
         return rng.choice(BAD_VALUES)
     length = rng.choice([1, 5, 40, 3000])
-    return "".join(chr(rng.choice([rng.randrange(0, 32), rng.randrange(32, 127), rng.randrange(0x80, 0x3000)])) for _ in range(length))
+    return "".join(
+        chr(rng.choice([rng.randrange(0, 32), rng.randrange(32, 127), rng.randrange(0x80, 0x3000)]))
+        for _ in range(length)
+    )
 
 
 def _pairs(rng: random.Random) -> list[tuple[str, str]]:
@@ -116,7 +119,16 @@ def _pairs(rng: random.Random) -> list[tuple[str, str]]:
 def _query_string(rng: random.Random) -> str:
     query = urlencode(_pairs(rng))
     if rng.random() < 0.3:
-        query += rng.choice(["&&=&", "&%zz=%", "&brand", "&=1", "&" + "a=1&" * 500, "&q=" + quote("status=all&brand=" + "9" * 30)])
+        query += rng.choice(
+            [
+                "&&=&",
+                "&%zz=%",
+                "&brand",
+                "&=1",
+                "&" + "a=1&" * 500,
+                "&q=" + quote("status=all&brand=" + "9" * 30),
+            ]
+        )
     return query
 
 
@@ -131,7 +143,15 @@ def _path(rule: str, rng: random.Random, ids: list[int]) -> str:
 def _image(rng: random.Random) -> bytes:
     ok, png = cv2.imencode(".png", synthetic_original(rng.randrange(3)))
     data = png.tobytes()
-    return rng.choice([data, data[: len(data) // 3], b"\x89PNG\r\n\x1a\n" + bytes(rng.randrange(256) for _ in range(200)), b"GIF89a", b""])
+    return rng.choice(
+        [
+            data,
+            data[: len(data) // 3],
+            b"\x89PNG\r\n\x1a\n" + bytes(rng.randrange(256) for _ in range(200)),
+            b"GIF89a",
+            b"",
+        ]
+    )
 
 
 _logins = iter(range(1, 1_000_000))
@@ -140,7 +160,9 @@ _logins = iter(range(1, 1_000_000))
 def _log_in(client: Any, seeded: Seeded) -> None:
     n = next(_logins)
     address = {"REMOTE_ADDR": f"192.168.{n // 250 % 250}.{n % 250 + 1}"}
-    response = client.post("/login", data={"email": seeded.admin_email, "password": PASSWORD}, environ_overrides=address)
+    response = client.post(
+        "/login", data={"email": seeded.admin_email, "password": PASSWORD}, environ_overrides=address
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     assert client.get("/queue").status_code == 200
 
@@ -160,7 +182,9 @@ def test_no_route_answers_500_to_malformed_input(app: Flask, seeded: Seeded) -> 
                 kwargs: dict[str, Any] = {
                     "method": method,
                     # A fresh client address each time: the login throttle is not what is fuzzed here.
-                    "environ_overrides": {"REMOTE_ADDR": f"10.{case}.{rng.randrange(256)}.{rng.randrange(1, 255)}"},
+                    "environ_overrides": {
+                        "REMOTE_ADDR": f"10.{case}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+                    },
                 }
                 if method == "POST":
                     shape = case % 4
@@ -175,7 +199,10 @@ def test_no_route_answers_500_to_malformed_input(app: Flask, seeded: Seeded) -> 
                         kwargs["content_type"] = "application/json"
                     else:
                         form: dict[str, Any] = dict(_pairs(rng))
-                        form["image"] = (io.BytesIO(_image(rng)), rng.choice(["a.png", "../../x.png", "\x00.gif", "é" * 300]))
+                        form["image"] = (
+                            io.BytesIO(_image(rng)),
+                            rng.choice(["a.png", "../../x.png", "\x00.gif", "é" * 300]),
+                        )
                         kwargs["data"] = form
                         kwargs["content_type"] = "multipart/form-data"
                 response = client.open(url, **kwargs)

@@ -212,7 +212,12 @@ def test_smtp_credentials_are_never_sent_unencrypted(settings: Settings) -> None
 
     from workers.mail import deliver
 
-    env = {"DATABASE_URL": settings.database_url, "SMTP_HOST": "smtp.example.com", "SMTP_USER": "cw", "SMTP_PASSWORD": "pw"}
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "SMTP_HOST": "smtp.example.com",
+        "SMTP_USER": "cw",
+        "SMTP_PASSWORD": "pw",
+    }
     with pytest.raises(SettingsError, match="SMTP_TLS"):
         Settings.from_env(env)
     assert Settings.from_env({**env, "SMTP_TLS": "true"}).smtp_tls
@@ -233,7 +238,12 @@ def _flat_png(width: int, height: int) -> bytes:
     """A real, complete grey PNG of ``width`` × ``height``: tiny on the wire, huge decoded."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
 
     compressor = zlib.compressobj(9)
     row = b"\x00" + b"\x80" * width
@@ -262,7 +272,9 @@ def test_a_small_png_of_40_megapixels_is_refused_before_decoding(client, seeded:
     assert "pixels" in response.get_json()["error"]
 
 
-def test_uploads_are_decoded_two_at_a_time(app: Flask, seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_uploads_are_decoded_two_at_a_time(
+    app: Flask, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import review.search as search
 
     decode = search.decode_upload
@@ -365,8 +377,17 @@ def test_every_bad_queue_value_answers_400_with_a_message(client, seeded: Seeded
 def test_json_bodies_that_are_not_objects_answer_400(client, seeded: Seeded) -> None:
     token = login(client, seeded.admin_email)
     url = f"/api/detections/{seeded.detection_ids[0]}/review"
-    for body in ([], ["confirm"], "confirm", 7, {"action": ["confirm"]}, {"action": "confirm", "note": {"a": 1}}):
-        response = client.post(url, data=json.dumps(body), content_type="application/json", headers={"X-CSRFToken": token})
+    for body in (
+        [],
+        ["confirm"],
+        "confirm",
+        7,
+        {"action": ["confirm"]},
+        {"action": "confirm", "note": {"a": 1}},
+    ):
+        response = client.post(
+            url, data=json.dumps(body), content_type="application/json", headers={"X-CSRFToken": token}
+        )
         assert response.status_code == 400, body
         assert response.get_json()["error"]
     huge = client.get("/detections/99999999999999999999")
@@ -485,7 +506,9 @@ def test_compose_protects_redis_with_a_password() -> None:
     assert "REDIS_PASSWORD" in redis_service["environment"]
     assert "REDIS_PASSWORD" in " ".join(redis_service["healthcheck"]["test"])
     example = dict(
-        line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line and not line.startswith("#")
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
     )
     password = example["REDIS_PASSWORD"]
     assert password and example["REDIS_URL"].startswith(f"redis://:{password}@")
@@ -498,6 +521,8 @@ def test_behind_a_proxy_the_throttle_keys_on_the_forwarded_address(seeded: Seede
         forwarded = {"X-Forwarded-For": f"198.51.100.{i + 1}"}
         token = csrf_from(client.get("/login", headers=forwarded).get_data(as_text=True))
         answer = client.post(
-            "/login", data={"email": f"u{i}@example.com", "password": "x" * 9, "csrf_token": token}, headers=forwarded
+            "/login",
+            data={"email": f"u{i}@example.com", "password": "x" * 9, "csrf_token": token},
+            headers=forwarded,
         )
         assert answer.status_code == 401

@@ -122,7 +122,9 @@ class _RefusingRecipients:
     def __init__(self) -> None:
         self.refused = 0
 
-    async def handle_RCPT(self, server: object, session: object, envelope: object, address: str, options: list[str]) -> str:  # noqa: N802
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: object, address: str, options: list[str]
+    ) -> str:  # noqa: N802
         self.refused += 1
         return "550 5.1.1 no such mailbox"
 

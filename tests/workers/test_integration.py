@@ -41,7 +41,9 @@ def test_a_crawled_shop_is_scored_by_a_worker_and_alerted(
 
     with serve(shop):
         with world.sessions()() as session, session.begin():
-            marketplace_id = upsert_marketplace(session, "served shop", [shop.base + "/"], settings={"local": True})
+            marketplace_id = upsert_marketplace(
+                session, "served shop", [shop.base + "/"], settings={"local": True}
+            )
         producer(world.settings).send_task(
             "workers.crawl_marketplace", args=[marketplace_id], queue=world.queue
         )

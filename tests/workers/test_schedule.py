@@ -41,7 +41,12 @@ def test_cron_expressions_are_checked() -> None:
         parse_cron("every day")
     with pytest.raises(ScheduleError):
         parse_cron("99 * * * *")
-    assert set(static_entries()) == {"send-alerts", "enqueue-pending", "sync-schedule", "capture-pending-evidence"}
+    assert set(static_entries()) == {
+        "send-alerts",
+        "enqueue-pending",
+        "sync-schedule",
+        "capture-pending-evidence",
+    }
 
 
 def test_sync_writes_an_entry_per_scheduled_marketplace_and_removes_stale_ones(

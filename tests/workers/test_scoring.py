@@ -115,7 +115,11 @@ def test_match_effort_reaches_the_workers_matcher(world: World) -> None:
     thorough = MatcherCache(world.settings.index_dir, effort="thorough").get()
     balanced = MatcherCache(world.settings.index_dir).get()
     fast = MatcherCache(world.settings.index_dir, effort="fast").get()
-    assert thorough.proposals and thorough.strip_fallback and [look.name for look in thorough.looks.second] == ["dense", "zoom"]
+    assert (
+        thorough.proposals
+        and thorough.strip_fallback
+        and [look.name for look in thorough.looks.second] == ["dense", "zoom"]
+    )
     assert balanced.proposals and not balanced.strip_fallback
     assert [look.name for look in balanced.looks.second] == ["zoom"]
     assert not fast.proposals and [look.name for look in fast.looks.second] == ["zoom"]

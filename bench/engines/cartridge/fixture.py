@@ -26,10 +26,17 @@ for pk, product in enumerate(catalogue["products"], start=1):
             "model": "shop.product",
             "pk": pk,
             "fields": {
-                "status": 2, "available": True, "title": product["title"], "slug": product["sku"].lower(),
-                "description": product["description"], "content": f"<p>{product['description']}</p>",
-                "image": files[0], "unit_price": product["price"], "sku": product["sku"],
-                "categories": [7], "site": 1,
+                "status": 2,
+                "available": True,
+                "title": product["title"],
+                "slug": product["sku"].lower(),
+                "description": product["description"],
+                "content": f"<p>{product['description']}</p>",
+                "image": files[0],
+                "unit_price": product["price"],
+                "sku": product["sku"],
+                "categories": [7],
+                "site": 1,
             },
         }
     )
@@ -37,15 +44,24 @@ for pk, product in enumerate(catalogue["products"], start=1):
     for order, file in enumerate(files, start=1):
         image_pk += 1
         objects.append(
-            {"model": "shop.productimage", "pk": image_pk,
-             "fields": {"product": pk, "description": "", "_order": order, "file": file}}
+            {
+                "model": "shop.productimage",
+                "pk": image_pk,
+                "fields": {"product": pk, "description": "", "_order": order, "file": file},
+            }
         )
     objects.append(
         {
             "model": "shop.productvariation",
             "pk": pk,
-            "fields": {"sku": product["sku"], "product": pk, "default": True, "image": first_image,
-                       "unit_price": product["price"], "num_in_stock": 50},
+            "fields": {
+                "sku": product["sku"],
+                "product": pk,
+                "default": True,
+                "image": first_image,
+                "unit_price": product["price"],
+                "num_in_stock": 50,
+            },
         }
     )
 json.dump(objects, sys.stdout, indent=1)

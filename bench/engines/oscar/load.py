@@ -16,7 +16,17 @@ from django.core.management import call_command
 state = Path(sys.argv[1])
 catalogue = json.loads((state / "catalogue.json").read_text())
 rows = [
-    ["Goods", p["category"], p["sku"], p["title"], p["description"], "Copywatch Bench", p["sku"], p["price"], 50]
+    [
+        "Goods",
+        p["category"],
+        p["sku"],
+        p["title"],
+        p["description"],
+        "Copywatch Bench",
+        p["sku"],
+        p["price"],
+        50,
+    ]
     for p in catalogue["products"]
 ]
 with open(state / "products.csv", "w", newline="") as f:

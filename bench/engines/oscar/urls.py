@@ -17,8 +17,12 @@ urlpatterns = [
 from django.http import HttpResponse  # noqa: E402
 
 
-def robots(request):  # the deployment's robots.txt: keep crawlers out of the basket, checkout, accounts, search
-    lines = ["User-agent: *"] + [f"Disallow: {p}" for p in ("/basket/", "/checkout/", "/accounts/", "/search/")]
+def robots(
+    request,
+):  # the deployment's robots.txt: keep crawlers out of the basket, checkout, accounts, search
+    lines = ["User-agent: *"] + [
+        f"Disallow: {p}" for p in ("/basket/", "/checkout/", "/accounts/", "/search/")
+    ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
 
 
