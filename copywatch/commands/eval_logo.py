@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from detection.logo.bench import evaluate_logo_benchmark
+    from detection.logo.bench_eval import evaluate_logo_benchmark
     from detection.logo.position import POSITIONS
     from detection.logo.shape import SHAPES
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detection.logo.bench import evaluate_logo_benchmark, make_logo_benchmark, select_generators
+from detection.logo.bench import make_logo_benchmark, select_generators
+from detection.logo.bench_eval import evaluate_logo_benchmark
 from detection.logo.fonts import HERSHEY_FAMILIES, installed_fonts, select_fonts
 from detection.logo.marks import EMBLEM_GENERATORS, GENERATORS, TEXT_GENERATORS, render_mark
 from detection.logo.shape import SHAPES, classify_by_rules, shape_features
