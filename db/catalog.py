@@ -24,6 +24,22 @@ def upsert_brand(session: Session, name: str, alert_emails: Sequence[str] | None
     return int(session.execute(stmt).scalar_one())
 
 
+def get_brand(session: Session, brand_id: int) -> Brand | None:
+    """The brand with id ``brand_id``, or None."""
+    return session.get(Brand, brand_id)
+
+
+def brand_id_by_name(session: Session, name: str) -> int | None:
+    """The id of the brand named ``name``, or None."""
+    found = session.execute(select(Brand.id).where(Brand.name == name)).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def brands_by_name(session: Session) -> list[Brand]:
+    """Every brand, ordered by name."""
+    return list(session.execute(select(Brand).order_by(Brand.name)).scalars())
+
+
 def add_original(
     session: Session,
     brand_id: int,

@@ -109,3 +109,21 @@ def detections_of_marketplace(
         .order_by(Detection.score.desc())
     ).all()
     return [(d, image, str(url), original) for d, image, url, original in rows]
+
+
+def new_detections_at(session: Session, marketplace_id: int, threshold: float) -> list[int]:
+    """Ids of the NEW detections with an original, scored at or above ``threshold``, on listings of ``marketplace_id``."""
+    return [
+        int(i)
+        for i in session.execute(
+            select(Detection.id)
+            .join(ListingImage, ListingImage.id == Detection.listing_image_id)
+            .join(Listing, Listing.id == ListingImage.listing_id)
+            .where(
+                Listing.marketplace_id == marketplace_id,
+                Detection.score >= threshold,
+                Detection.original_id.is_not(None),
+                Detection.status == DetectionStatus.NEW,
+            )
+        ).scalars()
+    ]

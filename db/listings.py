@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -242,3 +243,18 @@ def image_statuses(session: Session, marketplace_id: int) -> list[ImageStatus]:
             .where(Listing.marketplace_id == marketplace_id)
         ).scalars()
     )
+
+
+def listing_ids_by_url(session: Session, marketplace_id: int, urls: Collection[str]) -> dict[str, int]:
+    """Per URL among ``urls``, the id of the stored listing of ``marketplace_id`` at that URL."""
+    rows = session.execute(
+        select(Listing.url, Listing.id).where(
+            Listing.marketplace_id == marketplace_id, Listing.url.in_(sorted(urls))
+        )
+    ).all()
+    return {str(url): int(i) for url, i in rows}
+
+
+def all_listings(session: Session) -> list[Listing]:
+    """Every stored listing."""
+    return list(session.execute(select(Listing)).scalars())

@@ -276,12 +276,6 @@ def networks(session: Session, min_members: int = 2) -> list[tuple[int, int]]:
     return [(cast(int, n), int(c)) for n, c in rows]
 
 
-def network_members(session: Session, network_id: int) -> list[Seller]:
-    return list(
-        session.execute(select(Seller).where(Seller.network_id == network_id).order_by(Seller.id)).scalars()
-    )
-
-
 def links_among(session: Session, seller_ids: Sequence[int]) -> list[SellerLink]:
     if not seller_ids:
         return []

@@ -18,7 +18,6 @@ from db.models import (
     Brand,
     Detection,
     DetectionStatus,
-    Evidence,
     Listing,
     ListingImage,
     Marketplace,
@@ -335,5 +334,38 @@ def median_hours(hours: list[float]) -> float | None:
     return statistics.median(hours) if hours else None
 
 
-def absence_evidence(session: Session, item: NoticeItem) -> Evidence | None:
-    return session.get(Evidence, item.absence_evidence_id) if item.absence_evidence_id else None
+def lock_notice(session: Session, notice_id: int) -> Notice | None:
+    """The notice with id ``notice_id``, its row locked for update, or None."""
+    return session.get(Notice, notice_id, with_for_update=True)
+
+
+def insert_notice(session: Session, notice: Notice, items: list[NoticeItem]) -> Notice:
+    """Store a new notice and its items (``notice_id`` is set on each item); returns the notice, flushed."""
+    session.add(notice)
+    session.flush()
+    for item in items:
+        item.notice_id = notice.id
+        session.add(item)
+    return notice
+
+
+def notice_ids(session: Session, marketplace_id: int) -> list[int]:
+    """The ids of every notice to ``marketplace_id``."""
+    return [
+        int(i)
+        for i in session.execute(select(Notice.id).where(Notice.marketplace_id == marketplace_id)).scalars()
+    ]
+
+
+def noticed_listing_urls(
+    session: Session, marketplace_id: int, status: NoticeItemStatus | None = None
+) -> list[str]:
+    """The listing URL of every notice item to ``marketplace_id`` (only those in ``status`` if given)."""
+    query = (
+        select(NoticeItem.listing_url)
+        .join(Notice, Notice.id == NoticeItem.notice_id)
+        .where(Notice.marketplace_id == marketplace_id)
+    )
+    if status is not None:
+        query = query.where(NoticeItem.status == status)
+    return list(session.execute(query).scalars())

@@ -123,11 +123,6 @@ def visible_seller_ids(scope: BrandScope) -> Select[Any]:
 # --- checks one row at a time ------------------------------------------------------------------------
 
 
-def detection_visible(session: Session, scope: BrandScope, detection_id: int) -> bool:
-    query = select(Detection.id).where(Detection.id == detection_id)
-    return session.execute(restrict_detections(query, scope)).first() is not None
-
-
 def original_visible(session: Session, scope: BrandScope, original_id: int) -> bool:
     brand_id = session.execute(select(Original.brand_id).where(Original.id == original_id)).scalar()
     return brand_id is not None and scope.allows_brand(int(brand_id))

@@ -64,3 +64,14 @@ def bump_session_version(session: Session, user_id: int) -> None:
     """Move the user's session version on, which ends every session made before (the caller commits)."""
     session.execute(update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
     session.expire_all()
+
+
+def add_user(session: Session, user: User) -> int:
+    """Store a new account and flush it; returns its id.
+
+    Raises:
+        IntegrityError: the e-mail already has an account.
+    """
+    session.add(user)
+    session.flush()
+    return user.id

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from db.models import Role, User
-from db.users import bump_session_version, list_users, user_by_email
+from db.users import add_user, bump_session_version, list_users, user_by_email
 from review.state import db
 
 bp = Blueprint("auth", __name__)
@@ -79,13 +79,11 @@ def create_user(session: Session, email: str, password: str, role: Role | str = 
     except ValueError:
         raise ValueError(f"role must be one of {', '.join(r.value for r in Role)}, got {role!r}") from None
     user = User(email=email, password_hash=generate_password_hash(password), role=role, active=True)
-    session.add(user)
     try:
-        session.flush()
+        return add_user(session, user)
     except IntegrityError:
         session.rollback()
         raise ValueError(f"{email} already has an account") from None
-    return user.id
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:

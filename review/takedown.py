@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
-from sqlalchemy import select
 
+from db.catalog import brands_by_name, get_brand
 from db.evidence import bundle_detections, evidence_for_detection, listings_of_detections
-from db.models import Brand, Marketplace, NoticeStatus
+from db.marketplaces import get_marketplace, list_marketplaces
+from db.models import NoticeStatus
 from db.notices import (
     NoticeStateError,
     change_status,
@@ -133,7 +134,7 @@ def evidence_file(detection_id: int, evidence_id: int) -> Any:
 @bp.route("/brands/<int:brand_id>/rights-holder", methods=["GET", "POST"])
 def holder(brand_id: int) -> Any:
     session = db()
-    brand = session.get(Brand, brand_id)
+    brand = get_brand(session, brand_id)
     allowed = visible_brand_ids()
     if brand is None or (allowed is not None and brand_id not in allowed):
         abort(404, "No such brand.")
@@ -171,14 +172,14 @@ def index() -> Any:
     session = db()
     allowed = visible_brand_ids()
     groups = group_hits(confirmed_unnoticed(session, brand_ids=allowed))
-    brands = session.execute(select(Brand).order_by(Brand.name)).scalars().all()
+    brands = brands_by_name(session)
     return render_template(
         "takedown/notices.html",
         groups=groups,
         notices=notices(session, brand_ids=allowed),
         brands=[b for b in brands if allowed is None or b.id in allowed],
         holders={b.id: rights_holder(session, b.id) for b in brands},
-        marketplaces={m.id: m.name for m in session.execute(select(Marketplace)).scalars()},
+        marketplaces={m.id: m.name for m in list_marketplaces(session)},
     )
 
 
@@ -221,7 +222,7 @@ def notice(notice_id: int) -> Any:
         "takedown/notice.html",
         n=found,
         events=notice_events(session, notice_id),
-        marketplace=session.get(Marketplace, found.marketplace_id),
+        marketplace=get_marketplace(session, found.marketplace_id),
         answers=ANSWERS,
         can_smtp=bool(state().settings.smtp_host and found.recipient),
         lumen=json.dumps(found.lumen, indent=2),

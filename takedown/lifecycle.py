@@ -13,13 +13,17 @@ from email.message import EmailMessage
 from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
-from db.models import Brand, Marketplace, Notice, NoticeItem, NoticeStatus
+from db.catalog import get_brand
+from db.marketplaces import get_marketplace
+from db.models import Notice, NoticeItem, NoticeStatus
 from db.notices import (
     ConfirmedHit,
     add_event,
     change_status,
     confirmed_unnoticed,
     group_hits,
+    insert_notice,
+    lock_notice,
     rights_holder,
 )
 from takedown.notices import Holder, Infringement, recipient_for, render_notice, template_for
@@ -32,7 +36,7 @@ class NoticeError(ValueError):
 def _holder(session: Session, brand_id: int) -> tuple[Holder, str | None]:
     profile = rights_holder(session, brand_id)
     if profile is None:
-        brand = session.get(Brand, brand_id)
+        brand = get_brand(session, brand_id)
         raise NoticeError(
             f"brand {brand.name if brand else brand_id!r} has no rights-holder profile; add one with "
             "`copywatch notice holder --brand NAME ...` or on the brand's notices page"
@@ -86,7 +90,7 @@ def draft_notices(
     )
     for (group_brand, group_marketplace, group_seller), group in group_hits(hits).items():
         holder, works_url = _holder(session, group_brand)
-        marketplace = session.get(Marketplace, group_marketplace)
+        marketplace = get_marketplace(session, group_marketplace)
         assert marketplace is not None
         template = template_for(marketplace.settings)
         recipient = recipient_for(marketplace.settings)
@@ -124,12 +128,11 @@ def draft_notices(
             status=NoticeStatus.DRAFT,
             created_by=actor,
         )
-        session.add(notice)
-        session.flush()
-        for hit, item in zip(group, items, strict=True):
-            session.add(
+        insert_notice(
+            session,
+            notice,
+            [
                 NoticeItem(
-                    notice_id=notice.id,
                     detection_id=hit.detection_id,
                     listing_id=hit.listing_id,
                     listing_url=hit.listing_url,
@@ -138,7 +141,9 @@ def draft_notices(
                     original_description=item.original_description,
                     original_url=item.original_url,
                 )
-            )
+                for hit, item in zip(group, items, strict=True)
+            ],
+        )
         add_event(session, notice, NoticeStatus.DRAFT, actor, note=f"{len(group)} listing(s)")
         session.flush()
         created.append(notice.id)
@@ -150,7 +155,7 @@ def edit_notice(
     recipient: str | None = None,
 ) -> Notice:  # fmt: skip
     """Change a draft's subject, text or recipient (sent notices are a record and stay as sent)."""
-    notice = session.get(Notice, notice_id, with_for_update=True)
+    notice = lock_notice(session, notice_id)
     if notice is None:
         raise LookupError(f"no notice {notice_id}")
     if notice.status != NoticeStatus.DRAFT:
@@ -208,7 +213,7 @@ def send_notice(
         NoticeError: no recipient (or no ``deliver``) for an SMTP send. smtplib.SMTPException,
             OSError: not sent (stays a draft).
     """
-    notice = session.get(Notice, notice_id, with_for_update=True)
+    notice = lock_notice(session, notice_id)
     if notice is None:
         raise LookupError(f"no notice {notice_id}")
     if notice.status != NoticeStatus.DRAFT:

@@ -131,17 +131,16 @@ def score(
     catalogue: dict[str, Any], photos_dir: Path, media_root: Path, settings: Settings
 ) -> dict[str, Any]:
     """Compare the stored listings and images with the catalogue (see the module's docstring)."""
-    from sqlalchemy import select
-
     from db.engine import make_engine, session_factory
-    from db.models import ImageStatus, Listing
+    from db.listings import all_listings
+    from db.models import ImageStatus
 
     products = {_norm(p["title"]): p for p in catalogue["products"]}
     engine = make_engine(settings.database_url)
     with session_factory(engine)() as session:
         listings = [
             (listing.url, listing.title, [i for i in listing.images if i.status != ImageStatus.FAILED])
-            for listing in session.execute(select(Listing)).scalars()
+            for listing in all_listings(session)
         ]
     engine.dispose()
     thumbs = {name: _thumb(photos_dir / name) for p in catalogue["products"] for name in p["images"]}

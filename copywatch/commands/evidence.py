@@ -53,22 +53,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _marketplace_id(session: object, name: str | None) -> int | None:
     if name is None:
         return None
-    from sqlalchemy import select
+    from db.marketplaces import marketplace_id_by_name
 
-    from db.models import Marketplace
-
-    found = session.execute(select(Marketplace.id).where(Marketplace.name == name)).scalar_one_or_none()  # type: ignore[attr-defined]
+    found = marketplace_id_by_name(session, name)  # type: ignore[arg-type]
     if found is None:
         raise LookupError(f"no marketplace named {name!r}")
-    return int(found)
+    return found
 
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import select
-
+    from db.catalog import brand_id_by_name
     from db.engine import make_engine, session_factory
     from db.evidence import bundle_detections, select_detections
-    from db.models import Brand
     from takedown.bundle import build_bundle
 
     engine = make_engine(settings.database_url)
@@ -78,9 +74,7 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
                 marketplace_id = _marketplace_id(session, args.marketplace)
                 brand_id = None
                 if args.brand is not None:
-                    brand_id = session.execute(
-                        select(Brand.id).where(Brand.name == args.brand)
-                    ).scalar_one_or_none()
+                    brand_id = brand_id_by_name(session, args.brand)
                     if brand_id is None:
                         raise LookupError(f"no brand named {args.brand!r}")
             except LookupError as exc:

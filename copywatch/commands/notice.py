@@ -98,24 +98,25 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def _id_by_name(session: Any, model: Any, name: str | None) -> int | None:
-    from sqlalchemy import select
+def _id_by_name(session: Any, kind: str, name: str | None) -> int | None:
+    """The id of the ``kind`` ("brand" or "marketplace") named ``name``; None for no name."""
+    from db.catalog import brand_id_by_name
+    from db.marketplaces import marketplace_id_by_name
 
     if name is None:
         return None
-    found = session.execute(select(model.id).where(model.name == name)).scalar_one_or_none()
+    found = (brand_id_by_name if kind == "brand" else marketplace_id_by_name)(session, name)
     if found is None:
-        raise LookupError(f"no {model.__tablename__[:-1]} named {name!r}")
-    return int(found)
+        raise LookupError(f"no {kind} named {name!r}")
+    return found
 
 
 def run_holder(args: argparse.Namespace, settings: Settings) -> int:
-    from db.models import Brand
     from db.notices import upsert_rights_holder
 
     with _Db(settings) as db, db.sessions() as session, session.begin():
         try:
-            brand_id = _id_by_name(session, Brand, args.brand)
+            brand_id = _id_by_name(session, "brand", args.brand)
         except LookupError as exc:
             return _fail(str(exc), 2)
         assert brand_id is not None
@@ -136,7 +137,6 @@ def run_holder(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_draft(args: argparse.Namespace, settings: Settings) -> int:
-    from db.models import Brand, Marketplace
     from takedown.lifecycle import NoticeError, draft_notices
 
     with _Db(settings) as db, db.sessions() as session, session.begin():
@@ -144,8 +144,8 @@ def run_draft(args: argparse.Namespace, settings: Settings) -> int:
             ids = draft_notices(
                 session,
                 actor=args.actor,
-                brand_id=_id_by_name(session, Brand, args.brand),
-                marketplace_id=_id_by_name(session, Marketplace, args.marketplace),
+                brand_id=_id_by_name(session, "brand", args.brand),
+                marketplace_id=_id_by_name(session, "marketplace", args.marketplace),
                 seller=args.seller,
             )
         except (LookupError, NoticeError) as exc:
@@ -265,13 +265,12 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_recheck(args: argparse.Namespace, settings: Settings) -> int:
-    from db.models import Marketplace
     from takedown.recheck import recheck_marketplace
 
     with _Db(settings) as db:
         with db.sessions() as session:
             try:
-                marketplace_id = _id_by_name(session, Marketplace, args.marketplace)
+                marketplace_id = _id_by_name(session, "marketplace", args.marketplace)
             except LookupError as exc:
                 return _fail(str(exc), 2)
         assert marketplace_id is not None

@@ -13,24 +13,23 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from urllib.parse import urlparse
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from copywatch.demo.marketplace import DemoMarketplace, DemoShop, write_manifest
 from copywatch.settings import Settings
-from db.detections import review_detection
+from db.catalog import brand_id_by_name
+from db.detections import new_detections_at, review_detection
 from db.evidence import captured_listings
-from db.models import (
-    Brand,
-    Detection,
-    DetectionStatus,
-    Listing,
-    ListingImage,
-    Notice,
-    NoticeItem,
-    NoticeItemStatus,
+from db.listings import listing_ids_by_url
+from db.models import DetectionStatus, NoticeItemStatus
+from db.notices import (
+    median_hours,
+    notice_ids,
+    noticed_listing_urls,
+    rights_holder,
+    takedown_hours,
+    upsert_rights_holder,
 )
-from db.notices import median_hours, rights_holder, takedown_hours, upsert_rights_holder
 
 ACTOR = "demo-reviewer@copywatch.invalid"
 
@@ -46,17 +45,7 @@ def capture_evidence(settings: Settings, sessions: Callable[[], Session], market
 
 def confirm_flagged(session: Session, marketplace_id: int, alert_threshold: float) -> int:
     """Confirm, as the demo reviewer, every detection with an original at or above the alert threshold."""
-    ids = session.execute(
-        select(Detection.id)
-        .join(ListingImage, ListingImage.id == Detection.listing_image_id)
-        .join(Listing, Listing.id == ListingImage.listing_id)
-        .where(
-            Listing.marketplace_id == marketplace_id,
-            Detection.score >= alert_threshold,
-            Detection.original_id.is_not(None),
-            Detection.status == DetectionStatus.NEW,
-        )
-    ).scalars()
+    ids = new_detections_at(session, marketplace_id, alert_threshold)
     count = 0
     for detection_id in ids:
         review_detection(
@@ -71,7 +60,9 @@ def confirm_flagged(session: Session, marketplace_id: int, alert_threshold: floa
 
 
 def ensure_rights_holder(session: Session, brand: str) -> int:
-    brand_id = session.execute(select(Brand.id).where(Brand.name == brand)).scalar_one()
+    brand_id = brand_id_by_name(session, brand)
+    if brand_id is None:
+        raise LookupError(f"no brand named {brand!r}")
     if rights_holder(session, brand_id) is None:
         upsert_rights_holder(
             session,
@@ -100,15 +91,7 @@ def draft_and_send(settings: Settings, session: Session, brand_id: int, marketpl
 
 def take_down_half(session: Session, server: DemoMarketplace, shop: DemoShop, marketplace_id: int) -> int:
     """Every other noticed listing (by URL) disappears from the demo marketplace."""
-    urls = sorted(
-        set(
-            session.execute(
-                select(NoticeItem.listing_url)
-                .join(Notice, Notice.id == NoticeItem.notice_id)
-                .where(Notice.marketplace_id == marketplace_id)
-            ).scalars()
-        )
-    )
+    urls = sorted(set(noticed_listing_urls(session, marketplace_id)))
     slugs = {x.path: x.slug for x in shop.listings}
     taken = 0
     for url in urls[::2]:
@@ -153,24 +136,11 @@ def takedown_figures(
     session: Session, shop: DemoShop, marketplace_id: int, flagged_urls: set[str]
 ) -> tuple[dict[str, int], float | None]:
     """The demo's takedown figures, and the median seconds from notice to seen removal."""
-    listing_ids = dict(
-        session.execute(
-            select(Listing.url, Listing.id).where(
-                Listing.marketplace_id == marketplace_id, Listing.url.in_(sorted(flagged_urls))
-            )
-        ).all()
-    )
+    listing_ids = listing_ids_by_url(session, marketplace_id, flagged_urls)
     captured = captured_listings(session, set(listing_ids.values()))
-    notices = (
-        session.execute(select(Notice.id).where(Notice.marketplace_id == marketplace_id)).scalars().all()
-    )
+    notices = notice_ids(session, marketplace_id)
     removed_urls = {
-        urlparse(url).path
-        for url in session.execute(
-            select(NoticeItem.listing_url)
-            .join(Notice, Notice.id == NoticeItem.notice_id)
-            .where(Notice.marketplace_id == marketplace_id, NoticeItem.status == NoticeItemStatus.REMOVED)
-        ).scalars()
+        urlparse(url).path for url in noticed_listing_urls(session, marketplace_id, NoticeItemStatus.REMOVED)
     }
     planted = {x.path for x in shop.listings if x.taken_down}
     median = median_hours(takedown_hours(session, marketplace_id=marketplace_id))
