@@ -27,9 +27,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from copywatch.addresses import non_public_kind
+
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
-_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: not public either
 
 
 @dataclass(frozen=True)
@@ -121,20 +122,3 @@ def address_refusal(address: str, policy: FetchPolicy, host: str | None = None) 
         else "the marketplace is not marked local"
     )
     return f"{kind} address {ip} refused ({why})"
-
-
-def non_public_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """``"loopback"``, ``"private"``, … for an address a crawl must not reach; None when public."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return non_public_kind(ip.ipv4_mapped)
-    checks = (
-        ("loopback", ip.is_loopback),
-        ("link-local", ip.is_link_local),
-        ("multicast", ip.is_multicast),
-        ("unspecified", ip.is_unspecified),
-        ("reserved", ip.is_reserved),
-        ("shared", isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED),
-        ("private", ip.is_private),
-        ("non-global", not ip.is_global),
-    )
-    return next((name for name, hit in checks if hit), None)

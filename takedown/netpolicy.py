@@ -1,8 +1,8 @@
 """Which URLs the evidence fetcher and the browser may reach — the crawler's rules.
 
 Only http and https; never a loopback, private, link-local, multicast or reserved address (after
-DNS resolution) unless the marketplace is marked local. One function, :func:`check_url`, so the
-policy can later be pointed at the crawler's own address-policy module.
+DNS resolution) unless the marketplace is marked local. Which addresses are not public is
+:func:`copywatch.addresses.non_public_kind`, the crawler's rule.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+from copywatch.addresses import non_public_kind
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 
@@ -28,17 +30,7 @@ def marketplace_is_local(marketplace_settings: Mapping[str, Any] | None) -> bool
 
 
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_loopback
-        or ip.is_private
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
+    return non_public_kind(ipaddress.ip_address(address.split("%", 1)[0])) is None
 
 
 def check_url(url: str, *, allow_private: bool) -> None:

@@ -66,7 +66,7 @@ def typed_local_address(target: str) -> bool:
     import ipaddress
     from urllib.parse import urlsplit
 
-    from crawler.netguard import non_public_kind
+    from copywatch.addresses import non_public_kind
 
     try:
         host = urlsplit(target).hostname
