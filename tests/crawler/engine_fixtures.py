@@ -12,13 +12,14 @@ import base64
 import gzip
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from tests.support.http import serve_on_loopback
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -68,15 +69,9 @@ def replay(engine: str) -> Iterator[ReplayedShop]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    shop.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_on_loopback(Handler) as base:
+        shop.base = base
         yield shop
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def disallowed(shop: ReplayedShop) -> list[str]:

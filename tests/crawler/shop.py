@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlparse
 
 import numpy as np
 from PIL import Image
 
 from tests.support.files import png_header_only
+from tests.support.http import serve_on_loopback
 
 
 def jpeg(seed: int, size: tuple[int, int] = (320, 240)) -> bytes:
@@ -312,12 +312,6 @@ def serve(shop: Shop) -> Iterator[Shop]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    shop.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_on_loopback(Handler) as base:
+        shop.base = base
         yield shop
-    finally:
-        server.shutdown()
-        server.server_close()

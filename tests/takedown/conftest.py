@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from db.marketplaces import upsert_marketplace
 from db.models import DetectionStatus
 from db.notices import upsert_rights_holder
 from tests.crawler.shop import jpeg, product_jsonld
+from tests.support.http import serve_on_loopback
 from tests.workers.conftest import WorkerProcess, drop_queue_keys
 
 BIG_BODY_BYTES = 50 * 1024 * 1024
@@ -102,16 +103,9 @@ def shop() -> Iterator[EvidenceShop]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_on_loopback(Handler, daemon_threads=True) as base:
+        state.base = base
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass
