@@ -72,6 +72,11 @@ def background_model(blurred: np.ndarray, strip: int = 4) -> tuple[np.ndarray, f
 
 def foreground(image: np.ndarray) -> np.ndarray:
     """The product: pixels that differ from the background modelled on the image border."""
+    return foreground_difference(image)[0]
+
+
+def foreground_difference(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The product's mask (:func:`foreground`) and every pixel's difference from the background."""
     blurred = cv2.GaussianBlur(image, (5, 5), 0)
     background, noise = background_model(blurred)
     difference = cv2.transform(
@@ -83,12 +88,12 @@ def foreground(image: np.ndarray) -> np.ndarray:
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
-        return np.zeros(mask.shape, bool)
+        return np.zeros(mask.shape, bool), difference
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     filled = (labels == largest).astype(np.uint8)
     contours, _ = cv2.findContours(filled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)  # holes (the logo) belong to the product
-    return filled.astype(bool)
+    return filled.astype(bool), difference
 
 
 def object_extent(mask: np.ndarray) -> Extent | None:
@@ -110,3 +115,49 @@ def band_extent(mask: np.ndarray, band: tuple[int, int]) -> Extent | None:
     if columns.size == 0:
         return None
     return Extent(int(columns.min()), band[0], int(columns.max()) + 1, band[1])
+
+
+def outline_edges(difference: np.ndarray, extent: Extent) -> tuple[float, float]:
+    """The product's left and right outline at the band, to a fraction of a pixel: where the
+    difference from the background crosses half way between the background's and the product's.
+
+    The mask's threshold sits near the background's level, so the blur of the lens and of the
+    background model puts the mask's border a pixel or two outside the product on each side;
+    the half-way crossing is where the outline really is. Per column, the median over the band's
+    rows (a mark near the edge covers fewer than half of them). Returns the edges as
+    ``(x0, x1)`` in the convention of :class:`Extent` (``x1`` exclusive).
+    """
+    rows = difference[extent.y0 : extent.y1]
+    if rows.shape[0] == 0:
+        return float(extent.x0), float(extent.x1)
+    reach = 8
+    width = difference.shape[1]
+    lo, hi = max(0, extent.x0 - reach), min(width, extent.x0 + reach + 1)
+    left = _crossing(np.median(rows[:, lo:hi], axis=0), lo, rising=True)
+    lo, hi = max(0, extent.x1 - 1 - reach), min(width, extent.x1 + reach)
+    right = _crossing(np.median(rows[:, lo:hi], axis=0), lo, rising=False)
+    x0 = left + 0.5 if left is not None else float(extent.x0)
+    x1 = right + 0.5 if right is not None else float(extent.x1)
+    if not extent.x0 - 3 <= x0 <= extent.x0 + 3 or not extent.x1 - 3 <= x1 <= extent.x1 + 3:
+        return float(extent.x0), float(extent.x1)
+    return x0, x1
+
+
+def _crossing(profile: np.ndarray, start: int, *, rising: bool) -> float | None:
+    """Where ``profile`` (a difference across one outline) crosses half way from its outside
+    level to its inside level, in image columns (pixel centres), interpolated."""
+    values = profile if rising else profile[::-1]
+    if values.size < 6:
+        return None
+    outside = float(values[:3].min())
+    inside = float(np.median(values[-4:]))
+    if inside - outside < 10.0:
+        return None
+    half = (outside + inside) / 2.0
+    above = np.nonzero(values >= half)[0]
+    if above.size == 0 or above[0] == 0:
+        return None
+    k = int(above[0])
+    step = float(values[k] - values[k - 1])
+    where = k - 1 + (half - float(values[k - 1])) / step if step > 0 else float(k)
+    return start + where if rising else start + (values.size - 1 - where)
