@@ -118,7 +118,7 @@ def locate(image: np.ndarray) -> Located | None:
     found = _logo_box(colour, mask, columns_hint, band)
     if found is None:
         return None
-    box, _ = found
+    box, ink_share = found
     x0, y0, bw, bh = box
     x1, y1 = x0 + bw, y0 + bh
     logo_mask = _logo_mask(colour, mask, box, band)
@@ -129,6 +129,8 @@ def locate(image: np.ndarray) -> Located | None:
     # them, so no single mark dominates), taken over the columns of the mark actually chosen.
     columns = histogram[max(0, x0 - at_band.x0) : max(0, x1 - at_band.x0)]
     dominance = float(columns.sum() / max(histogram.sum(), 1e-9))
+    if columns.sum() == 0:  # a mark at the edge, its edges outside the eroded product: its ink's share
+        dominance = ink_share
     # A "mark" as tall as the band or half as wide as the product is more likely a pattern's
     # fragments joined together than a printed logo: measured, but not to be trusted alone.
     oversized = bh > 0.9 * (band[1] - band[0]) or bw > 0.5 * at_band.width
