@@ -52,6 +52,8 @@ Sessions = Callable[[], Session]
 # counterfeit verdict is worth a reviewer's time on its own.
 LOGO_ONLY_MIN_CONFIDENCE = 0.8
 MATCHES_PER_IMAGE = 10
+# Weak matches whose original has a registered logo, checked for that logo printed elsewhere.
+LOGO_CANDIDATES = 3
 
 
 # Errors worth a retry: the database or the broker is unreachable for a while.
@@ -143,6 +145,8 @@ def detections_for(
             }
         )
     if not found:
+        found.extend(_moved_brand_logo(image, matches, logo_references, settings))
+    if not found:
         verdict = check_logo(image, shape_from_confidence=LOGO_ONLY_MIN_CONFIDENCE)
         confidence = float(verdict.confidence)
         if (
@@ -162,6 +166,45 @@ def detections_for(
                 }
             )
     return found
+
+
+def _moved_brand_logo(
+    image: np.ndarray,
+    matches: Sequence[Match],
+    logo_references: dict[int, dict[str, Any] | None],
+    settings: Settings,
+) -> list[dict[str, Any]]:
+    """A counterfeit of an original that the photo match alone does not establish: the
+    counterfeiter's own photo of a plain product shares little but the logo with the original,
+    so the match scores low, yet its alignment finds the brand's registered logo — printed at
+    another place on the product. The first of the best-ranked candidates whose logo check says
+    ``shifted`` with at least :data:`LOGO_ONLY_MIN_CONFIDENCE` (the logo's correlation) gives one
+    row, scored by that confidence; "missing" or "another mark" on a weak match proves nothing."""
+    for match in [m for m in matches[:LOGO_CANDIDATES] if m.homography]:
+        original_id = _original_id(match)
+        reference = logo_references.get(original_id) if original_id is not None else None
+        if not reference:
+            continue
+        homography = np.asarray(match.homography, dtype=np.float64)
+        verdict = check_logo(image, LogoReference.from_dict(reference), homography)
+        confidence = float(verdict.confidence)
+        if verdict.verdict != "shifted" or confidence < max(
+            LOGO_ONLY_MIN_CONFIDENCE, settings.review_threshold
+        ):
+            continue
+        components: dict[str, Any] = {"match_score": float(match.score), "logo_confidence": confidence}
+        return [
+            {
+                "original_id": original_id,
+                "score": min(confidence, 1.0),
+                "components": components,
+                "region_query": _polygon(match.region_query),
+                "region_original": _polygon(match.region_original),
+                "logo_verdict": verdict.to_dict(),
+                "kind": DetectionKind.COUNTERFEIT_LOGO,
+            }
+        ]
+    return []
 
 
 def _polygon(points: Sequence[Sequence[float]] | None) -> list[list[float]] | None:
@@ -300,13 +343,14 @@ def logo_references(
     sessions: Sessions, found: dict[int, list[Match]], min_score: float = 0.0
 ) -> dict[int, dict[str, Any] | None]:
     """The logo reference of every original matched in ``found`` (image id → matches) with a
-    score of at least ``min_score`` — the others get no detection row, so no logo check. Most
-    listings match nothing that high, and then the database is not asked at all."""
+    score of at least ``min_score``, and of the best-ranked aligned candidates (checked for a
+    moved brand logo, :func:`_moved_brand_logo`); the others get no logo check."""
     wanted = {
         oid
         for matches in found.values()
-        for m in matches
-        if m.score >= min_score and (oid := _original_id(m)) is not None
+        for rank, m in enumerate(matches)
+        if (m.score >= min_score or (rank < LOGO_CANDIDATES and m.homography))
+        and (oid := _original_id(m)) is not None
     }
     if not wanted:
         return {}

@@ -144,6 +144,9 @@ def _check_aligned(image: np.ndarray, reference: LogoReference, homography: np.n
         return LogoVerdict(verdict, None, None, None, round(min(1.0, 1.0 - best), 3), reason)
     found_centre = left + bx / scale + w / 2.0
     offset = (found_centre - (x0 + x1) / 2.0) / product_width
+    own = _offset_on_own_product(image, reference, homography, (found_centre, y + h / 2.0))
+    if own is not None:
+        offset = own
     position = classify_offset(offset)
     moved = abs(offset - reference.offset) >= BIN / 2
     if moved:
@@ -159,6 +162,38 @@ def _check_aligned(image: np.ndarray, reference: LogoReference, homography: np.n
         round(float(best), 3),
         f"logo at its registered place ({position})",
     )
+
+
+def _offset_on_own_product(
+    image: np.ndarray, reference: LogoReference, homography: np.ndarray, centre: tuple[float, float]
+) -> float | None:
+    """The logo's offset measured on the listing's own product, when the match aligned the mark
+    but not the product; None when the product is aligned (or cannot be judged).
+
+    On a plain product the logo is all the matcher has to go on: the homography then maps the
+    listing's logo onto the original's, wherever the counterfeiter printed it, and the product's
+    outline lands beside the original's — both sides moved the same way by the same amount.
+    The logo's place is then measured against the listing's own product at the logo's height.
+    """
+    x0, _, x1, _ = reference.extent
+    points = np.array([[[x0, centre[1]], [x1, centre[1]], [centre[0], centre[1]]]], np.float64)
+    ((left, right, logo),) = cv2.perspectiveTransform(points, homography)
+    mask = foreground(image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
+    row = int(round(logo[1]))
+    half = max(2, int(abs(right[0] - left[0]) * 0.05))
+    if not half <= row < mask.shape[0] - half:
+        return None
+    own = band_extent(mask, (row - half, row + half))
+    if own is None or own.x0 <= 1 or own.x1 >= mask.shape[1] - 1:
+        return None  # no product, or one cut by the frame: the homography stands
+    width = float(own.width)
+    moved_left, moved_right = own.x0 - left[0], own.x1 - right[0]
+    same_way = moved_left * moved_right > 0 and abs(moved_left - moved_right) < 0.3 * max(
+        abs(moved_left), abs(moved_right)
+    )
+    if not same_way or min(abs(moved_left), abs(moved_right)) < BIN / 2 * width:
+        return None
+    return float((logo[0] - own.centre_x) / width)
 
 
 def _check_brand_mark(image: np.ndarray, reference: LogoReference) -> LogoVerdict:
