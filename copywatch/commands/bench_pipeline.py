@@ -196,6 +196,28 @@ def _send(settings: Settings, ids: list[int], rate: float | None, one_per_messag
     return due
 
 
+def _workers_cpu_s(procs: list[subprocess.Popen]) -> float | None:
+    """CPU seconds used so far by every process of the workers' sessions (each worker is started
+    as a session leader, its pool processes inherit the session); None where /proc is missing."""
+    sessions = {proc.pid for proc in procs}
+    total = 0.0
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended meanwhile
+            # After the command name: state, ppid, pgrp, session, … utime (12th), stime (13th).
+            if int(fields[3]) in sessions:
+                total += (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, ValueError):
+        return None
+    return total
+
+
 def _wait(url: str, ids: list[int], timeout: float) -> dict[int, tuple[str, datetime | None]]:
     from db.bench_data import image_states
     from db.engine import make_engine, session_factory
@@ -252,9 +274,11 @@ def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         _wait(url, warm, 600)
 
         _say(args, f"» scoring {len(timed)} images" + (f" at {args.rate}/s" if args.rate else " (burst)"))
+        cpu_before = _workers_cpu_s(procs)
         sent_at = _send(bench, timed, args.rate, args.one_per_message)
         started = min(sent_at.values())
         state = _wait(url, timed, args.timeout)
+        cpu_after = _workers_cpu_s(procs)
         done = {i: at for i, (s, at) in state.items() if s in {"scored", "failed"} and at is not None}
         failed = sum(1 for s, _ in state.values() if s == "failed")
         latencies = [done[i].timestamp() - sent_at[i] for i in done]
@@ -269,6 +293,12 @@ def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
             "p95_latency_s": round(_percentile(latencies, 0.95), 3) if latencies else None,
             "lost": len(timed) - len(done) - failed,
             "duplicated": duplicated,
+            # CPU seconds of the worker processes (Celery's main process and its pool) per image
+            # scored: less sensitive to other load on the machine than images/s. PostgreSQL's and
+            # Redis's own CPU is not in it.
+            "worker_cpu_ms_per_image": round(1000 * (cpu_after - cpu_before) / max(len(done), 1), 1)
+            if cpu_before is not None and cpu_after is not None
+            else None,
         }
     finally:
         for proc in procs:
