@@ -276,7 +276,7 @@ def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         _say(args, f"» scoring {len(timed)} images" + (f" at {args.rate}/s" if args.rate else " (burst)"))
         cpu_before = _workers_cpu_s(procs)
         sent_at = _send(bench, timed, args.rate, args.one_per_message)
-        started = min(sent_at.values())
+        started = min(sent_at.values(), default=time.time())
         state = _wait(url, timed, args.timeout)
         cpu_after = _workers_cpu_s(procs)
         done = {i: at for i, (s, at) in state.items() if s in {"scored", "failed"} and at is not None}
