@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
-from db.catalog import original_logo_references
+from db.catalog import OriginalFile, original_files, original_logo_references
 from db.detections import upsert_detection
 from db.models import DetectionKind
 from db.scoring_queue import (
@@ -43,6 +43,7 @@ from detection.logo import LogoReference
 from detection.logo import check as check_logo
 from detection.matcher import Match, Matcher
 from detection.runtime import MatcherCache
+from workers.variants import OriginalPixels, variant_fields
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +108,11 @@ def detections_for(
     matches: Sequence[Match],
     logo_references: dict[int, dict[str, Any] | None],
     settings: Settings,
+    originals: Callable[[int], tuple[np.ndarray, tuple[int, int]] | None] | None = None,
 ) -> list[dict[str, Any]]:
     """The detection rows one image deserves: each match at or above the review threshold (with
-    the logo verdict when its original has a logo reference), else at most one logo-only hit.
+    the logo verdict when its original has a logo reference, and copy or variant when
+    ``originals`` gives the original's pixels by id), else at most one logo-only hit.
 
     Returns:
         Keyword arguments for :func:`db.detections.upsert_detection`, without the image id.
@@ -140,6 +143,7 @@ def detections_for(
                 "kind": DetectionKind.COUNTERFEIT_LOGO
                 if verdict is not None and verdict.suspicious
                 else DetectionKind.STOLEN_IMAGE,
+                **variant_fields(image, match, originals(original_id) if originals else None),
             }
         )
     if not found:
@@ -229,10 +233,11 @@ def score_batch(
 
         found = _match_all(matcher, images, failures)
         references = logo_references(sessions, found, settings.review_threshold)
+        originals = _original_pixels(sessions, found, settings)
         rows: dict[int, list[dict[str, Any]]] = {}
         for image_id, matches in found.items():
             try:
-                rows[image_id] = detections_for(images[image_id], matches, references, settings)
+                rows[image_id] = detections_for(images[image_id], matches, references, settings, originals)
             except Exception as exc:  # noqa: BLE001 - a logo-check bug must not lose the image
                 log.exception("logo check failed on listing image %s", image_id)
                 failures[image_id] = (f"logo check failed: {type(exc).__name__}: {exc}", False)
@@ -302,16 +307,45 @@ def logo_references(
     """The logo reference of every original matched in ``found`` (image id → matches) with a
     score of at least ``min_score`` — the others get no detection row, so no logo check. Most
     listings match nothing that high, and then the database is not asked at all."""
-    wanted = {
+    wanted = _wanted(found, min_score)
+    if not wanted:
+        return {}
+    with sessions() as session:
+        return original_logo_references(session, sorted(wanted))
+
+
+_pixels: dict[Path, OriginalPixels] = {}
+_pixels_lock = threading.Lock()
+
+
+def _original_pixels(
+    sessions: Sessions, found: dict[int, list[Match]], settings: Settings
+) -> Callable[[int], tuple[np.ndarray, tuple[int, int]] | None]:
+    """The pixels of the originals matched in ``found`` at or above the review threshold, by id
+    (decoded when first asked for, from this process's cache); the database is asked only
+    when some match is that high."""
+    wanted = _wanted(found, settings.review_threshold)
+    files: dict[int, OriginalFile] = {}
+    if wanted:
+        with sessions() as session:
+            files = original_files(session, sorted(wanted))
+    with _pixels_lock:
+        cache = _pixels.setdefault(settings.media_root, OriginalPixels(settings.media_root))
+
+    def pixels(original_id: int) -> tuple[np.ndarray, tuple[int, int]] | None:
+        file = files.get(original_id)
+        return None if file is None else cache.get(original_id, file)
+
+    return pixels
+
+
+def _wanted(found: dict[int, list[Match]], min_score: float) -> set[int]:
+    return {
         oid
         for matches in found.values()
         for m in matches
         if m.score >= min_score and (oid := _original_id(m)) is not None
     }
-    if not wanted:
-        return {}
-    with sessions() as session:
-        return original_logo_references(session, sorted(wanted))
 
 
 # --- one process's scoring runtime (eager mode, demo, scan) ---------------------------------------------
