@@ -6,21 +6,22 @@ differently — another letter on the same dreidel, an arrow added to a box, a g
 shadow. :func:`compare` tells them apart after the matcher has aligned the two:
 
 1. The listing is warped onto the original at ``WORK_SIDE`` px; both are smoothed alike.
-2. A *global* colour change (hue, saturation, grayscale, brightness) is explained away: an
-   affine colour map fitted over the matched area, corrected per original-colour bin (any
-   function of the colour, not only a linear one, is a copy's recolouring).
+2. A *global* colour change (hue, saturation, grayscale, brightness) is explained away: of no
+   change and affine colour maps fitted over the matched area, the one explaining the most.
 3. What the recoloured original still does not explain, tolerating a pixel of misalignment,
    is the difference; its connected regions above ``MIN_REGION`` of the matched area are the
    places the listing differs.
 4. A region is an *overlay* — added content that occludes, which a seller lays over a copy —
-   when it is a band across the matched area (a banner, a URL strip), a flat fill of a colour
-   the original does not have around it (a sticker, a banner's plate), or a semi-transparent
-   uniform shift towards one tint (a watermark). A bounded region that is none of these is
-   drawn in the artwork's own way: the listing is a variant, and that region is where.
-   Differences over more than ``MAX_SHARE`` of the matched area are not local (a tiled
-   watermark, a wholesale re-drawing, which the structure check weighs): no variant region.
+   when it is a band across the matched area (a banner, a URL strip); a plate, a flat fill of
+   a colour the original does not have around it carrying lettering (a sticker); see-through,
+   the original showing through a uniform blend towards one tint (a watermark's lettering,
+   found over the whole listing first, however tiled); or beside another overlay. A bounded
+   region that is none of these is drawn in the artwork's own way — an outlined part, a
+   letter, a shaded area — the listing is a variant, and the largest such region is where.
+   Differences over more than ``MAX_SHARE`` of the matched area are not local (a wholesale
+   re-drawing, which the structure check weighs): no variant region.
 
-Cost: well under a millisecond at ``WORK_SIDE`` beside the matcher's work, on matched pairs only.
+The comparison costs about as much as one structure check, and runs on matched pairs only.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ def compare(
     if np.count_nonzero(mask) > MAX_SHARE * area:
         return COPY
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    bounds = cv2.boundingRect(covered)
+    x, y, w, h = cv2.boundingRect(covered)
+    bounds = (x, y, w, h)
     overlays, best = 0, None
     overlaid = np.zeros(mask.shape, bool)  # regions judged overlays so far (largest first)
     for index in np.argsort(-stats[1:, cv2.CC_STAT_AREA]) + 1:
@@ -301,7 +303,7 @@ def _flat_fill(shown: np.ndarray, region: np.ndarray, warped: np.ndarray, predic
         surrounded &= np.logical_or.accumulate(body, axis=axis)
         surrounded &= np.flip(np.logical_or.accumulate(np.flip(body, axis), axis=axis), axis)
     marks = surrounded & ~body & (np.linalg.norm(warped - fill, axis=2) > 2 * FLAT_TOLERANCE)
-    return np.count_nonzero(marks) >= LETTERING * np.count_nonzero(body)
+    return bool(np.count_nonzero(marks) >= LETTERING * np.count_nonzero(body))
 
 
 def _see_through(shown: np.ndarray, under: np.ndarray) -> bool:
