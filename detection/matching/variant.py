@@ -82,7 +82,7 @@ COPY = Difference("copy")
 class Prepared:
     """An original as :func:`compare` uses it (worth keeping between listings)."""
 
-    reference: np.ndarray  # BGR float32 at the working size, smoothed
+    reference: np.ndarray  # BGR uint8 at the working size, smoothed
     size: tuple[int, int]  # (width, height) of the original's pixels the alignments map from
 
 
@@ -179,8 +179,8 @@ _CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
 
 
 def working(original: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The original at the comparison's ``size`` (width, height): BGR float32, smoothed."""
-    small = cv2.resize(_colour(original), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    """The original at the comparison's ``size`` (width, height): BGR uint8, smoothed."""
+    small = cv2.resize(_colour(original), size, interpolation=cv2.INTER_AREA)
     return cv2.GaussianBlur(small, (0, 0), SMOOTH_SIGMA) if SMOOTH_SIGMA > 0 else small
 
 
@@ -203,7 +203,6 @@ def _warp(query: np.ndarray, to_work: np.ndarray, size: tuple[int, int]) -> tupl
     warped = cv2.warpPerspective(
         query, to_work, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
-    warped = warped.astype(np.float32)
     if SMOOTH_SIGMA > 0:
         warped = cv2.GaussianBlur(warped, (0, 0), SMOOTH_SIGMA)
     inside = cv2.warpPerspective(
@@ -225,8 +224,8 @@ def _recoloured(reference: np.ndarray, warped: np.ndarray, covered: np.ndarray) 
     not drag the map of the rest."""
     step = max(1, int(np.sqrt(np.count_nonzero(covered) / SAMPLES)))
     sampled = covered[::step, ::step] > 0
-    source = reference[::step, ::step][sampled]
-    target = warped[::step, ::step][sampled]
+    source = reference[::step, ::step][sampled].astype(np.float32)
+    target = warped[::step, ::step][sampled].astype(np.float32)
     design = np.hstack([source, np.ones((len(source), 1), np.float32)])
     identity = np.vstack([np.eye(3), np.zeros((1, 3))]).astype(np.float32)
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detection.drawn import textured_photo
+from detection.drawn import add_arrow, sale_banner, textured_photo, with_sticker
+
+__all__ = ["add_arrow", "sale_banner", "with_sticker"]  # drawn edits the benchmarks share
 
 
 def draw_original(seed: int, size: int = 320) -> np.ndarray:
@@ -117,50 +119,3 @@ def synthetic_original(seed: int, size: int = 320) -> np.ndarray:
             cv2.rectangle(image, center, (center[0] + w, center[1] + h), color, -1)
     cv2.putText(image, f"SKU{seed}", (90, 170), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (255, 255, 255), 3)
     return image
-
-
-def add_arrow(image: np.ndarray, seed: int) -> tuple[np.ndarray, tuple[float, float]]:
-    """A part added to a drawing in its own way: a filled, outlined arrow (as on a variant of a
-    box), somewhere near the middle; returns the drawing and the arrow's centre."""
-    rng = np.random.default_rng(seed)
-    out = image.copy()
-    h, w = out.shape[:2]
-    cx, cy = w * rng.uniform(0.35, 0.65), h * rng.uniform(0.35, 0.65)
-    shape = np.array([[-1, -0.35], [0.2, -0.35], [0.2, -0.8], [1.1, 0], [0.2, 0.8], [0.2, 0.35], [-1, 0.35]])
-    points = (shape * w * 0.09 + [cx, cy]).astype(np.int32)
-    cv2.fillPoly(out, [points], (40, 170, 60))
-    cv2.polylines(out, [points], True, (20, 20, 20), 2, cv2.LINE_AA)
-    return out, (float(cx), float(cy))
-
-
-def with_sticker(image: np.ndarray, seed: int) -> np.ndarray:
-    """A price sticker: a red disc with a white price on it, somewhere on the photo."""
-    rng = np.random.default_rng(seed)
-    out = image.copy()
-    h, w = out.shape[:2]
-    r = int(min(h, w) * 0.13)
-    cx, cy = int(rng.integers(r, w - r)), int(rng.integers(r, h - r))
-    cv2.circle(out, (cx, cy), r, (30, 30, 220), -1)
-    price = f"${int(rng.integers(10, 99))}"
-    cv2.putText(
-        out,
-        price,
-        (cx - r // 2, cy + r // 4),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        r / 30,
-        (255, 255, 255),
-        2,
-        cv2.LINE_AA,
-    )
-    return out
-
-
-def sale_banner(image: np.ndarray, text: str = "SALE -50%") -> np.ndarray:
-    """A sale banner across the bottom of the photo."""
-    out = image.copy()
-    h, w = out.shape[:2]
-    band = int(h * 0.15)
-    cv2.rectangle(out, (0, h - band), (w, h), (0, 140, 255), -1)
-    org = (int(w * 0.05), h - band + int(band * 0.75))
-    cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, band / 40, (255, 255, 255), 2, cv2.LINE_AA)
-    return out
