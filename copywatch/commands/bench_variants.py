@@ -48,9 +48,7 @@ def _listed(image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     crop = image[h // 10 : h - h // 12, w // 12 : w - w // 10]
     crop = cv2.resize(crop, (int(crop.shape[1] * 1.3), int(crop.shape[0] * 1.3)))
-    ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
-    assert ok
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return _decoded(crop, 85, cv2.IMREAD_COLOR)
 
 
 KINDS: dict[str, tuple[bool, Callable[[np.ndarray, int], np.ndarray]]] = {
@@ -80,9 +78,16 @@ def _ms(values: list[float]) -> dict[str, float]:
 
 def _half(image: np.ndarray) -> np.ndarray:
     """What a worker decodes of an original (IMREAD_REDUCED_COLOR_2 of a ~320-px JPEG)."""
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    assert ok
-    return cv2.imdecode(data, cv2.IMREAD_REDUCED_COLOR_2)
+    return _decoded(image, 92, cv2.IMREAD_REDUCED_COLOR_2)
+
+
+def _decoded(image: np.ndarray, quality: int, flags: int) -> np.ndarray:
+    """``image`` through a JPEG of ``quality``, decoded with ``flags``."""
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    decoded = cv2.imdecode(data, flags) if ok else None
+    if decoded is None:
+        raise RuntimeError("JPEG round trip failed")
+    return np.asarray(decoded)
 
 
 def measure_drawn(drawings: int) -> dict[str, Any]:
