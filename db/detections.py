@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from db.common import session_insert, utcnow
 from db.models import Detection, DetectionKind, DetectionStatus, Listing, ListingImage, Original
 
+DETECTION_LABELS = ("copy", "variant")
+
 
 def upsert_detection(
     session: Session,
@@ -23,18 +25,26 @@ def upsert_detection(
     region_original: list[Any] | None = None,
     logo_verdict: dict[str, Any] | None = None,
     kind: DetectionKind = DetectionKind.STOLEN_IMAGE,
+    label: str = "copy",
+    variant_region: dict[str, Any] | None = None,
 ) -> tuple[int, bool]:
     """Write a detection, or refresh the evidence of an existing one without touching its review.
+
+    ``label`` is "copy" or "variant" (then ``variant_region`` says where it differs).
 
     Returns:
         (detection id, whether it was created now).
     """
     if not 0.0 <= score <= 1.0:
         raise ValueError(f"score must be in [0, 1], got {score}")
+    if label not in DETECTION_LABELS:
+        raise ValueError(f"label must be one of {', '.join(DETECTION_LABELS)}, got {label!r}")
     values = {
         "listing_image_id": listing_image_id,
         "original_id": original_id,
         "kind": kind,
+        "label": label,
+        "variant_region": variant_region,
         "score": float(score),
         "components": components or {},
         "region_query": region_query,
@@ -69,6 +79,8 @@ def upsert_detection(
             region_original=region_original,
             logo_verdict=logo_verdict,
             kind=kind,
+            label=label,
+            variant_region=variant_region,
         )
     evidence = {k: v for k, v in values.items() if k not in {"status", "listing_image_id", "original_id"}}
     session.execute(update(Detection).where(Detection.id == existing).values(**evidence))
@@ -76,7 +88,16 @@ def upsert_detection(
 
 
 # The columns a rescore refreshes; the review (status, reviewer, note) is never touched.
-EVIDENCE_COLUMNS = ("kind", "score", "components", "region_query", "region_original", "logo_verdict")
+EVIDENCE_COLUMNS = (
+    "kind",
+    "label",
+    "variant_region",
+    "score",
+    "components",
+    "region_query",
+    "region_original",
+    "logo_verdict",
+)
 
 
 def write_detections(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -98,11 +119,16 @@ def write_detections(session: Session, rows: Sequence[dict[str, Any]]) -> list[i
         score = float(row["score"])
         if not 0.0 <= score <= 1.0:
             raise ValueError(f"score must be in [0, 1], got {score}")
+        label = row.get("label", "copy")
+        if label not in DETECTION_LABELS:
+            raise ValueError(f"label must be one of {', '.join(DETECTION_LABELS)}, got {label!r}")
         values.append(
             {
                 "listing_image_id": int(row["listing_image_id"]),
                 "original_id": row.get("original_id"),
                 "kind": row.get("kind", DetectionKind.STOLEN_IMAGE),
+                "label": label,
+                "variant_region": row.get("variant_region"),
                 "score": score,
                 "components": row.get("components") or {},
                 "region_query": row.get("region_query"),

@@ -21,10 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import kombu.exceptions
 import numpy as np
-import redis.exceptions
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
@@ -44,6 +41,8 @@ from detection.logo import LogoReference
 from detection.logo import check as check_logo
 from detection.matcher import Match, Matcher
 from detection.runtime import MatcherCache
+from workers.transient import is_transient
+from workers.variants import original_pixels, variant_fields
 
 log = logging.getLogger(__name__)
 
@@ -56,24 +55,6 @@ MATCHES_PER_IMAGE = 10
 
 
 # Errors worth a retry: the database or the broker is unreachable for a while.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    ConnectionError,
-    TimeoutError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    kombu.exceptions.OperationalError,
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` means "try again later" rather than "this image cannot be scored"."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, TRANSIENT_ERRORS)
-
-
 @dataclass
 class ScoreOutcome:
     """What happened to one listing image in one scoring call."""
@@ -108,9 +89,11 @@ def detections_for(
     matches: Sequence[Match],
     logo_references: dict[int, dict[str, Any] | None],
     settings: Settings,
+    originals: Callable[[int], tuple[np.ndarray, tuple[int, int]] | None] | None = None,
 ) -> list[dict[str, Any]]:
     """The detection rows one image deserves: each match at or above the review threshold (with
-    the logo verdict when its original has a logo reference), else at most one logo-only hit.
+    the logo verdict when its original has a logo reference, and copy or variant when
+    ``originals`` gives the original's pixels by id), else at most one logo-only hit.
 
     Returns:
         Keyword arguments for :func:`db.detections.write_detections`, without the image id.
@@ -141,6 +124,7 @@ def detections_for(
                 "kind": DetectionKind.COUNTERFEIT_LOGO
                 if verdict is not None and verdict.suspicious
                 else DetectionKind.STOLEN_IMAGE,
+                **variant_fields(image, match, originals(original_id) if originals else None),
             }
         )
     if not found:
@@ -230,10 +214,11 @@ def score_batch(
 
         found = _match_all(matcher, images, failures)
         references = logo_references(sessions, found, settings.review_threshold)
+        originals = original_pixels(sessions, _wanted(found, settings.review_threshold), settings.media_root)
         rows: dict[int, list[dict[str, Any]]] = {}
         for image_id, matches in found.items():
             try:
-                rows[image_id] = detections_for(images[image_id], matches, references, settings)
+                rows[image_id] = detections_for(images[image_id], matches, references, settings, originals)
             except Exception as exc:  # noqa: BLE001 - a logo-check bug must not lose the image
                 log.exception("logo check failed on listing image %s", image_id)
                 failures[image_id] = (f"logo check failed: {type(exc).__name__}: {exc}", False)
@@ -355,16 +340,20 @@ def logo_references(
     """The logo reference of every original matched in ``found`` (image id → matches) with a
     score of at least ``min_score`` — the others get no detection row, so no logo check. Most
     listings match nothing that high, and then the database is not asked at all."""
-    wanted = {
+    wanted = _wanted(found, min_score)
+    if not wanted:
+        return {}
+    with sessions() as session:
+        return original_logo_references(session, sorted(wanted))
+
+
+def _wanted(found: dict[int, list[Match]], min_score: float) -> set[int]:
+    return {
         oid
         for matches in found.values()
         for m in matches
         if m.score >= min_score and (oid := _original_id(m)) is not None
     }
-    if not wanted:
-        return {}
-    with sessions() as session:
-        return original_logo_references(session, sorted(wanted))
 
 
 # --- one process's scoring runtime (eager mode, demo, scan) ---------------------------------------------
