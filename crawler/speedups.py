@@ -50,8 +50,8 @@ async def lazy_parallel(
             try:
                 await callable_(item, *args, **kwargs)
             finally:
-                free += 1
                 queue.task_done()
+            free += 1  # (a call that raised ends its worker, as in Scrapy's)
 
     async def each() -> AsyncIterator[Any]:
         if isinstance(iterable, AsyncIterator):
@@ -82,6 +82,25 @@ def install_lazy_parallel() -> bool:
         return False
     scraper._parallel_asyncio = lazy_parallel  # type: ignore[attr-defined]
     return True
+
+
+def keep_idle_connections(crawler: Any) -> int:
+    """Let Scrapy's HTTP connection pool keep twice ``CONCURRENT_REQUESTS_PER_DOMAIN`` idle
+    connections per host; returns how many handlers were changed.
+
+    The pool keeps at most that many per host and closes the oldest when one more is returned:
+    a request that starts just before another's connection is returned opens a new one, and
+    the pool then closes one — at full concurrency, a new connection every few requests.
+    """
+    handlers = getattr(getattr(crawler.engine.downloader, "handlers", None), "_handlers", {}) or {}
+    keep = 2 * max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
+    changed = 0
+    for handler in {id(h): h for h in handlers.values()}.values():
+        pool = getattr(handler, "_pool", None)
+        if pool is not None and getattr(pool, "maxPersistentPerHost", keep) < keep:
+            pool.maxPersistentPerHost = keep
+            changed += 1
+    return changed
 
 
 def quiet_below_log_level(level: str | int) -> None:
