@@ -80,7 +80,7 @@ def install_lazy_parallel() -> bool:
         return False
     if not callable(getattr(scraper, "_parallel_asyncio", None)):
         return False
-    scraper._parallel_asyncio = lazy_parallel  # type: ignore[attr-defined]
+    scraper._parallel_asyncio = lazy_parallel
     return True
 
 
