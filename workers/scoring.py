@@ -6,7 +6,8 @@ The Celery tasks in :mod:`workers.tasks` are thin wrappers around :func:`score_b
 Every step is idempotent. A row is *claimed* (``queued`` → ``scoring``, one attempt counted)
 before any work; an image already ``scored`` or ``failed`` is skipped, so a redelivered message
 changes nothing. Detections and ``mark_scored`` are written in one transaction, so an image is
-either fully scored or not at all. A claim is a lease: a row left in ``scoring`` longer than
+either fully scored or not at all (a batch's images together, one statement for all their
+detections and one to mark them scored; image by image when the batch's write fails). A claim is a lease: a row left in ``scoring`` longer than
 ``lease_s`` (its worker died) may be claimed again, and after ``score_max_attempts`` claims it
 ends ``failed`` — a poison image never loops forever.
 """
@@ -20,15 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import kombu.exceptions
 import numpy as np
-import redis.exceptions
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
 from db.catalog import original_logo_references
-from db.detections import upsert_detection
+from db.detections import write_detections
 from db.models import DetectionKind
 from db.scoring_queue import (
     SCORING_LEASE_S,
@@ -43,6 +41,9 @@ from detection.logo import LogoReference
 from detection.logo import check as check_logo
 from detection.matcher import Match, Matcher
 from detection.runtime import MatcherCache
+from workers.moved_logo import LOGO_CANDIDATES, moved_brand_logo
+from workers.transient import is_transient
+from workers.variants import original_pixels, variant_fields
 
 log = logging.getLogger(__name__)
 
@@ -52,29 +53,9 @@ Sessions = Callable[[], Session]
 # counterfeit verdict is worth a reviewer's time on its own.
 LOGO_ONLY_MIN_CONFIDENCE = 0.8
 MATCHES_PER_IMAGE = 10
-# Weak matches whose original has a registered logo, checked for that logo printed elsewhere.
-LOGO_CANDIDATES = 3
 
 
 # Errors worth a retry: the database or the broker is unreachable for a while.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    ConnectionError,
-    TimeoutError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    kombu.exceptions.OperationalError,
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` means "try again later" rather than "this image cannot be scored"."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, TRANSIENT_ERRORS)
-
-
 @dataclass
 class ScoreOutcome:
     """What happened to one listing image in one scoring call."""
@@ -109,12 +90,14 @@ def detections_for(
     matches: Sequence[Match],
     logo_references: dict[int, dict[str, Any] | None],
     settings: Settings,
+    originals: Callable[[int], tuple[np.ndarray, tuple[int, int]] | None] | None = None,
 ) -> list[dict[str, Any]]:
     """The detection rows one image deserves: each match at or above the review threshold (with
-    the logo verdict when its original has a logo reference), else at most one logo-only hit.
+    the logo verdict when its original has a logo reference, and copy or variant when
+    ``originals`` gives the original's pixels by id), else at most one logo-only hit.
 
     Returns:
-        Keyword arguments for :func:`db.detections.upsert_detection`, without the image id.
+        Keyword arguments for :func:`db.detections.write_detections`, without the image id.
     """
     found: list[dict[str, Any]] = []
     for match in matches:
@@ -142,10 +125,11 @@ def detections_for(
                 "kind": DetectionKind.COUNTERFEIT_LOGO
                 if verdict is not None and verdict.suspicious
                 else DetectionKind.STOLEN_IMAGE,
+                **variant_fields(image, match, originals(original_id) if originals else None),
             }
         )
     if not found:
-        found.extend(_moved_brand_logo(image, matches, logo_references, settings))
+        found.extend(moved_brand_logo(image, matches, logo_references, settings, LOGO_ONLY_MIN_CONFIDENCE))
     if not found:
         verdict = check_logo(image, shape_from_confidence=LOGO_ONLY_MIN_CONFIDENCE)
         confidence = float(verdict.confidence)
@@ -166,45 +150,6 @@ def detections_for(
                 }
             )
     return found
-
-
-def _moved_brand_logo(
-    image: np.ndarray,
-    matches: Sequence[Match],
-    logo_references: dict[int, dict[str, Any] | None],
-    settings: Settings,
-) -> list[dict[str, Any]]:
-    """A counterfeit of an original that the photo match alone does not establish: the
-    counterfeiter's own photo of a plain product shares little but the logo with the original,
-    so the match scores low, yet its alignment finds the brand's registered logo — printed at
-    another place on the product. The first of the best-ranked candidates whose logo check says
-    ``shifted`` with at least :data:`LOGO_ONLY_MIN_CONFIDENCE` (the logo's correlation) gives one
-    row, scored by that confidence; "missing" or "another mark" on a weak match proves nothing."""
-    for match in [m for m in matches[:LOGO_CANDIDATES] if m.homography]:
-        original_id = _original_id(match)
-        reference = logo_references.get(original_id) if original_id is not None else None
-        if not reference:
-            continue
-        homography = np.asarray(match.homography, dtype=np.float64)
-        verdict = check_logo(image, LogoReference.from_dict(reference), homography)
-        confidence = float(verdict.confidence)
-        if verdict.verdict != "shifted" or confidence < max(
-            LOGO_ONLY_MIN_CONFIDENCE, settings.review_threshold
-        ):
-            continue
-        components: dict[str, Any] = {"match_score": float(match.score), "logo_confidence": confidence}
-        return [
-            {
-                "original_id": original_id,
-                "score": min(confidence, 1.0),
-                "components": components,
-                "region_query": _polygon(match.region_query),
-                "region_original": _polygon(match.region_original),
-                "logo_verdict": verdict.to_dict(),
-                "kind": DetectionKind.COUNTERFEIT_LOGO,
-            }
-        ]
-    return []
 
 
 def _polygon(points: Sequence[Sequence[float]] | None) -> list[list[float]] | None:
@@ -272,27 +217,16 @@ def score_batch(
 
         found = _match_all(matcher, images, failures)
         references = logo_references(sessions, found, settings.review_threshold)
+        originals = original_pixels(sessions, _wanted(found, settings.review_threshold), settings.media_root)
         rows: dict[int, list[dict[str, Any]]] = {}
         for image_id, matches in found.items():
             try:
-                rows[image_id] = detections_for(images[image_id], matches, references, settings)
+                rows[image_id] = detections_for(images[image_id], matches, references, settings, originals)
             except Exception as exc:  # noqa: BLE001 - a logo-check bug must not lose the image
                 log.exception("logo check failed on listing image %s", image_id)
                 failures[image_id] = (f"logo check failed: {type(exc).__name__}: {exc}", False)
 
-        with sessions() as session, session.begin():
-            for image_id, detections in rows.items():
-                outcome = outcomes[image_id]
-                for detection in detections:
-                    detection_id, _created = upsert_detection(session, listing_image_id=image_id, **detection)
-                    outcome.detections.append(detection_id)
-                mark_scored(session, image_id)
-                outcome.status = "scored"
-            for image_id, (error, permanent) in failures.items():
-                status = record_scoring_failure(
-                    session, image_id, error, permanent=permanent, max_attempts=settings.score_max_attempts
-                )
-                outcomes[image_id] = ScoreOutcome(image_id, str(status.value), error=error)
+        _write(sessions, settings, rows, failures, outcomes)
     except BaseException as exc:
         if is_transient(exc) or not isinstance(exc, Exception):
             for image_id in claimed:
@@ -301,6 +235,70 @@ def score_batch(
             _release_claims(sessions, claimed)
         raise
     return list(outcomes.values())
+
+
+def _write(
+    sessions: Sessions,
+    settings: Settings,
+    rows: dict[int, list[dict[str, Any]]],
+    failures: dict[int, tuple[str, bool]],
+    outcomes: dict[int, ScoreOutcome],
+) -> None:
+    """Write the detections of every scored image, mark them scored and record the failures.
+
+    The whole batch goes in one transaction (one INSERT for its detections, one UPDATE for its
+    images). Should that fail for a reason that is not transient, each image is written in its
+    own transaction, so a row the database refuses fails only its own image, with the reason.
+    """
+    try:
+        with sessions() as session, session.begin():
+            written = _write_scored(session, rows)
+            recorded = _record_failures(session, settings, failures)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        log.exception("writing the results of %d images failed; writing them one by one", len(rows))
+        written, recorded = {}, {}
+        for image_id, detections in rows.items():
+            try:
+                with sessions() as session, session.begin():
+                    written.update(_write_scored(session, {image_id: detections}))
+            except Exception as one:
+                if is_transient(one):
+                    raise
+                log.exception("could not write the detections of listing image %s", image_id)
+                failures[image_id] = (f"could not write detections: {type(one).__name__}: {one}", False)
+        with sessions() as session, session.begin():
+            recorded = _record_failures(session, settings, failures)
+    for image_id, detection_ids in written.items():
+        outcomes[image_id].status = "scored"
+        outcomes[image_id].detections = detection_ids
+    for image_id, (status, error) in recorded.items():
+        outcomes[image_id] = ScoreOutcome(image_id, status, error=error)
+
+
+def _write_scored(session: Session, rows: dict[int, list[dict[str, Any]]]) -> dict[int, list[int]]:
+    """Write the images' detections and mark them scored; returns each image's detection ids."""
+    flat = [(image_id, detection) for image_id, detections in rows.items() for detection in detections]
+    ids = write_detections(session, [{"listing_image_id": i, **d} for i, d in flat])
+    written: dict[int, list[int]] = {image_id: [] for image_id in rows}
+    for (image_id, _detection), detection_id in zip(flat, ids, strict=True):
+        written[image_id].append(detection_id)
+    mark_scored(session, list(rows))
+    return written
+
+
+def _record_failures(
+    session: Session, settings: Settings, failures: dict[int, tuple[str, bool]]
+) -> dict[int, tuple[str, str]]:
+    """Record each failed image's reason; returns its new status and the error."""
+    recorded = {}
+    for image_id, (error, permanent) in failures.items():
+        status = record_scoring_failure(
+            session, image_id, error, permanent=permanent, max_attempts=settings.score_max_attempts
+        )
+        recorded[image_id] = (str(status.value), error)
+    return recorded
 
 
 def _release_claims(sessions: Sessions, ids: Sequence[int]) -> None:
@@ -344,18 +342,22 @@ def logo_references(
 ) -> dict[int, dict[str, Any] | None]:
     """The logo reference of every original matched in ``found`` (image id → matches) with a
     score of at least ``min_score``, and of the best-ranked aligned candidates (checked for a
-    moved brand logo, :func:`_moved_brand_logo`); the others get no logo check."""
-    wanted = {
+    moved brand logo, :func:`workers.moved_logo.moved_brand_logo`); the others get no logo check."""
+    wanted = _wanted(found, min_score)
+    if not wanted:
+        return {}
+    with sessions() as session:
+        return original_logo_references(session, sorted(wanted))
+
+
+def _wanted(found: dict[int, list[Match]], min_score: float) -> set[int]:
+    return {
         oid
         for matches in found.values()
         for rank, m in enumerate(matches)
         if (m.score >= min_score or (rank < LOGO_CANDIDATES and m.homography))
         and (oid := _original_id(m)) is not None
     }
-    if not wanted:
-        return {}
-    with sessions() as session:
-        return original_logo_references(session, sorted(wanted))
 
 
 # --- one process's scoring runtime (eager mode, demo, scan) ---------------------------------------------

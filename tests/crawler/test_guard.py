@@ -7,6 +7,7 @@ on every redirect hop.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from decimal import Decimal
 
@@ -99,28 +100,39 @@ def test_ftp_and_private_address_images_are_refused_with_their_reason(crawl_sett
     assert [i.url for i in images if i.status != ImageStatus.FAILED] == [shop.base + "/img/ok.jpg"]
 
 
-def test_redirect_chains_are_followed_to_real_images_and_refused_on_a_private_hop(
-    crawl_settings: Settings,
-) -> None:
-    shop = _product_shop(["/img/moved.jpg", "/img/hop1.jpg"])
-    shop.add("/", page("Home", '<a href="/p/1">one</a> <a href="/go">go</a>'))
+def test_a_redirect_chain_to_a_real_image_is_followed(crawl_settings: Settings) -> None:
+    shop = _product_shop(["/img/moved.jpg"])
     shop.redirects["/img/moved.jpg"] = "/img/elsewhere.jpg"
     shop.redirects["/img/elsewhere.jpg"] = "/img/ok.jpg"
+    with serve(shop) as served:
+        summary = crawl(crawl_settings, served.base + "/", allow_local=True)
+    _, images = _rows(crawl_settings)
+    assert summary.status == "finished"
+    [moved] = images
+    assert moved.url == served.base + "/img/moved.jpg"  # the listing keeps the URL the page named
+    assert moved.status != ImageStatus.FAILED, moved.error  # followed two hops to the real image
+    assert moved.sha256 == hashlib.sha256(jpeg(1)).hexdigest()
+
+
+def test_a_redirect_chain_to_a_private_address_is_refused_on_every_hop(crawl_settings: Settings) -> None:
+    shop = _product_shop(["/img/hop1.jpg"])
+    shop.add("/", page("Home", '<a href="/p/1">one</a> <a href="/go">go</a>'))
     shop.redirects["/img/hop1.jpg"] = "/img/hop2.jpg"
     shop.add("/secret", page("Secret", "<h1>internal</h1>"))
     with serve(shop) as served:
         port = served.base.rsplit(":", 1)[1]
+        # The last hop names the same server by a name that resolves to a loopback address.
         served.redirects["/img/hop2.jpg"] = f"http://localhost:{port}/img/ok.jpg"
         served.redirects["/go"] = f"http://localhost:{port}/secret"
         overrides = {"COPYWATCH_ALLOWED_PORTS": [int(port)]}  # localhost is refused for its address
         summary = crawl(crawl_settings, served.base + "/", allow_local=True, overrides=overrides)
         requested = list(served.requests)
     _, images = _rows(crawl_settings)
-    by_url = {i.url: i for i in images}
-    moved = by_url[served.base + "/img/moved.jpg"]
-    assert moved.status != ImageStatus.FAILED and moved.sha256  # followed two hops to the real image
-    private = by_url[served.base + "/img/hop1.jpg"]
-    assert private.status == ImageStatus.FAILED and "loopback" in (private.error or "")
+    [private] = images
+    assert private.url == served.base + "/img/hop1.jpg"
+    assert private.status == ImageStatus.FAILED and "loopback" in (private.error or ""), private.error
+    assert "/img/hop2.jpg" in requested  # the public hops were followed …
+    assert "/img/ok.jpg" not in requested  # … the private one was never fetched
     assert "/secret" not in requested  # the page redirect to a private host was refused too
     assert summary.stats.get("copywatch/refused/address", 0) >= 1
 
