@@ -14,9 +14,24 @@ root="$here/../.installed"
 venv="$root/shuup-venv"
 state="$root/shuup-state"
 port="${1:-8403}"
-python="${SHUUP_PYTHON:-python3.9}"
+# A Python of 3.9 or older: $SHUUP_PYTHON, python3.9 or python3.8 on the PATH, else pyenv's.
+find_python() {
+  local candidate version
+  for candidate in ${SHUUP_PYTHON:-} python3.9 python3.8; do
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] > (3, 9))' 2>/dev/null; then
+      echo "$candidate"; return
+    fi
+  done
+  if command -v pyenv >/dev/null; then
+    for version in $(pyenv versions --bare | grep -E '^3\.(9|8)\.[0-9]+$' | sort -rV); do
+      echo "$(pyenv root)/versions/$version/bin/python"; return
+    done
+  fi
+  echo "shuup/run.sh: Shuup 3.1.0 needs Python 3.9 or older (set SHUUP_PYTHON)" >&2; return 1
+}
 mkdir -p "$root"
 if [ ! -x "$venv/bin/django-admin" ]; then
+  python="$(find_python)"
   "$python" -m venv "$venv"
   "$venv/bin/pip" install -q "shuup==3.1.0"
   "$venv/bin/pip" install -q --no-deps "django-enumfields==2.1.1" "markupsafe==2.0.1"
