@@ -80,7 +80,9 @@ def capture(base: str, max_pages: int) -> dict[str, dict]:
                     target = urldefrag(urljoin(url, unescape(link)))[0]
                     if urlsplit(target).netloc != host or target in seen:
                         continue
-                    if not robots.can_fetch("*", target) or re.search(r"\.(css|js|svg|ico|woff2?)$", urlsplit(target).path):
+                    if not robots.can_fetch("*", target) or re.search(
+                        r"\.(css|js|svg|ico|woff2?)$", urlsplit(target).path
+                    ):
                         continue
                     seen.add(target)
                     queue.append(target)

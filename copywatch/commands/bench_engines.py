@@ -204,6 +204,7 @@ def measure_engine(name: str, redis_url: str, start_timeout: float) -> dict[str,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        env={**os.environ, "CATALOG_PYTHON": sys.executable},  # a Python with Pillow, for catalog.py
     )
     proxy: LoggingProxy | None = None
     queue = f"bench-engines-{uuid.uuid4().hex[:8]}"

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from django.conf import settings
-
 from shuup.core.models import MediaFile, Shop, Supplier
 from shuup.importer.tasks import import_file
 from shuup.importer.utils.importer import ImportMode
@@ -25,14 +24,29 @@ for product in catalogue["products"]:
     for name in product["images"]:
         if MediaFile.objects.filter(file__original_filename=name).exists():
             continue  # uploaded by an earlier run
-        image = filer_image_from_data(None, "catalogue", name, (state / "images" / name).read_bytes(), sha1=True)
+        image = filer_image_from_data(
+            None, "catalogue", name, (state / "images" / name).read_bytes(), sha1=True
+        )
         ensure_media_file(shop, image)
 
 rows = Path(settings.MEDIA_ROOT) / "import_temp" / "catalogue.csv"  # where the admin puts uploads
 rows.parent.mkdir(parents=True, exist_ok=True)
 with rows.open("w", newline="") as f:
     out = csv.writer(f)
-    out.writerow(["SKU", "Name", "Description", "Price", "Tax Class", "Primary Category", "Image", "Media", "Qty", "Supplier"])
+    out.writerow(
+        [
+            "SKU",
+            "Name",
+            "Description",
+            "Price",
+            "Tax Class",
+            "Primary Category",
+            "Image",
+            "Media",
+            "Qty",
+            "Supplier",
+        ]
+    )
     for product in catalogue["products"]:
         image, *more = product["images"]
         out.writerow(
