@@ -197,6 +197,8 @@ def measure_engine(name: str, redis_url: str, start_timeout: float) -> dict[str,
     from db.migrate import upgrade
 
     engine_port = _free_port()
+    proxy = LoggingProxy(engine_port)  # before the engine: its address is the shop's public one
+    base = f"http://127.0.0.1:{proxy.port}"
     log_path = Path(tempfile.gettempdir()) / f"copywatch-engine-{name}.log"  # the engine's own output
     log = log_path.open("wb")
     process = subprocess.Popen(
@@ -204,14 +206,12 @@ def measure_engine(name: str, redis_url: str, start_timeout: float) -> dict[str,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, "CATALOG_PYTHON": sys.executable},  # a Python with Pillow, for catalog.py
+        # A Python with Pillow for catalog.py; the address shops that print absolute links are seen at.
+        env={**os.environ, "CATALOG_PYTHON": sys.executable, "ENGINE_PUBLIC_URL": base},
     )
-    proxy: LoggingProxy | None = None
     queue = f"bench-engines-{uuid.uuid4().hex[:8]}"
     try:
         _wait_until_up(f"http://127.0.0.1:{engine_port}/", process, start_timeout)
-        proxy = LoggingProxy(engine_port)
-        base = f"http://127.0.0.1:{proxy.port}"
         state = ENGINES_DIR / ".installed" / f"{name}-state"
         catalogue = json.loads((state / "catalogue.json").read_text())
         with tempfile.TemporaryDirectory(prefix="copywatch-bench-engines-") as tmp:
@@ -250,8 +250,7 @@ def measure_engine(name: str, redis_url: str, start_timeout: float) -> dict[str,
             "second_crawl_new_images": second.images_stored,
         }
     finally:
-        if proxy is not None:
-            proxy.close()
+        proxy.close()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)

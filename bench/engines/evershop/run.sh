@@ -41,4 +41,8 @@ if [ ! -f "$state/loaded" ]; then
   node "$here/load.mjs" "$state"
   touch "$state/loaded"
 fi
-PORT="$port" exec npx evershop start
+# Its pages, sitemaps and og:url print absolute links to its configured home URL: the address it
+# is crawled at (`copywatch bench crawl-engines` passes its proxy's), else 127.0.0.1:PORT. Its
+# sitemap files are a cache written on first request with the home URL of that day: cleared.
+rm -f public/sitemap*.xml
+PORT="$port" EVERSHOP_HOME_URL="${ENGINE_PUBLIC_URL:-http://127.0.0.1:$port}" exec npx evershop start
