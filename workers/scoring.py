@@ -6,7 +6,8 @@ The Celery tasks in :mod:`workers.tasks` are thin wrappers around :func:`score_b
 Every step is idempotent. A row is *claimed* (``queued`` → ``scoring``, one attempt counted)
 before any work; an image already ``scored`` or ``failed`` is skipped, so a redelivered message
 changes nothing. Detections and ``mark_scored`` are written in one transaction, so an image is
-either fully scored or not at all. A claim is a lease: a row left in ``scoring`` longer than
+either fully scored or not at all (a batch's images together, one statement for all their
+detections and one to mark them scored; image by image when the batch's write fails). A claim is a lease: a row left in ``scoring`` longer than
 ``lease_s`` (its worker died) may be claimed again, and after ``score_max_attempts`` claims it
 ends ``failed`` — a poison image never loops forever.
 """
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
 from db.catalog import original_logo_references
-from db.detections import upsert_detection
+from db.detections import write_detections
 from db.models import DetectionKind
 from db.scoring_queue import (
     SCORING_LEASE_S,
@@ -112,7 +113,7 @@ def detections_for(
     the logo verdict when its original has a logo reference), else at most one logo-only hit.
 
     Returns:
-        Keyword arguments for :func:`db.detections.upsert_detection`, without the image id.
+        Keyword arguments for :func:`db.detections.write_detections`, without the image id.
     """
     found: list[dict[str, Any]] = []
     for match in matches:
@@ -237,19 +238,7 @@ def score_batch(
                 log.exception("logo check failed on listing image %s", image_id)
                 failures[image_id] = (f"logo check failed: {type(exc).__name__}: {exc}", False)
 
-        with sessions() as session, session.begin():
-            for image_id, detections in rows.items():
-                outcome = outcomes[image_id]
-                for detection in detections:
-                    detection_id, _created = upsert_detection(session, listing_image_id=image_id, **detection)
-                    outcome.detections.append(detection_id)
-                mark_scored(session, image_id)
-                outcome.status = "scored"
-            for image_id, (error, permanent) in failures.items():
-                status = record_scoring_failure(
-                    session, image_id, error, permanent=permanent, max_attempts=settings.score_max_attempts
-                )
-                outcomes[image_id] = ScoreOutcome(image_id, str(status.value), error=error)
+        _write(sessions, settings, rows, failures, outcomes)
     except BaseException as exc:
         if is_transient(exc) or not isinstance(exc, Exception):
             for image_id in claimed:
@@ -258,6 +247,70 @@ def score_batch(
             _release_claims(sessions, claimed)
         raise
     return list(outcomes.values())
+
+
+def _write(
+    sessions: Sessions,
+    settings: Settings,
+    rows: dict[int, list[dict[str, Any]]],
+    failures: dict[int, tuple[str, bool]],
+    outcomes: dict[int, ScoreOutcome],
+) -> None:
+    """Write the detections of every scored image, mark them scored and record the failures.
+
+    The whole batch goes in one transaction (one INSERT for its detections, one UPDATE for its
+    images). Should that fail for a reason that is not transient, each image is written in its
+    own transaction, so a row the database refuses fails only its own image, with the reason.
+    """
+    try:
+        with sessions() as session, session.begin():
+            written = _write_scored(session, rows)
+            recorded = _record_failures(session, settings, failures)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        log.exception("writing the results of %d images failed; writing them one by one", len(rows))
+        written, recorded = {}, {}
+        for image_id, detections in rows.items():
+            try:
+                with sessions() as session, session.begin():
+                    written.update(_write_scored(session, {image_id: detections}))
+            except Exception as one:
+                if is_transient(one):
+                    raise
+                log.exception("could not write the detections of listing image %s", image_id)
+                failures[image_id] = (f"could not write detections: {type(one).__name__}: {one}", False)
+        with sessions() as session, session.begin():
+            recorded = _record_failures(session, settings, failures)
+    for image_id, detection_ids in written.items():
+        outcomes[image_id].status = "scored"
+        outcomes[image_id].detections = detection_ids
+    for image_id, (status, error) in recorded.items():
+        outcomes[image_id] = ScoreOutcome(image_id, status, error=error)
+
+
+def _write_scored(session: Session, rows: dict[int, list[dict[str, Any]]]) -> dict[int, list[int]]:
+    """Write the images' detections and mark them scored; returns each image's detection ids."""
+    flat = [(image_id, detection) for image_id, detections in rows.items() for detection in detections]
+    ids = write_detections(session, [{"listing_image_id": i, **d} for i, d in flat])
+    written: dict[int, list[int]] = {image_id: [] for image_id in rows}
+    for (image_id, _detection), detection_id in zip(flat, ids, strict=True):
+        written[image_id].append(detection_id)
+    mark_scored(session, list(rows))
+    return written
+
+
+def _record_failures(
+    session: Session, settings: Settings, failures: dict[int, tuple[str, bool]]
+) -> dict[int, tuple[str, str]]:
+    """Record each failed image's reason; returns its new status and the error."""
+    recorded = {}
+    for image_id, (error, permanent) in failures.items():
+        status = record_scoring_failure(
+            session, image_id, error, permanent=permanent, max_attempts=settings.score_max_attempts
+        )
+        recorded[image_id] = (str(status.value), error)
+    return recorded
 
 
 def _release_claims(sessions: Sessions, ids: Sequence[int]) -> None:
