@@ -14,7 +14,8 @@ crawler into a temporary SQLite database, and compares what was stored with the 
 - **extra images**: stored images that are none of their product's photos, or a photo again;
 - **disallowed requests**: requests for paths the engine's robots.txt disallows;
 - **CPU per page**: the crawl process's CPU (``RUSAGE_CHILDREN``) per parsed page;
-- **second crawl**: listings and images the second crawl added (must be 0).
+- **second crawl**: listings and images the second crawl added (must be 0); both crawls must
+  finish.
 """
 
 from __future__ import annotations
@@ -285,6 +286,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"({figures['extra_images_pct']:.1f} %), disallowed requests {figures['disallowed_requests']}, "
             f"{figures['cpu_ms_per_page']:.1f} ms CPU/page ({figures['pages']} pages), second crawl added "
             f"{figures['second_crawl_new_listings']} listings / {figures['second_crawl_new_images']} images"
+            + (
+                ""
+                if figures["status"] == ["finished", "finished"]
+                else f", crawls {' / '.join(figures['status'])}"
+            )
         )
     if args.json:
         print(json.dumps(results))
@@ -297,6 +303,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         and r["disallowed_requests"] == 0
         and r["second_crawl_new_listings"] == 0
         and r["second_crawl_new_images"] == 0
+        and r["status"] == ["finished", "finished"]
         for r in results
     )
     return 0 if ok else 1
