@@ -53,6 +53,7 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         # run's stats when they stop something.
         "COPYWATCH_MAX_PAGES": 50_000,
         "COPYWATCH_TRAP_CHAIN": 200,
+        "COPYWATCH_TRAP_DRY": 3,
         # Deep enough for a 12-per-page category of thousands of products reached only by "next"
         # links; still a bound on endless link chains (calendars, session ids).
         "DEPTH_LIMIT": 500,

@@ -149,12 +149,12 @@ def test_a_link_trap_is_stopped_by_the_page_budget_and_the_trap_guard(crawl_sett
             crawl_settings,
             served.base + "/",
             allow_local=True,
-            overrides={"COPYWATCH_MAX_PAGES": 40, "CLOSESPIDER_TIMEOUT": 30},
+            overrides={"COPYWATCH_MAX_PAGES": 40, "CLOSESPIDER_TIMEOUT": 30, "COPYWATCH_TRAP_DRY": 0},
         )
         chained = crawl(
             crawl_settings,
             served.base + "/",
-            overrides={"COPYWATCH_TRAP_CHAIN": 15, "CLOSESPIDER_TIMEOUT": 30},
+            overrides={"COPYWATCH_TRAP_CHAIN": 15, "CLOSESPIDER_TIMEOUT": 30, "COPYWATCH_TRAP_DRY": 0},
         )
     assert budget.stats["finish_reason"] == "page_budget"
     assert budget.stats["copywatch/budget/pages_reached"] == 40 and budget.pages == 40
@@ -162,6 +162,27 @@ def test_a_link_trap_is_stopped_by_the_page_budget_and_the_trap_guard(crawl_sett
     assert chained.stats["finish_reason"] == "finished"
     assert chained.stats["copywatch/traps/links_dropped"] == 2  # one per trap, at its 16th link
     assert chained.pages <= 2 * 16 + 1
+
+
+def test_a_listing_whose_next_page_never_runs_out_is_left_after_a_few_empty_pages(
+    crawl_settings: Settings,
+) -> None:
+    shop = Shop()
+    shop.add("/robots.txt", b"User-agent: *\nAllow: /\n", "text/plain")
+    shop.add("/", page("Home", '<a href="/c/1/page/1">lamps</a>'))
+    for n in range(1, 400):  # two pages of products, then empty pages that still link to the next
+        cards = "".join(f'<a href="/p/{n}-{k}">lamp {n}-{k}</a>' for k in range(3)) if n <= 2 else ""
+        nav = f'<a href="/c/1/page/1">first</a> <a href="/c/1/page/{n + 1}">next</a>'
+        shop.add(f"/c/1/page/{n}", page(f"Lamps {n}", cards + nav))
+    with serve(shop) as served:
+        summary = crawl(
+            crawl_settings, served.base + "/", allow_local=True, overrides={"CLOSESPIDER_TIMEOUT": 30}
+        )
+        requested = list(served.requests)
+    listing_pages = [p for p in requested if p.startswith("/c/1/page/")]
+    assert {f"/p/{n}-{k}" for n in (1, 2) for k in range(3)} <= set(requested)  # every product reached
+    assert len(listing_pages) <= 2 + 3 + 1  # the real pages, three empty ones, and the one they link to
+    assert summary.stats["copywatch/traps/links_dropped"] >= 1
 
 
 def test_a_bad_product_field_loses_only_that_product(crawl_settings: Settings) -> None:
