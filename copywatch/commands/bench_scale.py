@@ -11,6 +11,10 @@ takes the descriptor of a random real keypoint with a few bits flipped, at the p
 another random real keypoint. No synthetic original is geometrically consistent with any image,
 so the real originals stay the right answers. Extracting features from 100,000 drawn images
 would measure the extractor, not the search, and take far too long on a laptop.
+
+With ``--recall-queries`` the first queries are matched again with an exhaustive search of the
+same catalog, which measures the index's recall (docs/scale.md); ``--cache`` keeps the built
+catalogs (a 100,000-original one takes minutes to build) for the next run.
 """
 
 from __future__ import annotations
@@ -284,8 +288,9 @@ def measure_scale(
         alert: the score from which a match is an alert (the outcome compared with the exhaustive search's).
 
     Returns:
-        ``{"sizes", "index", "ms_per_query" (median), "ms_p95", "top1", "index_bytes_per_original",
-        "build_s", "growth_exponent", "queries", "threads", "device"}``, and with ``recall_queries``
+        ``{"sizes", "index", "ms_per_query" (median wall clock), "ms_p95", "cpu_ms_per_query"
+        (median of the querying thread's CPU time: less swayed by a loaded machine), "top1",
+        "index_bytes_per_original", "build_s", "growth_exponent", "queries", "threads", "device"}``, and with ``recall_queries``
         per size: "outcome_agreement" (share of those queries whose Top-1 original and alert
         decision equal the exhaustive search's), "top1_exact", "top1_vs_exact" (right Top-1
         answers with the index over those with the exhaustive search), "neighbour_recall" and
