@@ -233,6 +233,7 @@ def test_postgres_refusing_connections_briefly_loses_nothing(
         **world.env,
         "DATABASE_URL": url.set(host="127.0.0.1", port=gate.port).render_as_string(False),
     }
+    worker = None
     try:
         worker = start_worker(worker_env, world.queue)
         ids = [world.add_image("stolen", seed) for seed in range(1, 9)]
@@ -247,6 +248,10 @@ def test_postgres_refusing_connections_briefly_loses_nothing(
         gate.open()
         final = world.wait_done(ids)
     finally:
+        # Stop the worker while the gate is open: behind a closed gate its shutdown waits on
+        # PostgreSQL reconnects, and the database cannot be dropped until its connections end.
+        if worker is not None:
+            worker.stop()
         gate.close()
         drop_queue_keys(world.redis_db_url, world.queue)
 
