@@ -18,6 +18,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import extruct
 from parsel import Selector
@@ -59,6 +60,8 @@ _STRIP_HINT = re.compile(
 _THUMB_HINT = re.compile(
     r"([?&](w|width|size)=\d{1,3}\b)|[-_](thumb|thumbnail|small|\d{2,3}x\d{2,3})(?=\.)", re.I
 )
+#: A resizer's copy named after its original: ``photo.jpg__300x300_q85_crop.jpg`` (what follows ``.jpg``).
+_SIZED_COPY = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(__\d{2,4}x\d{2,4}[^/]*)$", re.I)
 
 
 @dataclass
@@ -316,11 +319,27 @@ def _is_image_url(url: str) -> bool:
     return url.lower().split("?")[0].endswith(IMAGE_EXTENSIONS)
 
 
+def _tail(path: str) -> str:
+    """A path's folder and file name: what a sized copy's name keeps of its original's."""
+    return "/".join(path.rsplit("/", 2)[-2:])
+
+
 def prefer_full_size(urls: list[str]) -> list[str]:
-    """Drop a thumbnail when the same image is also named at full size (``?w=400``, ``-150x150.jpg``)."""
-    full = [u for u in urls if not _THUMB_HINT.search(u)]
+    """Drop a thumbnail when the same image is also named at full size (``?w=400``, ``-150x150.jpg``,
+    or a resizer's copy that appends its size to the original's name and path, as
+    ``thumbs/media/ab/photo.jpg__850x850_q85.jpg`` for ``media/ab/photo.jpg``)."""
+    full = [u for u in urls if not _THUMB_HINT.search(u) and not _SIZED_COPY.search(u)]
     stems = {_THUMB_HINT.sub("", u.split("?")[0]) for u in full}
-    return [u for u in urls if not _THUMB_HINT.search(u) or _THUMB_HINT.sub("", u.split("?")[0]) not in stems]
+    tails = {_tail(urlsplit(u).path) for u in full}
+    kept = []
+    for url in urls:
+        if _THUMB_HINT.search(url) and _THUMB_HINT.sub("", url.split("?")[0]) in stems:
+            continue
+        copy = _SIZED_COPY.search(urlsplit(url).path)
+        if copy is not None and _tail(urlsplit(url).path[: copy.start(1)]) in tails:
+            continue
+        kept.append(url)
+    return kept
 
 
 def extract_product(html: str, url: str, selector: Selector | None = None) -> ProductData | None:

@@ -72,7 +72,7 @@ _PRICE_CLASS = (
     " or contains(translate(@id, 'PRICE', 'price'), 'price')]"
 )
 _MONEY = re.compile(
-    r"(?:[$€£¥₹₩]|\b[A-Z]{3}\b)\s?\d[\d.,\s\u00a0]*|\d[\d.,\s\u00a0]*\s?(?:[$€£¥₹₩]|zł|kr\b|\b[A-Z]{3}\b)"
+    r"(?:[$€£¥₹₩]|\b[A-Z]{3}\b|\bRs\.?)\s?\d[\d.,\s\u00a0]*|\d[\d.,\s\u00a0]*\s?(?:[$€£¥₹₩]|zł|kr\b|\b[A-Z]{3}\b)"
 )
 
 
@@ -213,6 +213,17 @@ def main_heading(root: Any, page_url: str) -> Any | None:
     return next((h for h in root.iter("h1") if _usable_heading(h, page_url)), None)
 
 
+def _block_title(block: Any, page_url: str) -> str | None:
+    """A page without a title ``h1``: the block's top heading (its first ``h2``, else ``h3``…),
+    as themes that title the product in a card header write it; not an amount (a price heading)."""
+    for level in ("h2", "h3", "h4"):
+        for heading in block.iter(level):
+            text = _text(heading)
+            if _usable_heading(heading, page_url) and not _MONEY.fullmatch(text):
+                return text
+    return None
+
+
 def _widen_to_image(block: Any) -> Any:
     while not block.xpath(".//img") and block.getparent() is not None:
         block = block.getparent()
@@ -248,7 +259,9 @@ def product_block(selector: Selector, page_url: str) -> ProductBlock | None:
         if block.tag in {"html", "body"} or not _single_product(block, controls, page_url):
             return None
         return ProductBlock(
-            block=Selector(root=block), title=None, identity=product_identity(_signature(control, page_url))
+            block=Selector(root=block),
+            title=_block_title(block, page_url),
+            identity=product_identity(_signature(control, page_url)),
         )
     control = max(controls, key=lambda c: _depth(_common_ancestor(heading, c)))
     block = _widen_to_image(_common_ancestor(heading, control))
@@ -336,7 +349,7 @@ def title_of(selector: Selector) -> str | None:
 
 def price_text(selector: Selector, block: Selector | None = None) -> str | None:
     """The first amount with a currency in a price-like element (of the block first), else right
-    after the ``h1``."""
+    after the ``h1``, else the block's first."""
     content = selector.xpath("//*[@itemprop='price']/@content").get()
     if content:
         return content
@@ -347,5 +360,8 @@ def price_text(selector: Selector, block: Selector | None = None) -> str | None:
                 return found.group(0).strip()
     for text in selector.xpath("(//h1)[1]/following::text()[normalize-space()][position() <= 30]").getall():
         if found := _MONEY.search(text):
+            return found.group(0).strip()
+    for text in block.xpath(".//text()[normalize-space()]").getall()[:60] if block is not None else []:
+        if found := _MONEY.search(text):  # a page without an h1: the block's first amount
             return found.group(0).strip()
     return None

@@ -225,10 +225,11 @@ def _cache_hostname_encoding() -> None:
 
 
 def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed: bool) -> int:
+    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.distributed import scrapy_settings as shared_crawl_settings
     from crawler.settings import scrapy_settings
+    from crawler.speedups import install_lazy_parallel, keep_idle_connections, quiet_below_log_level
     from crawler.spiders.product import ProductSpider
 
     settings = _settings_from_json(os.environ["COPYWATCH_SETTINGS_JSON"])
@@ -257,10 +258,17 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
     if distributed:
         if settings.eager:
             raise SystemExit("--distributed needs REDIS_URL")
+        from crawler.distributed import scrapy_settings as shared_crawl_settings  # scrapy-redis: only here
+
         values.update(shared_crawl_settings(settings, marketplace_id))
     _cache_hostname_encoding()
+    install_lazy_parallel()
     process = CrawlerProcess(values, install_root_handler=True)
     crawler = process.create_crawler(ProductSpider)
+    # Once Scrapy has (re)installed its log handler, at LOG_LEVEL: records below it are not built.
+    level = values.get("LOG_LEVEL", "DEBUG")
+    crawler.signals.connect(lambda: quiet_below_log_level(level), signals.engine_started, weak=False)
+    crawler.signals.connect(lambda: keep_idle_connections(crawler), signals.engine_started, weak=False)
     error: str | None = None
     failures: list[str] = []
     try:

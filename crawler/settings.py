@@ -53,6 +53,7 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         # run's stats when they stop something.
         "COPYWATCH_MAX_PAGES": 50_000,
         "COPYWATCH_TRAP_CHAIN": 200,
+        "COPYWATCH_TRAP_DRY": 3,
         # Deep enough for a 12-per-page category of thousands of products reached only by "next"
         # links; still a bound on endless link chains (calendars, session ids).
         "DEPTH_LIMIT": 500,
@@ -78,6 +79,10 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "COPYWATCH_MAX_SELLER_PAGES": 500,
         "LOG_LEVEL": "INFO",
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy's remote control: an HTTP server in the crawl process that runs Python code sent to
+        # it (with a token written to a job file). A crawl of strangers' pages offers no such door;
+        # it also cost every crawl the import and start of an aiohttp server.
+        "REMOTE_CONTROL_ENABLED": False,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }

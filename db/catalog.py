@@ -93,6 +93,25 @@ def original_logo_references(
     return {int(i): ref for i, ref in rows}
 
 
+@dataclass(frozen=True)
+class OriginalFile:
+    """Where an original's image is stored, and its size when recorded."""
+
+    path: str
+    width: int | None
+    height: int | None
+
+
+def original_files(session: Session, original_ids: Sequence[int]) -> dict[int, OriginalFile]:
+    """Original id → its stored image file, for the given originals (missing ids left out)."""
+    rows = session.execute(
+        select(Original.id, Original.image_path, Original.width, Original.height).where(
+            Original.id.in_(list(original_ids))
+        )
+    ).all()
+    return {int(i): OriginalFile(str(path), w, h) for i, path, w, h in rows}
+
+
 def original_image_paths(session: Session) -> list[tuple[int, str]]:
     """(id, stored image path) of every original, by id."""
     rows = session.execute(select(Original.id, Original.image_path).order_by(Original.id)).all()

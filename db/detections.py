@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db.common import session_insert, utcnow
 from db.models import Detection, DetectionKind, DetectionStatus, Listing, ListingImage, Original
+
+DETECTION_LABELS = ("copy", "variant")
 
 
 def upsert_detection(
@@ -22,18 +25,26 @@ def upsert_detection(
     region_original: list[Any] | None = None,
     logo_verdict: dict[str, Any] | None = None,
     kind: DetectionKind = DetectionKind.STOLEN_IMAGE,
+    label: str = "copy",
+    variant_region: dict[str, Any] | None = None,
 ) -> tuple[int, bool]:
     """Write a detection, or refresh the evidence of an existing one without touching its review.
+
+    ``label`` is "copy" or "variant" (then ``variant_region`` says where it differs).
 
     Returns:
         (detection id, whether it was created now).
     """
     if not 0.0 <= score <= 1.0:
         raise ValueError(f"score must be in [0, 1], got {score}")
+    if label not in DETECTION_LABELS:
+        raise ValueError(f"label must be one of {', '.join(DETECTION_LABELS)}, got {label!r}")
     values = {
         "listing_image_id": listing_image_id,
         "original_id": original_id,
         "kind": kind,
+        "label": label,
+        "variant_region": variant_region,
         "score": float(score),
         "components": components or {},
         "region_query": region_query,
@@ -68,10 +79,91 @@ def upsert_detection(
             region_original=region_original,
             logo_verdict=logo_verdict,
             kind=kind,
+            label=label,
+            variant_region=variant_region,
         )
     evidence = {k: v for k, v in values.items() if k not in {"status", "listing_image_id", "original_id"}}
     session.execute(update(Detection).where(Detection.id == existing).values(**evidence))
     return int(existing), False
+
+
+# The columns a rescore refreshes; the review (status, reviewer, note) is never touched.
+EVIDENCE_COLUMNS = (
+    "kind",
+    "label",
+    "variant_region",
+    "score",
+    "components",
+    "region_query",
+    "region_original",
+    "logo_verdict",
+)
+
+
+def write_detections(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """:func:`upsert_detection` for many rows at once: one INSERT … ON CONFLICT DO UPDATE for the
+    rows with an original and one for the logo-only rows (instead of two statements a row).
+
+    Args:
+        rows: keyword arguments of :func:`upsert_detection` (``listing_image_id``, ``original_id``,
+            ``score`` …); at most one row per (image, original).
+
+    Returns:
+        The detection id of each row, in order.
+
+    Raises:
+        ValueError: a score outside [0, 1] or the same (image, original) twice; nothing is written.
+    """
+    values: list[dict[str, Any]] = []
+    for row in rows:
+        score = float(row["score"])
+        if not 0.0 <= score <= 1.0:
+            raise ValueError(f"score must be in [0, 1], got {score}")
+        label = row.get("label", "copy")
+        if label not in DETECTION_LABELS:
+            raise ValueError(f"label must be one of {', '.join(DETECTION_LABELS)}, got {label!r}")
+        values.append(
+            {
+                "listing_image_id": int(row["listing_image_id"]),
+                "original_id": row.get("original_id"),
+                "kind": row.get("kind", DetectionKind.STOLEN_IMAGE),
+                "label": label,
+                "variant_region": row.get("variant_region"),
+                "score": score,
+                "components": row.get("components") or {},
+                "region_query": row.get("region_query"),
+                "region_original": row.get("region_original"),
+                "logo_verdict": row.get("logo_verdict"),
+                "status": DetectionStatus.NEW,
+            }
+        )
+    keys = [(v["listing_image_id"], v["original_id"]) for v in values]
+    if len(set(keys)) != len(keys):
+        raise ValueError("the same (listing image, original) detection appears twice")
+    found: dict[tuple[int, int | None], int] = {}
+    for logo_only in (False, True):
+        group = [v for v in values if (v["original_id"] is None) == logo_only]
+        if not group:
+            continue
+        stmt = session_insert(session, Detection).values(group)
+        refreshed: dict[str, Any] = {name: stmt.excluded[name] for name in EVIDENCE_COLUMNS}
+        refreshed["updated_at"] = func.now()
+        if logo_only:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["listing_image_id"],
+                index_where=Detection.original_id.is_(None),
+                set_=refreshed,
+            )
+        else:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["listing_image_id", "original_id"], set_=refreshed
+            )
+        returned = session.execute(
+            stmt.returning(Detection.id, Detection.listing_image_id, Detection.original_id)
+        )
+        for detection_id, image_id, original_id in returned:
+            found[(int(image_id), None if original_id is None else int(original_id))] = int(detection_id)
+    return [found[key] for key in keys]
 
 
 def review_detection(

@@ -129,6 +129,8 @@ def queue_count(session: Session, filters: QueueFilters, scope: BrandScope, cap:
         query = query.where(Detection.created_at < filters.until)
     if filters.kind is not None:
         query = query.where(Detection.kind == filters.kind)
+    if filters.label is not None:
+        query = query.where(Detection.label == filters.label)
     query = restrict_detections(query, scope)
     return int(
         session.execute(select(func.count()).select_from(query.limit(cap + 1).subquery())).scalar_one()
@@ -155,6 +157,7 @@ class QueueRow:
     logo_verdict: str | None
     seller_id: int | None = None
     seller_risk: float | None = None
+    label: str = "copy"
 
     @property
     def percent(self) -> float:
@@ -213,6 +216,7 @@ def queue_rows(session: Session, detections: Sequence[Detection]) -> list[QueueR
                 logo_verdict=(d.logo_verdict or {}).get("verdict"),
                 seller_id=seller_id,
                 seller_risk=float(risk) if risk is not None else None,
+                label=d.label,
             )
         )
     return out

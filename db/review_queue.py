@@ -21,6 +21,7 @@ class QueueFilters:
     since: datetime | None = None
     until: datetime | None = None
     kind: DetectionKind | None = None
+    label: str | None = None  # "copy" or "variant"
 
 
 def review_queue_query(filters: QueueFilters) -> Select[Detection]:
@@ -48,6 +49,8 @@ def review_queue_query(filters: QueueFilters) -> Select[Detection]:
         conditions.append(Detection.created_at < filters.until)
     if filters.kind is not None:
         conditions.append(Detection.kind == filters.kind)
+    if filters.label is not None:
+        conditions.append(Detection.label == filters.label)
     if conditions:
         query = query.where(and_(*conditions))
     return query.order_by(Detection.score.desc(), Detection.id.desc())

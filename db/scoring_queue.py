@@ -151,12 +151,15 @@ def requeue_stale(
     return sorted(again + lost)
 
 
-def mark_scored(session: Session, listing_image_id: int) -> None:
-    session.execute(
-        update(ListingImage)
-        .where(ListingImage.id == listing_image_id)
-        .values(status=ImageStatus.SCORED, error=None, scored_at=utcnow())
-    )
+def mark_scored(session: Session, listing_image_ids: int | Sequence[int]) -> None:
+    """Mark one image, or many in one statement, ``scored``."""
+    ids = [listing_image_ids] if isinstance(listing_image_ids, int) else list(listing_image_ids)
+    if ids:
+        session.execute(
+            update(ListingImage)
+            .where(ListingImage.id.in_(ids))
+            .values(status=ImageStatus.SCORED, error=None, scored_at=utcnow())
+        )
 
 
 def record_scoring_failure(

@@ -35,7 +35,8 @@ from review.state import db, scope
 bp = Blueprint("queue", __name__)
 
 PAGE_SIZE = 50
-FILTER_KEYS = ("brand", "marketplace", "status", "min", "max", "since", "until", "order")
+FILTER_KEYS = ("brand", "marketplace", "status", "min", "max", "since", "until", "order", "label")
+LABEL_VALUES = {"copy", "variant"}  # the "Match" filter: copies or variants of the original
 ACTIONS = {
     "confirm": DetectionStatus.CONFIRMED,
     "dismiss": DetectionStatus.DISMISSED,
@@ -124,6 +125,9 @@ def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, Any]]:
         status = DetectionStatus(status_raw)
     else:
         _bad("status", status_raw, f"one of {', '.join(sorted(STATUS_VALUES))} or all")
+    label = _raw_arg(args, "label") or None
+    if label is not None and label not in LABEL_VALUES:
+        _bad("label", label, f"one of {', '.join(sorted(LABEL_VALUES))}")
     since, until = _date_arg(args, "since"), _date_arg(args, "until")
     filters = QueueFilters(
         brand_id=_int_arg(args, "brand"),
@@ -134,6 +138,7 @@ def parse_filters(args: MultiDict) -> tuple[QueueFilters, dict[str, Any]]:
         since=datetime.combine(since, time.min) if since else None,
         # "until" is inclusive for people: everything on that day too.
         until=datetime.combine(until + timedelta(days=1), time.min) if until else None,
+        label=label,
     )
     clean: dict[str, Any] = {k: _raw_arg(args, k) for k in FILTER_KEYS if _raw_arg(args, k)}
     clean["status"] = status.value if status else "all"

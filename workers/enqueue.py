@@ -71,10 +71,13 @@ def enqueue_score_images(settings: Settings, listing_image_ids: Sequence[int], *
             queue, batch = SCORE_GPU_QUEUE, GPU_BATCH
         else:
             queue, batch = settings.scoring_queue, CPU_BATCH
-        for start in range(0, len(ids), batch):
-            chunk = ids[start : start + batch]
-            app.send_task(SCORE_IMAGES, args=[chunk], queue=queue)
-            sent += len(chunk)
+        # One producer for all the chunks; nothing waits for a scoring result, so none is subscribed
+        # to (send_task would otherwise listen for each task's result on the result backend).
+        with app.producer_or_acquire() as publisher:
+            for start in range(0, len(ids), batch):
+                chunk = ids[start : start + batch]
+                app.send_task(SCORE_IMAGES, args=[chunk], queue=queue, producer=publisher, ignore_result=True)
+                sent += len(chunk)
     except Exception as exc:  # noqa: BLE001 - the rows stay queued; the sweep re-sends them
         log.error(
             "could not queue %d of %d images for scoring (%s); the enqueue_pending sweep will send them",

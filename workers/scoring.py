@@ -6,7 +6,8 @@ The Celery tasks in :mod:`workers.tasks` are thin wrappers around :func:`score_b
 Every step is idempotent. A row is *claimed* (``queued`` → ``scoring``, one attempt counted)
 before any work; an image already ``scored`` or ``failed`` is skipped, so a redelivered message
 changes nothing. Detections and ``mark_scored`` are written in one transaction, so an image is
-either fully scored or not at all. A claim is a lease: a row left in ``scoring`` longer than
+either fully scored or not at all (a batch's images together, one statement for all their
+detections and one to mark them scored; image by image when the batch's write fails). A claim is a lease: a row left in ``scoring`` longer than
 ``lease_s`` (its worker died) may be claimed again, and after ``score_max_attempts`` claims it
 ends ``failed`` — a poison image never loops forever.
 """
@@ -20,15 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import kombu.exceptions
 import numpy as np
-import redis.exceptions
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
 from db.catalog import original_logo_references
-from db.detections import upsert_detection
+from db.detections import write_detections
 from db.models import DetectionKind
 from db.scoring_queue import (
     SCORING_LEASE_S,
@@ -43,6 +41,8 @@ from detection.logo import LogoReference
 from detection.logo import check as check_logo
 from detection.matcher import Match, Matcher
 from detection.runtime import MatcherCache
+from workers.transient import is_transient
+from workers.variants import original_pixels, variant_fields
 
 log = logging.getLogger(__name__)
 
@@ -55,24 +55,6 @@ MATCHES_PER_IMAGE = 10
 
 
 # Errors worth a retry: the database or the broker is unreachable for a while.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    ConnectionError,
-    TimeoutError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    kombu.exceptions.OperationalError,
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` means "try again later" rather than "this image cannot be scored"."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, TRANSIENT_ERRORS)
-
-
 @dataclass
 class ScoreOutcome:
     """What happened to one listing image in one scoring call."""
@@ -107,12 +89,14 @@ def detections_for(
     matches: Sequence[Match],
     logo_references: dict[int, dict[str, Any] | None],
     settings: Settings,
+    originals: Callable[[int], tuple[np.ndarray, tuple[int, int]] | None] | None = None,
 ) -> list[dict[str, Any]]:
     """The detection rows one image deserves: each match at or above the review threshold (with
-    the logo verdict when its original has a logo reference), else at most one logo-only hit.
+    the logo verdict when its original has a logo reference, and copy or variant when
+    ``originals`` gives the original's pixels by id), else at most one logo-only hit.
 
     Returns:
-        Keyword arguments for :func:`db.detections.upsert_detection`, without the image id.
+        Keyword arguments for :func:`db.detections.write_detections`, without the image id.
     """
     found: list[dict[str, Any]] = []
     for match in matches:
@@ -140,6 +124,7 @@ def detections_for(
                 "kind": DetectionKind.COUNTERFEIT_LOGO
                 if verdict is not None and verdict.suspicious
                 else DetectionKind.STOLEN_IMAGE,
+                **variant_fields(image, match, originals(original_id) if originals else None),
             }
         )
     if not found:
@@ -229,27 +214,16 @@ def score_batch(
 
         found = _match_all(matcher, images, failures)
         references = logo_references(sessions, found, settings.review_threshold)
+        originals = original_pixels(sessions, _wanted(found, settings.review_threshold), settings.media_root)
         rows: dict[int, list[dict[str, Any]]] = {}
         for image_id, matches in found.items():
             try:
-                rows[image_id] = detections_for(images[image_id], matches, references, settings)
+                rows[image_id] = detections_for(images[image_id], matches, references, settings, originals)
             except Exception as exc:  # noqa: BLE001 - a logo-check bug must not lose the image
                 log.exception("logo check failed on listing image %s", image_id)
                 failures[image_id] = (f"logo check failed: {type(exc).__name__}: {exc}", False)
 
-        with sessions() as session, session.begin():
-            for image_id, detections in rows.items():
-                outcome = outcomes[image_id]
-                for detection in detections:
-                    detection_id, _created = upsert_detection(session, listing_image_id=image_id, **detection)
-                    outcome.detections.append(detection_id)
-                mark_scored(session, image_id)
-                outcome.status = "scored"
-            for image_id, (error, permanent) in failures.items():
-                status = record_scoring_failure(
-                    session, image_id, error, permanent=permanent, max_attempts=settings.score_max_attempts
-                )
-                outcomes[image_id] = ScoreOutcome(image_id, str(status.value), error=error)
+        _write(sessions, settings, rows, failures, outcomes)
     except BaseException as exc:
         if is_transient(exc) or not isinstance(exc, Exception):
             for image_id in claimed:
@@ -258,6 +232,70 @@ def score_batch(
             _release_claims(sessions, claimed)
         raise
     return list(outcomes.values())
+
+
+def _write(
+    sessions: Sessions,
+    settings: Settings,
+    rows: dict[int, list[dict[str, Any]]],
+    failures: dict[int, tuple[str, bool]],
+    outcomes: dict[int, ScoreOutcome],
+) -> None:
+    """Write the detections of every scored image, mark them scored and record the failures.
+
+    The whole batch goes in one transaction (one INSERT for its detections, one UPDATE for its
+    images). Should that fail for a reason that is not transient, each image is written in its
+    own transaction, so a row the database refuses fails only its own image, with the reason.
+    """
+    try:
+        with sessions() as session, session.begin():
+            written = _write_scored(session, rows)
+            recorded = _record_failures(session, settings, failures)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        log.exception("writing the results of %d images failed; writing them one by one", len(rows))
+        written, recorded = {}, {}
+        for image_id, detections in rows.items():
+            try:
+                with sessions() as session, session.begin():
+                    written.update(_write_scored(session, {image_id: detections}))
+            except Exception as one:
+                if is_transient(one):
+                    raise
+                log.exception("could not write the detections of listing image %s", image_id)
+                failures[image_id] = (f"could not write detections: {type(one).__name__}: {one}", False)
+        with sessions() as session, session.begin():
+            recorded = _record_failures(session, settings, failures)
+    for image_id, detection_ids in written.items():
+        outcomes[image_id].status = "scored"
+        outcomes[image_id].detections = detection_ids
+    for image_id, (status, error) in recorded.items():
+        outcomes[image_id] = ScoreOutcome(image_id, status, error=error)
+
+
+def _write_scored(session: Session, rows: dict[int, list[dict[str, Any]]]) -> dict[int, list[int]]:
+    """Write the images' detections and mark them scored; returns each image's detection ids."""
+    flat = [(image_id, detection) for image_id, detections in rows.items() for detection in detections]
+    ids = write_detections(session, [{"listing_image_id": i, **d} for i, d in flat])
+    written: dict[int, list[int]] = {image_id: [] for image_id in rows}
+    for (image_id, _detection), detection_id in zip(flat, ids, strict=True):
+        written[image_id].append(detection_id)
+    mark_scored(session, list(rows))
+    return written
+
+
+def _record_failures(
+    session: Session, settings: Settings, failures: dict[int, tuple[str, bool]]
+) -> dict[int, tuple[str, str]]:
+    """Record each failed image's reason; returns its new status and the error."""
+    recorded = {}
+    for image_id, (error, permanent) in failures.items():
+        status = record_scoring_failure(
+            session, image_id, error, permanent=permanent, max_attempts=settings.score_max_attempts
+        )
+        recorded[image_id] = (str(status.value), error)
+    return recorded
 
 
 def _release_claims(sessions: Sessions, ids: Sequence[int]) -> None:
@@ -302,16 +340,20 @@ def logo_references(
     """The logo reference of every original matched in ``found`` (image id → matches) with a
     score of at least ``min_score`` — the others get no detection row, so no logo check. Most
     listings match nothing that high, and then the database is not asked at all."""
-    wanted = {
+    wanted = _wanted(found, min_score)
+    if not wanted:
+        return {}
+    with sessions() as session:
+        return original_logo_references(session, sorted(wanted))
+
+
+def _wanted(found: dict[int, list[Match]], min_score: float) -> set[int]:
+    return {
         oid
         for matches in found.values()
         for m in matches
         if m.score >= min_score and (oid := _original_id(m)) is not None
     }
-    if not wanted:
-        return {}
-    with sessions() as session:
-        return original_logo_references(session, sorted(wanted))
 
 
 # --- one process's scoring runtime (eager mode, demo, scan) ---------------------------------------------

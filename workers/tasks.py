@@ -21,7 +21,8 @@ from db.scoring_queue import LOST_MESSAGE_AFTER_S, SCORING_LEASE_S, requeue_stal
 from workers.app import app, settings_of
 from workers.mail import RETRYABLE_SEND_ERRORS
 from workers.mail import send_alerts as send_digests
-from workers.scoring import MatcherCache, Sessions, is_transient, runtime, score_batch
+from workers.scoring import MatcherCache, Sessions, runtime, score_batch
+from workers.transient import is_transient
 
 log = logging.getLogger(__name__)
 

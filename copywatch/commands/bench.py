@@ -18,6 +18,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "bench_pipeline",
     "bench_review",
     "bench_evidence",
+    "bench_variants",
 )
 
 

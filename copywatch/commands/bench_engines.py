@@ -14,7 +14,8 @@ crawler into a temporary SQLite database, and compares what was stored with the 
 - **extra images**: stored images that are none of their product's photos, or a photo again;
 - **disallowed requests**: requests for paths the engine's robots.txt disallows;
 - **CPU per page**: the crawl process's CPU (``RUSAGE_CHILDREN``) per parsed page;
-- **second crawl**: listings and images the second crawl added (must be 0).
+- **second crawl**: listings and images the second crawl added (must be 0); both crawls must
+  finish.
 """
 
 from __future__ import annotations
@@ -197,6 +198,8 @@ def measure_engine(name: str, redis_url: str, start_timeout: float) -> dict[str,
     from db.migrate import upgrade
 
     engine_port = _free_port()
+    proxy = LoggingProxy(engine_port)  # before the engine: its address is the shop's public one
+    base = f"http://127.0.0.1:{proxy.port}"
     log_path = Path(tempfile.gettempdir()) / f"copywatch-engine-{name}.log"  # the engine's own output
     log = log_path.open("wb")
     process = subprocess.Popen(
@@ -204,13 +207,12 @@ def measure_engine(name: str, redis_url: str, start_timeout: float) -> dict[str,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # A Python with Pillow for catalog.py; the address shops that print absolute links are seen at.
+        env={**os.environ, "CATALOG_PYTHON": sys.executable, "ENGINE_PUBLIC_URL": base},
     )
-    proxy: LoggingProxy | None = None
     queue = f"bench-engines-{uuid.uuid4().hex[:8]}"
     try:
         _wait_until_up(f"http://127.0.0.1:{engine_port}/", process, start_timeout)
-        proxy = LoggingProxy(engine_port)
-        base = f"http://127.0.0.1:{proxy.port}"
         state = ENGINES_DIR / ".installed" / f"{name}-state"
         catalogue = json.loads((state / "catalogue.json").read_text())
         with tempfile.TemporaryDirectory(prefix="copywatch-bench-engines-") as tmp:
@@ -249,8 +251,7 @@ def measure_engine(name: str, redis_url: str, start_timeout: float) -> dict[str,
             "second_crawl_new_images": second.images_stored,
         }
     finally:
-        if proxy is not None:
-            proxy.close()
+        proxy.close()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
@@ -285,6 +286,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"({figures['extra_images_pct']:.1f} %), disallowed requests {figures['disallowed_requests']}, "
             f"{figures['cpu_ms_per_page']:.1f} ms CPU/page ({figures['pages']} pages), second crawl added "
             f"{figures['second_crawl_new_listings']} listings / {figures['second_crawl_new_images']} images"
+            + (
+                ""
+                if figures["status"] == ["finished", "finished"]
+                else f", crawls {' / '.join(figures['status'])}"
+            )
         )
     if args.json:
         print(json.dumps(results))
@@ -297,6 +303,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         and r["disallowed_requests"] == 0
         and r["second_crawl_new_listings"] == 0
         and r["second_crawl_new_images"] == 0
+        and r["status"] == ["finished", "finished"]
         for r in results
     )
     return 0 if ok else 1

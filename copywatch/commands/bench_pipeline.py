@@ -3,10 +3,13 @@
 What is timed: listing images already stored on disk and queued in the database (the download is
 excluded) are sent to the scoring queue; ``--workers`` real ``celery worker`` processes (one pool
 process each) claim them, run the matcher against a ``--catalog-size`` catalog of drawn originals
-and write detection rows. Latency per image = ``scored_at`` − the moment its message was sent.
+and write detection rows. Images are sent as the crawler sends them: what arrived in the last
+0.1 s in one ``enqueue_score_images`` call, so messages of up to ``CPU_BATCH`` images
+(``--one-per-message``: a message per image, as this bench did before 2026-12-04). Latency per
+image = ``scored_at`` − the moment it arrived (was due to be sent).
 
-* Without ``--rate`` every image is sent at once: ``images_per_s`` is the peak throughput.
-* With ``--rate R`` images are sent at R per second: run it at half the peak to read the p95
+* Without ``--rate`` every image arrives at once: ``images_per_s`` is the peak throughput.
+* With ``--rate R`` images arrive at R per second: run it at half the peak to read the p95
   latency at half load.
 
 The bench works in a temporary PostgreSQL database (created on the server of ``DATABASE_URL``
@@ -38,6 +41,8 @@ from copywatch.settings import Settings
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 ROOT = Path(__file__).resolve().parents[2]
 DRAW_SIDE = 320
+# The crawler's item pipeline commits and queues what arrived every 0.1 s (FLUSH_INTERVAL_S).
+FLUSH_S = 0.1
 
 
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
@@ -48,6 +53,11 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
         "--catalog-size", type=int, default=1000, help="originals in the catalog (default 1000)"
     )
     parser.add_argument("--rate", type=float, default=None, help="send R images/s (default: all at once)")
+    parser.add_argument(
+        "--one-per-message",
+        action="store_true",
+        help="send each image in a message of its own (default: as the crawler, what arrived every 0.1 s)",
+    )
     parser.add_argument("--copies", type=float, default=0.5, help="share of images copied from originals")
     parser.add_argument("--pg-url", default=None, help="PostgreSQL server for the temporary database")
     parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
@@ -155,6 +165,59 @@ def _start_workers(env: dict[str, str], queue: str, count: int, logs: Path) -> l
     return procs
 
 
+def _send(settings: Settings, ids: list[int], rate: float | None, one_per_message: bool) -> dict[int, float]:
+    """Send ``ids`` to the scoring queue, all at once or at ``rate`` a second; returns the moment
+    each image was due (its latency is counted from then).
+
+    As the crawler does: every ``FLUSH_S`` the images that arrived are sent in one
+    ``enqueue_score_images`` call (messages of up to ``CPU_BATCH``); ``one_per_message`` sends
+    each image in a message of its own, on time.
+    """
+    from workers.enqueue import enqueue_score_images
+
+    started = time.time()
+    due = {image_id: started + (n / rate if rate else 0.0) for n, image_id in enumerate(ids)}
+    if one_per_message:
+        for image_id in ids:
+            time.sleep(max(0.0, due[image_id] - time.time()))
+            enqueue_score_images(settings, [image_id])
+        return due
+    sent = 0
+    while sent < len(ids):
+        now = time.time()
+        ready = sent
+        while ready < len(ids) and due[ids[ready]] <= now:
+            ready += 1
+        if ready > sent:
+            enqueue_score_images(settings, ids[sent:ready])
+            sent = ready
+        if sent < len(ids):
+            time.sleep(FLUSH_S)
+    return due
+
+
+def _workers_cpu_s(procs: list[subprocess.Popen]) -> float | None:
+    """CPU seconds used so far by every process of the workers' sessions (each worker is started
+    as a session leader, its pool processes inherit the session); None where /proc is missing."""
+    sessions = {proc.pid for proc in procs}
+    total = 0.0
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended meanwhile
+            # After the command name: state, ppid, pgrp, session, … utime (12th), stime (13th).
+            if int(fields[3]) in sessions:
+                total += (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, ValueError):
+        return None
+    return total
+
+
 def _wait(url: str, ids: list[int], timeout: float) -> dict[int, tuple[str, datetime | None]]:
     from db.bench_data import image_states
     from db.engine import make_engine, session_factory
@@ -211,16 +274,11 @@ def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         _wait(url, warm, 600)
 
         _say(args, f"» scoring {len(timed)} images" + (f" at {args.rate}/s" if args.rate else " (burst)"))
-        sent_at: dict[int, float] = {}
-        started = time.time()
-        for n, image_id in enumerate(timed):
-            if args.rate:
-                delay = started + n / args.rate - time.time()
-                if delay > 0:
-                    time.sleep(delay)
-            sent_at[image_id] = time.time()
-            enqueue_score_images(bench, [image_id])
+        cpu_before = _workers_cpu_s(procs)
+        sent_at = _send(bench, timed, args.rate, args.one_per_message)
+        started = min(sent_at.values(), default=time.time())
         state = _wait(url, timed, args.timeout)
+        cpu_after = _workers_cpu_s(procs)
         done = {i: at for i, (s, at) in state.items() if s in {"scored", "failed"} and at is not None}
         failed = sum(1 for s, _ in state.values() if s == "failed")
         latencies = [done[i].timestamp() - sent_at[i] for i in done]
@@ -235,6 +293,12 @@ def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
             "p95_latency_s": round(_percentile(latencies, 0.95), 3) if latencies else None,
             "lost": len(timed) - len(done) - failed,
             "duplicated": duplicated,
+            # CPU seconds of the worker processes (Celery's main process and its pool) per image
+            # scored: less sensitive to other load on the machine than images/s. PostgreSQL's and
+            # Redis's own CPU is not in it.
+            "worker_cpu_ms_per_image": round(1000 * (cpu_after - cpu_before) / max(len(done), 1), 1)
+            if cpu_before is not None and cpu_after is not None
+            else None,
         }
     finally:
         for proc in procs:

@@ -67,7 +67,10 @@ class ProductSpider(SitemapSpider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.max_pages = settings.getint("COPYWATCH_MAX_PAGES", DEFAULT_MAX_PAGES)
-        spider.traps = TrapGuard(settings.getint("COPYWATCH_TRAP_CHAIN", TrapGuard.DEFAULT_CHAIN))
+        spider.traps = TrapGuard(
+            settings.getint("COPYWATCH_TRAP_CHAIN", TrapGuard.DEFAULT_CHAIN),
+            settings.getint("COPYWATCH_TRAP_DRY", TrapGuard.DEFAULT_DRY),
+        )
         return spider
 
     async def start(self):  # noqa: ANN201 - Scrapy's async start
@@ -107,19 +110,19 @@ class ProductSpider(SitemapSpider):
         if max_pages and pages >= max_pages:
             stats.set_value("copywatch/budget/pages_reached", max_pages)
             raise CloseSpider("page_budget")
+        urls = [urldefrag(link.url)[0] for link in self._links.extract_links(response)]
         traps = self.traps
-        chain = response.meta.get("trap_chain")
-        for link in self._links.extract_links(response):
-            url = urldefrag(link.url)[0]
-            meta = None
-            if traps is not None:
-                next_chain = traps.follow(response.url, url, chain)
-                if next_chain is None:
-                    stats.inc_value("copywatch/traps/links_dropped")
-                    stats.set_value("copywatch/traps/pattern", traps.pattern(url))
-                    continue
-                meta = {"trap_chain": next_chain}
-            yield response.follow(url, callback=self.parse_page, meta=meta)
+        if traps is None:
+            yield from (response.follow(url, callback=self.parse_page) for url in urls)
+            return
+        meta = response.meta
+        for step in traps.follow(response.url, urls, meta.get("trap_chain"), meta.get("trap_dry")):
+            if step is None:
+                stats.inc_value("copywatch/traps/links_dropped")
+                stats.set_value("copywatch/traps/pattern", traps.dropped_pattern)
+                continue
+            step_meta = {"trap_chain": step.chain, "trap_dry": step.dry}
+            yield response.follow(step.url, callback=self.parse_page, meta=step_meta)
 
     def by_template(self, response: TextResponse) -> ProductData | None:
         """A page without a purchase control read by its site's learnt product template; a page of a

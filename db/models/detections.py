@@ -11,6 +11,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    String,
     Text,
     UniqueConstraint,
     text,
@@ -44,6 +45,7 @@ class Detection(Timestamped, Base):
             sqlite_where=text("original_id IS NULL"),
         ),
         CheckConstraint("score >= 0 AND score <= 1", name="score_in_unit_range"),
+        CheckConstraint("label IN ('copy', 'variant')", name="label_known"),
         CheckConstraint("(status = 'new') = (reviewed_at IS NULL)", name="reviewed_iff_not_new"),
         Index("ix_detections_queue", "status", "score", "id"),
         Index("ix_detections_created_at", "created_at"),
@@ -62,6 +64,11 @@ class Detection(Timestamped, Base):
     region_query: Mapped[list[Any] | None] = mapped_column(nullable=True)
     region_original: Mapped[list[Any] | None] = mapped_column(nullable=True)
     logo_verdict: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    # "copy", or "variant": the listing shows the original with a local part drawn differently
+    # (detection.matching.variant); ``variant_region`` then says where: {"original": [x0, y0,
+    # x1, y1], "query": [x0, y0, x1, y1], "share": float} (docs/formats.md).
+    label: Mapped[str] = mapped_column(String(16), default="copy", server_default="copy")
+    variant_region: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     status: Mapped[DetectionStatus] = mapped_column(
         _enum(DetectionStatus, "detection_status"), default=DetectionStatus.NEW
     )

@@ -64,10 +64,24 @@ def background_model(blurred: np.ndarray, strip: int = 4) -> tuple[np.ndarray, f
         residual = np.abs(design @ coefficients - colours).sum(axis=1)
         keep = residual <= max(12.0, float(np.percentile(residual, 70)) * 2.0)
     noise = float(np.percentile(residual[keep], 90)) if keep.any() else 0.0
-    gx = (np.arange(w, dtype=np.float32) / w - 0.5)[None, :, None]
-    gy = (np.arange(h, dtype=np.float32) / h - 0.5)[:, None, None]
-    c = coefficients.astype(np.float32)
-    return gx * c[0] + gy * c[1] + c[2], noise
+    gx = np.arange(w, dtype=np.float32) / w - 0.5
+    gy = np.arange(h, dtype=np.float32) / h - 0.5
+    return colour_plane(gx, gy, coefficients.astype(np.float32)), noise
+
+
+def colour_plane(gx: np.ndarray, gy: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``gx * c[0] + gy * c[1] + c[2]`` over a grid of columns ``gx`` and rows ``gy``: a plane
+    per channel of ``c`` (3, channels), shape (len(gy), len(gx), channels).
+
+    Each channel is summed on its own and the planes merged: the same sums, in the same order
+    and precision, as broadcasting over (rows, columns, channels) at once, several times faster
+    (NumPy's innermost loop would run over the three channels).
+    """
+    if c.ndim == 1:  # one channel
+        return gx[None, :, None] * c[0] + gy[:, None, None] * c[1] + c[2]
+    planes = [(gx * c[0, k])[None, :] + (gy * c[1, k])[:, None] + c[2, k] for k in range(c.shape[1])]
+    merged = cv2.merge(planes)
+    return merged if merged.ndim == 3 else merged[:, :, None]
 
 
 def foreground(image: np.ndarray) -> np.ndarray:

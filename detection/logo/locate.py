@@ -8,7 +8,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from detection.logo.band import Extent, band_extent, foreground, logo_band, object_extent
+from detection.logo.band import Extent, band_extent, colour_plane, foreground, logo_band, object_extent
 from detection.logo.chaincode import prune_spurs, thin, trace
 from detection.logo.edges import auto_thresholds, colour_strength, edge_mask, start_points
 from detection.logo.fourier import complexity, perimeter
@@ -260,10 +260,9 @@ def _ink(
 ) -> np.ndarray:
     x, y, w, h = box
     coefficients, (width, height, noise) = _product_colour(image, product, band)
-    gx = ((np.arange(x, x + w, dtype=np.float32) / width) - 0.5)[None, :, None]
-    gy = ((np.arange(y, y + h, dtype=np.float32) / height) - 0.5)[:, None, None]
-    c = coefficients.astype(np.float32)
-    expected = gx * c[0] + gy * c[1] + c[2]
+    gx = (np.arange(x, x + w, dtype=np.float32) / width) - 0.5
+    gy = (np.arange(y, y + h, dtype=np.float32) / height) - 0.5
+    expected = colour_plane(gx, gy, coefficients.astype(np.float32))
     crop = np.ascontiguousarray(image[y : y + h, x : x + w]).astype(np.float32)
     distance = cv2.transform(cv2.absdiff(crop, expected), np.ones((1, 3), np.float32))
     return distance > max(60.0, 1.5 * noise)

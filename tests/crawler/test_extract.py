@@ -130,3 +130,13 @@ def test_prestashop_thumbnails_name_their_large_image() -> None:
         "https://shop.test/1-large_default/mug.jpg",
         "https://shop.test/2-large_default/mug.jpg",
     }
+
+
+def test_a_resizers_copy_named_after_its_original_is_dropped_when_the_original_is_named() -> None:
+    urls = [
+        "http://s/media/thumbs/files/3a/photo-1.jpg__850x850_q85_crop-smart.jpg",  # og:image
+        "/media/files/3a/photo-1.jpg",
+        "/media/files/75/photo-2.jpg",
+        "/media/thumbs/files/9b/photo-3.jpg__300x300_q85.jpg",  # its original is not named: kept
+    ]
+    assert prefer_full_size(urls) == urls[1:]

@@ -7,6 +7,7 @@ on every redirect hop.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from decimal import Decimal
 
@@ -99,28 +100,39 @@ def test_ftp_and_private_address_images_are_refused_with_their_reason(crawl_sett
     assert [i.url for i in images if i.status != ImageStatus.FAILED] == [shop.base + "/img/ok.jpg"]
 
 
-def test_redirect_chains_are_followed_to_real_images_and_refused_on_a_private_hop(
-    crawl_settings: Settings,
-) -> None:
-    shop = _product_shop(["/img/moved.jpg", "/img/hop1.jpg"])
-    shop.add("/", page("Home", '<a href="/p/1">one</a> <a href="/go">go</a>'))
+def test_a_redirect_chain_to_a_real_image_is_followed(crawl_settings: Settings) -> None:
+    shop = _product_shop(["/img/moved.jpg"])
     shop.redirects["/img/moved.jpg"] = "/img/elsewhere.jpg"
     shop.redirects["/img/elsewhere.jpg"] = "/img/ok.jpg"
+    with serve(shop) as served:
+        summary = crawl(crawl_settings, served.base + "/", allow_local=True)
+    _, images = _rows(crawl_settings)
+    assert summary.status == "finished"
+    [moved] = images
+    assert moved.url == served.base + "/img/moved.jpg"  # the listing keeps the URL the page named
+    assert moved.status != ImageStatus.FAILED, moved.error  # followed two hops to the real image
+    assert moved.sha256 == hashlib.sha256(jpeg(1)).hexdigest()
+
+
+def test_a_redirect_chain_to_a_private_address_is_refused_on_every_hop(crawl_settings: Settings) -> None:
+    shop = _product_shop(["/img/hop1.jpg"])
+    shop.add("/", page("Home", '<a href="/p/1">one</a> <a href="/go">go</a>'))
     shop.redirects["/img/hop1.jpg"] = "/img/hop2.jpg"
     shop.add("/secret", page("Secret", "<h1>internal</h1>"))
     with serve(shop) as served:
         port = served.base.rsplit(":", 1)[1]
+        # The last hop names the same server by a name that resolves to a loopback address.
         served.redirects["/img/hop2.jpg"] = f"http://localhost:{port}/img/ok.jpg"
         served.redirects["/go"] = f"http://localhost:{port}/secret"
         overrides = {"COPYWATCH_ALLOWED_PORTS": [int(port)]}  # localhost is refused for its address
         summary = crawl(crawl_settings, served.base + "/", allow_local=True, overrides=overrides)
         requested = list(served.requests)
     _, images = _rows(crawl_settings)
-    by_url = {i.url: i for i in images}
-    moved = by_url[served.base + "/img/moved.jpg"]
-    assert moved.status != ImageStatus.FAILED and moved.sha256  # followed two hops to the real image
-    private = by_url[served.base + "/img/hop1.jpg"]
-    assert private.status == ImageStatus.FAILED and "loopback" in (private.error or "")
+    [private] = images
+    assert private.url == served.base + "/img/hop1.jpg"
+    assert private.status == ImageStatus.FAILED and "loopback" in (private.error or ""), private.error
+    assert "/img/hop2.jpg" in requested  # the public hops were followed …
+    assert "/img/ok.jpg" not in requested  # … the private one was never fetched
     assert "/secret" not in requested  # the page redirect to a private host was refused too
     assert summary.stats.get("copywatch/refused/address", 0) >= 1
 
@@ -137,12 +149,12 @@ def test_a_link_trap_is_stopped_by_the_page_budget_and_the_trap_guard(crawl_sett
             crawl_settings,
             served.base + "/",
             allow_local=True,
-            overrides={"COPYWATCH_MAX_PAGES": 40, "CLOSESPIDER_TIMEOUT": 30},
+            overrides={"COPYWATCH_MAX_PAGES": 40, "CLOSESPIDER_TIMEOUT": 30, "COPYWATCH_TRAP_DRY": 0},
         )
         chained = crawl(
             crawl_settings,
             served.base + "/",
-            overrides={"COPYWATCH_TRAP_CHAIN": 15, "CLOSESPIDER_TIMEOUT": 30},
+            overrides={"COPYWATCH_TRAP_CHAIN": 15, "CLOSESPIDER_TIMEOUT": 30, "COPYWATCH_TRAP_DRY": 0},
         )
     assert budget.stats["finish_reason"] == "page_budget"
     assert budget.stats["copywatch/budget/pages_reached"] == 40 and budget.pages == 40
@@ -150,6 +162,27 @@ def test_a_link_trap_is_stopped_by_the_page_budget_and_the_trap_guard(crawl_sett
     assert chained.stats["finish_reason"] == "finished"
     assert chained.stats["copywatch/traps/links_dropped"] == 2  # one per trap, at its 16th link
     assert chained.pages <= 2 * 16 + 1
+
+
+def test_a_listing_whose_next_page_never_runs_out_is_left_after_a_few_empty_pages(
+    crawl_settings: Settings,
+) -> None:
+    shop = Shop()
+    shop.add("/robots.txt", b"User-agent: *\nAllow: /\n", "text/plain")
+    shop.add("/", page("Home", '<a href="/c/1/page/1">lamps</a>'))
+    for n in range(1, 400):  # two pages of products, then empty pages that still link to the next
+        cards = "".join(f'<a href="/p/{n}-{k}">lamp {n}-{k}</a>' for k in range(3)) if n <= 2 else ""
+        nav = f'<a href="/c/1/page/1">first</a> <a href="/c/1/page/{n + 1}">next</a>'
+        shop.add(f"/c/1/page/{n}", page(f"Lamps {n}", cards + nav))
+    with serve(shop) as served:
+        summary = crawl(
+            crawl_settings, served.base + "/", allow_local=True, overrides={"CLOSESPIDER_TIMEOUT": 30}
+        )
+        requested = list(served.requests)
+    listing_pages = [p for p in requested if p.startswith("/c/1/page/")]
+    assert {f"/p/{n}-{k}" for n in (1, 2) for k in range(3)} <= set(requested)  # every product reached
+    assert len(listing_pages) <= 2 + 3 + 1  # the real pages, three empty ones, and the one they link to
+    assert summary.stats["copywatch/traps/links_dropped"] >= 1
 
 
 def test_a_bad_product_field_loses_only_that_product(crawl_settings: Settings) -> None:

@@ -151,3 +151,17 @@ def test_a_gallery_navigation_strip_is_not_taken_for_more_photos() -> None:
     )
     product = extract_product(page, "http://shop.test/p/lamp")
     assert product is not None and product.images == ["/m/a-440.jpg", "/m/b-440.jpg"]
+
+
+def test_a_product_titled_by_a_card_header_without_any_h1_takes_that_title_not_its_price() -> None:
+    html = """<html><body><nav><h5>BOUTIQUE</h5><a href="/shop/">Shop</a></nav>
+<div class="row"><div class="col"><img src="/resource/product/lamp-1.jpg">
+<a href="/resource/product/lamp-2.jpg"><img src="/resource/product/lamp-2.jpg" width="80"></a></div>
+<div class="col"><div class="card"><div class="card-header"><h2>Linen Lamp 31</h2></div>
+<div class="card-body"><h3>Rs 39.90</h3><form action="/shop/cart/add/CW0030" method="POST">
+<input name="quantity" type="number" value="1"><input type="submit" value="add to cart"></form></div></div></div></div>
+</body></html>"""
+    product = extract_product(html, "http://s/shop/product/CW0030")
+    assert product is not None
+    assert product.title == "Linen Lamp 31" and product.price == "Rs 39.90"
+    assert sorted(product.images) == ["/resource/product/lamp-1.jpg", "/resource/product/lamp-2.jpg"]

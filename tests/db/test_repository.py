@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.catalog import add_original, upsert_brand
-from db.detections import review_detection, upsert_detection
+from db.detections import review_detection, upsert_detection, write_detections
 from db.engine import make_engine, session_factory
 from db.listings import record_download_failure, upsert_listing, upsert_listing_image
 from db.marketplaces import upsert_marketplace
@@ -127,6 +127,45 @@ def test_logo_only_detection_upserts_once(session: Session) -> None:
     )
     session.commit()
     assert (a, created) == (b, False)
+
+
+def test_written_detections_refresh_evidence_keep_reviews_and_come_back_in_order(session: Session) -> None:
+    brand = upsert_brand(session, "Acme")
+    first, _ = add_original(session, brand, image_path="o1.jpg", sha256="a" * 64)
+    second, _ = add_original(session, brand, image_path="o2.jpg", sha256="b" * 64)
+    listing = _listing(session)
+    one, two = _image(session, listing, 1), _image(session, listing, 2)
+    reviewed, _ = upsert_detection(session, listing_image_id=one, original_id=second, score=0.6)
+    review_detection(session, reviewed, DetectionStatus.DISMISSED, reviewer_id=None, note="a look-alike")
+
+    rows = [
+        {"listing_image_id": two, "original_id": None, "score": 0.9, "kind": DetectionKind.COUNTERFEIT_LOGO},
+        {"listing_image_id": one, "original_id": second, "score": 0.95, "components": {"inliers": 50}},
+        {"listing_image_id": one, "original_id": first, "score": 0.7},
+    ]
+    ids = write_detections(session, rows)
+    again = write_detections(session, [{**rows[0], "score": 0.91}, rows[2]])
+    session.commit()
+
+    got = {d.id: d for d in session.scalars(select(Detection))}
+    assert len(got) == 3 and len(set(ids)) == 3 and ids[1] == reviewed and again == [ids[0], ids[2]]
+    assert [(got[i].listing_image_id, got[i].original_id) for i in ids] == [
+        (two, None),
+        (one, second),
+        (one, first),
+    ]
+    assert (got[ids[0]].score, got[ids[0]].kind) == (0.91, DetectionKind.COUNTERFEIT_LOGO)
+    assert (got[reviewed].status, got[reviewed].note, got[reviewed].score, got[reviewed].components) == (
+        DetectionStatus.DISMISSED,
+        "a look-alike",
+        0.95,
+        {"inliers": 50},
+    )
+    assert write_detections(session, []) == []
+    with pytest.raises(ValueError, match="score must be in"):
+        write_detections(session, [{**rows[2], "score": 1.5}])
+    with pytest.raises(ValueError, match="twice"):
+        write_detections(session, [rows[2], rows[2]])
 
 
 def test_review_queue_filters_and_pages_by_score(session: Session) -> None:

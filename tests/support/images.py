@@ -14,7 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detection.drawn import textured_photo
+from detection.drawn import add_arrow, sale_banner, textured_photo, with_sticker
+
+__all__ = ["add_arrow", "sale_banner", "with_sticker"]  # drawn edits the benchmarks share
 
 
 def draw_original(seed: int, size: int = 320) -> np.ndarray:

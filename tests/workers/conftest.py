@@ -32,7 +32,7 @@ from db.listings import upsert_listing, upsert_listing_image
 from db.marketplaces import upsert_marketplace
 from db.models import ImageStatus, ListingImage
 from tests.conftest import REDIS_SERVER_URL
-from tests.support.images import draw_original, steal, unrelated
+from tests.support.images import add_arrow, draw_original, steal, unrelated
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGINALS = 8
@@ -72,14 +72,17 @@ class World:
         return session_factory(make_engine(self.settings.database_url))
 
     def add_image(self, kind: str, seed: int) -> int:
-        """Queue a listing image: ``stolen`` (a copy of original ``seed``), ``other`` (not in the
-        catalog), ``corrupt`` (bytes that are no image) or ``missing`` (row without its file)."""
+        """Queue a listing image: ``stolen`` (a copy of original ``seed``), ``variant`` (a copy of it
+        with a part added), ``other`` (not in the catalog), ``corrupt`` (bytes that are no image)
+        or ``missing`` (row without its file)."""
         self._listing_seq += 1
         name = f"listings/{uuid.uuid4().hex}.jpg"
         path = self.settings.media_root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if kind == "stolen":
             cv2.imwrite(str(path), steal(draw_original(seed)))
+        elif kind == "variant":
+            cv2.imwrite(str(path), steal(add_arrow(draw_original(seed), seed)[0]))
         elif kind == "other":
             cv2.imwrite(str(path), unrelated(seed))
         elif kind == "corrupt":

@@ -12,7 +12,7 @@ from db.models import Detection, DetectionKind, ListingImage
 from db.scoring_queue import claim_images, requeue_stale
 from detection.catalog import Catalog
 from detection.runtime import MatcherCache
-from tests.support.images import draw_original
+from tests.support.images import add_arrow, draw_original
 from tests.workers.conftest import World
 from workers.scoring import score_batch
 
@@ -143,3 +143,23 @@ def test_logo_references_are_read_only_for_matches_that_get_a_row(world: World) 
     assert logo_references(unreachable, {7: [weak]}, min_score=0.68) == {}
     assert set(logo_references(sessions, {7: [weak, strong]}, min_score=0.68)) == {original_id}
     assert set(logo_references(sessions, {7: [weak, strong]})) == {original_id, original_id + 1}
+
+
+def test_a_variant_is_labelled_with_its_region_and_a_copy_is_not(world: World) -> None:
+    copy, variant = world.add_image("stolen", 2), world.add_image("variant", 3)
+    matcher = MatcherCache(world.settings.index_dir).get()
+    score_batch(world.sessions(), matcher, world.settings, [copy, variant])
+    with world.sessions()() as session:
+        rows = {
+            d.listing_image_id: d
+            for d in session.scalars(select(Detection).where(Detection.listing_image_id.in_([copy, variant])))
+        }
+    assert rows[copy].label == "copy" and rows[copy].variant_region is None
+    assert rows[variant].original_id == 3 and rows[variant].label == "variant"
+    region = rows[variant].variant_region
+    assert set(region) == {"original", "query", "share"} and 0 < region["share"] < 0.1
+    x0, y0, x1, y1 = region["original"]
+    assert 0 <= x0 < x1 <= 320 and 0 <= y0 < y1 <= 320
+    # The arrow's centre (tests.support.images.add_arrow) lies in the region on the original.
+    _, (cx, cy) = add_arrow(draw_original(3), 3)
+    assert x0 - 4 <= cx <= x1 + 4 and y0 - 4 <= cy <= y1 + 4

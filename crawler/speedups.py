@@ -1,0 +1,117 @@
+"""CPU savings inside Scrapy for the crawl process: same behaviour, less work per page.
+
+Installed by the crawl child (:func:`crawler.run._run_child`) before the crawl starts; each one
+leaves Scrapy as it was when the Scrapy version does not have what it replaces.
+
+- :func:`lazy_parallel`: Scrapy works a callback's output through ``CONCURRENT_ITEMS`` parallel
+  slots, and starts every slot as an asyncio task for every response — 16 tasks and a filler
+  for a product page that yields one item. Here a slot's task starts only when an item waits
+  and no started slot is free: the same order, the same bound of ``CONCURRENT_ITEMS`` calls at
+  once, one task for a one-item page.
+- :func:`quiet_below_log_level`: Scrapy lets every logger through (root level ``NOTSET``) and
+  drops records below ``LOG_LEVEL`` in its handlers, after building them — a ``Crawled (200)``
+  record for every response and a ``Scraped from`` record for every item. The loggers' levels
+  are raised to ``LOG_LEVEL`` instead, so those records are not built; every handler Scrapy
+  installs has that level already, so nothing that was logged (or counted under
+  ``log_count/``) is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from typing import Any
+
+
+async def lazy_parallel(
+    iterable: Iterable[Any] | AsyncIterator[Any],
+    count: int,
+    callable_: Callable[..., Coroutine[Any, Any, None]],
+    *args: Any,
+    **kwargs: Any,
+) -> None:
+    """Call ``callable_(item, *args, **kwargs)`` for each item, at most ``count`` at once.
+
+    What ``scrapy.utils.asyncio._parallel_asyncio`` does (items taken in order into a queue of
+    ``2 * count``, worked by up to ``count`` workers), with workers started on demand.
+    """
+    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(count * 2)
+    workers: list[asyncio.Task[None]] = []
+    free = 0  # started workers not busy with an item
+
+    async def worker() -> None:
+        nonlocal free
+        while True:
+            more, item = await queue.get()
+            if not more:
+                break
+            free -= 1
+            try:
+                await callable_(item, *args, **kwargs)
+            finally:
+                queue.task_done()
+            free += 1  # (a call that raised ends its worker, as in Scrapy's)
+
+    async def each() -> AsyncIterator[Any]:
+        if isinstance(iterable, AsyncIterator):
+            async for item in iterable:
+                yield item
+        else:
+            for item in iterable:
+                yield item
+
+    async for item in each():
+        if free <= queue.qsize() and len(workers) < count:
+            free += 1
+            workers.append(asyncio.create_task(worker()))
+        await queue.put((True, item))
+    for _ in workers:
+        await queue.put((False, None))
+    if workers:
+        await asyncio.wait(workers)
+
+
+def install_lazy_parallel() -> bool:
+    """Make Scrapy's scraper use :func:`lazy_parallel`; False when this Scrapy has no such step."""
+    try:
+        from scrapy.core import scraper
+    except ImportError:
+        return False
+    if not callable(getattr(scraper, "_parallel_asyncio", None)):
+        return False
+    scraper._parallel_asyncio = lazy_parallel
+    return True
+
+
+def keep_idle_connections(crawler: Any) -> int:
+    """Let Scrapy's HTTP connection pool keep twice ``CONCURRENT_REQUESTS_PER_DOMAIN`` idle
+    connections per host; returns how many handlers were changed.
+
+    The pool keeps at most that many per host and closes the oldest when one more is returned:
+    a request that starts just before another's connection is returned opens a new one, and
+    the pool then closes one — at full concurrency, a new connection every few requests.
+    """
+    handlers = getattr(getattr(crawler.engine.downloader, "handlers", None), "_handlers", {}) or {}
+    keep = 2 * max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
+    changed = 0
+    for handler in {id(h): h for h in handlers.values()}.values():
+        pool = getattr(handler, "_pool", None)
+        if pool is not None and getattr(pool, "maxPersistentPerHost", keep) < keep:
+            pool.maxPersistentPerHost = keep
+            changed += 1
+    return changed
+
+
+def quiet_below_log_level(level: str | int) -> None:
+    """Build no log record below ``level`` (Scrapy's handlers, all at ``level``, would drop it).
+
+    Scrapy's own loggers sit under ``scrapy``, which Scrapy sets to ``DEBUG``; the others under the
+    root logger, which it sets to ``NOTSET``. Each is raised to ``level``, never lowered.
+    """
+    wanted = logging.getLevelName(level) if isinstance(level, str) else level
+    if not isinstance(wanted, int):
+        return  # not a level name logging knows: leave Scrapy's set-up alone
+    for logger in (logging.getLogger(), logging.getLogger("scrapy")):
+        if logger.level < wanted:
+            logger.setLevel(wanted)

@@ -1,0 +1,35 @@
+"""``copywatch bench pipeline`` sends images as the crawler does: what arrived, in one call."""
+
+from __future__ import annotations
+
+import pytest
+
+from copywatch.commands.bench_pipeline import _send
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    calls: list[list[int]] = []
+
+    def enqueue(settings: object, ids: list[int]) -> int:
+        calls.append(list(ids))
+        return len(ids)
+
+    monkeypatch.setattr("workers.enqueue.enqueue_score_images", enqueue)
+    return calls
+
+
+def test_a_burst_goes_in_one_call_and_one_per_message_in_one_call_each(sent: list[list[int]]) -> None:
+    ids = list(range(20))
+    due = _send(None, ids, None, one_per_message=False)  # type: ignore[arg-type]
+    assert sent == [ids] and len(set(due.values())) == 1
+    sent.clear()
+    _send(None, ids, None, one_per_message=True)  # type: ignore[arg-type]
+    assert sent == [[i] for i in ids]
+
+
+def test_at_a_rate_every_image_is_sent_once_in_order_and_due_on_schedule(sent: list[list[int]]) -> None:
+    ids = list(range(12))
+    due = _send(None, ids, 100.0, one_per_message=False)  # type: ignore[arg-type]
+    assert [i for call in sent for i in call] == ids and all(sent)
+    assert [round(due[i] - due[0], 6) for i in ids] == [round(i / 100.0, 6) for i in ids]
