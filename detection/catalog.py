@@ -11,12 +11,14 @@ Layout of a saved catalog directory::
                      codes one original after another; meta.json says which originals have one
                      (an original added as features has none)
 
-Small catalogs use an exact Hamming index; from ``IVF_FROM`` descriptors on, an inverted-file
-index (trained once, then extended by :meth:`Catalog.add`) keeps the search sub-linear.
+Small catalogs use an exact Hamming index; larger ones an inverted file (trained once, then
+extended by :meth:`Catalog.add`), whose lists follow the catalog's size so that a search costs
+about the same at any size (:mod:`detection.catalog_index`).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import lzma
@@ -31,6 +33,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from detection import catalog_index
 from detection.calibration import Calibration
 from detection.features import (
     ORIGINAL_FEATURES,
@@ -51,12 +54,8 @@ _FLAT: Any = faiss.IndexBinaryFlat  # isinstance() with it keeps an index Any: f
 # quantising (a format-2 index still reads: its thumbnails only keep faint drawings less well).
 FORMAT_VERSION = 3
 READABLE_FORMATS = (2, 3)
-DESCRIPTOR_BITS = 256
-IVF_FROM = 60_000  # descriptors; below this an exact search is as fast
+DESCRIPTOR_BITS = catalog_index.DESCRIPTOR_BITS
 CALIBRATION_SAMPLES = 200
-MAX_LISTS = 4096
-TRAIN_PER_LIST = 40
-NPROBE = 6
 
 #: Measures a catalog's score calibration: ``(catalog, sampled originals' pixels by position,
 #: progress) -> Calibration`` (:func:`detection.matching.calibrate`, which matches each sampled
@@ -136,7 +135,7 @@ class Catalog:
             catalog.points = np.concatenate(catalog._points)
         catalog._points = []
         all_descriptors = np.concatenate(descriptors) if descriptors else np.zeros((0, 32), np.uint8)
-        catalog.index = _make_index(all_descriptors)
+        catalog.index = catalog_index.make_index(all_descriptors)
         if calibrator is not None:
             catalog.calibration = calibrator(catalog, dict(sample), progress)
         return catalog
@@ -161,9 +160,9 @@ class Catalog:
         descriptors = self._append(original_id, image)
         self.points = np.concatenate([self.points, *self._points])
         self._points = []
-        if isinstance(self.index, _FLAT) and self.descriptor_count >= IVF_FROM:
+        if isinstance(self.index, _FLAT) and self.descriptor_count >= catalog_index.IVF_FROM:
             existing = faiss.rev_swig_ptr(self.index.xb.data(), self.index.ntotal * 32).copy()
-            self.index = _make_index(np.concatenate([existing.reshape(-1, 32), descriptors]))
+            self.index = catalog_index.make_index(np.concatenate([existing.reshape(-1, 32), descriptors]))
         elif len(descriptors):
             self.index.add(descriptors)
         self.version = uuid.uuid4().hex
@@ -202,8 +201,17 @@ class Catalog:
             codes.append(np.asarray(descriptors, np.uint8))
             points.append(np.asarray(at, np.float16))
         catalog.points = np.concatenate(points)
-        catalog.index = _make_index(np.concatenate(codes) if codes else np.zeros((0, 32), np.uint8))
+        catalog.index = catalog_index.make_index(
+            np.concatenate(codes) if codes else np.zeros((0, 32), np.uint8)
+        )
         return catalog
+
+    def exact_twin(self) -> Catalog:
+        """This catalog searched exhaustively: the reference an approximate index is measured against."""
+        twin = copy.copy(self)
+        twin.index = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
+        twin.index.add(self.all_descriptors())
+        return twin
 
     # --- descriptors of one original (used by calibration and diagnostics) -------------------------
 
@@ -232,13 +240,12 @@ class Catalog:
     def inverted_lists(self) -> InvertedLists | None:
         """The inverted file's layout (each code's list, the centres, the lists probed), so that
         another search can restrict itself as FAISS does; None for an exact index."""
-        if isinstance(self.index, _FLAT):
+        centres = catalog_index.centres(self.index)
+        if centres is None:
             return None
         list_of = np.zeros(self.descriptor_count, np.int64)
         for number, ids, _ in self._inverted_file():
             list_of[ids] = number
-        quantizer: Any = faiss.downcast_IndexBinary(self.index.quantizer)
-        centres = faiss.rev_swig_ptr(quantizer.xb.data(), quantizer.ntotal * 32).reshape(-1, 32).copy()
         return InvertedLists(list_of, centres, int(self.index.nprobe))
 
     def _inverted_file(self) -> Iterable[tuple[int, np.ndarray, np.ndarray]]:
@@ -344,26 +351,6 @@ class Catalog:
 
     def nbytes(self) -> int:
         """Memory of the index proper: codes, ids, positions (what grows with the catalog)."""
-        codes = self.descriptor_count * (32 + (8 if not isinstance(self.index, _FLAT) else 0))
+        codes = self.descriptor_count * (32 + catalog_index.extra_bytes_per_code(self.index))
         thumbnails = sum(t.nbytes for t in self.packed_thumbnails)
         return int(codes + self.points.nbytes + 8 * len(self.offsets) + 12 * len(self) + thumbnails)
-
-
-def _make_index(descriptors: np.ndarray) -> Any:
-    count = len(descriptors)
-    index: Any = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
-    if count >= IVF_FROM:
-        # A query descriptor is compared with every list centre, then with the codes of NPROBE
-        # lists: lists + NPROBE * n / lists, least at sqrt(NPROBE * n) lists — so the cost grows
-        # as sqrt(n). Capped so that training (k-means on a sample of TRAIN_PER_LIST codes per
-        # list) stays a matter of seconds to a minute.
-        lists = int(min(MAX_LISTS, max(64, np.sqrt(NPROBE * count))))
-        index = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(DESCRIPTOR_BITS), DESCRIPTOR_BITS, lists)
-        index.cp.niter = 10
-        rng = np.random.default_rng(0)
-        sample = descriptors[rng.choice(count, size=min(count, lists * TRAIN_PER_LIST), replace=False)]
-        index.train(np.ascontiguousarray(sample))
-        index.nprobe = NPROBE
-    if count:
-        index.add(np.ascontiguousarray(descriptors))
-    return index

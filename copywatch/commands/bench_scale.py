@@ -11,6 +11,10 @@ takes the descriptor of a random real keypoint with a few bits flipped, at the p
 another random real keypoint. No synthetic original is geometrically consistent with any image,
 so the real originals stay the right answers. Extracting features from 100,000 drawn images
 would measure the extractor, not the search, and take far too long on a laptop.
+
+With ``--recall-queries`` the first queries are matched again with an exhaustive search of the
+same catalog, which measures the index's recall (docs/scale.md); ``--cache`` keeps the built
+catalogs (a 100,000-original one takes minutes to build) for the next run.
 """
 
 from __future__ import annotations
@@ -47,6 +51,19 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed of originals and queries")
     parser.add_argument(
         "--device", default="cpu", help="cpu (FAISS), or cuda: search the catalog on the GPU (default cpu)"
+    )
+    parser.add_argument(
+        "--recall-queries",
+        type=int,
+        default=20,
+        help="queries also matched with an exhaustive search of the same catalog, to measure the"
+        " index's recall (0: none; default 20)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="keep each size's built catalog here (a git-ignored folder such as data/bench-scale)"
+        " and load it on the next run with the same seed, originals and index design",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.set_defaults(handler=run)
@@ -167,9 +184,95 @@ def growth_exponent(sizes: list[int], times: list[float]) -> float:
     return math.log(times[-1] / times[0]) / math.log(sizes[-1] / sizes[0])
 
 
+def _scaled_catalog(base, size: int, seed: int, source: str, cache: Path | None):  # noqa: ANN001, ANN202
+    """``base`` plus synthetic originals up to ``size`` (seeded by size, so a cached catalog is the
+    one a fresh run builds), and the seconds its building took (when cached: when it was built)."""
+    from detection import catalog_index
+    from detection.catalog import Catalog
+
+    folder = None
+    if cache is not None:
+        folder = cache / f"scale-{source}-{len(base)}-{size}-seed{seed}-{catalog_index.DESIGN}"
+        if (folder / "build_s.json").exists():
+            return Catalog.load(folder), json.loads((folder / "build_s.json").read_text())
+    started = time.perf_counter()
+    rng = np.random.default_rng([seed, size])
+    catalog = base.with_extra_features(synthetic_originals(base, max(0, size - len(base)), rng))
+    build_s = time.perf_counter() - started
+    if folder is not None:
+        catalog.save(folder)
+        (folder / "build_s.json").write_text(json.dumps(build_s))
+    return catalog, build_s
+
+
+def neighbour_recall(index, exact, codes: np.ndarray, k: int, within: int) -> float:  # noqa: ANN001
+    """Share of the exhaustive search's ``k`` nearest neighbours (of those at most ``within`` bits
+    away) that ``index`` finds too, a tie counting as found: rank r is found when the index's r-th
+    distance is no larger than the exhaustive one's."""
+    if len(codes) == 0:
+        return 1.0
+    found, _ = index.search(codes, k)
+    want, _ = exact.search(codes, k)
+    relevant = want <= within
+    return float(((found <= want) & relevant).sum() / max(1, int(relevant.sum())))
+
+
+def _recorded_searches(matcher) -> list[np.ndarray]:  # noqa: ANN001
+    """Record the query descriptors of every catalog search ``matcher`` makes from now on."""
+    recorded: list[np.ndarray] = []
+    search = matcher.search.search
+
+    def recording(query):  # noqa: ANN001, ANN202
+        recorded.append(query.descriptors)
+        return search(query)
+
+    matcher.search.search = recording
+    return recorded
+
+
+def _recall(catalog, query_set: list, alert: float) -> dict:  # noqa: ANN001
+    """The index against an exhaustive search of the same catalog on ``query_set``."""
+    from detection.matcher import Matcher
+    from detection.matching import tuning
+
+    _threads(os.cpu_count() or 1)  # the exhaustive reference is not what is timed
+    twin = catalog.exact_twin()
+    approximate, exact = Matcher(catalog), Matcher(twin)
+    recorded = _recorded_searches(approximate)
+    same, right, right_exact, times = 0, 0, 0, []
+    for image, original_id in query_set:
+        mine = approximate.match(image, k=1)
+        t0 = time.perf_counter()
+        theirs = exact.match(image, k=1)
+        times.append(1000 * (time.perf_counter() - t0))
+        outcome = [(m.original_id, m.score >= alert) for m in mine[:1]]
+        same += outcome == [(m.original_id, m.score >= alert) for m in theirs[:1]]
+        right += bool(mine) and mine[0].original_id == original_id
+        right_exact += bool(theirs) and theirs[0].original_id == original_id
+    codes = np.concatenate(recorded) if recorded else np.zeros((0, 32), np.uint8)
+    recall = neighbour_recall(catalog.index, twin.index, codes, tuning.NEIGHBOURS, tuning.MAX_HAMMING)
+    _threads(1)
+    count = len(query_set)
+    return {
+        "outcome_agreement": round(same / count, 3),
+        "top1_exact": round(right_exact / count, 3),
+        "top1_vs_exact": round(right / right_exact, 3) if right_exact else None,
+        "neighbour_recall": round(recall, 4),
+        "ms_exact": round(float(np.median(times)), 1),
+    }
+
+
 def measure_scale(
-    sizes: list[int], queries: int, bench: Path | None = None, seed: int = 0, log=print, device: str = "cpu"
-) -> dict:  # noqa: ANN001
+    sizes: list[int],
+    queries: int,
+    bench: Path | None = None,
+    seed: int = 0,
+    log=print,  # noqa: ANN001
+    device: str = "cpu",
+    recall_queries: int = 0,
+    cache: Path | None = None,
+    alert: float = 0.8,
+) -> dict:
     """Time ``Matcher.match`` at each catalog size; returns per-size rows and the summary.
 
     Args:
@@ -179,11 +282,21 @@ def measure_scale(
         seed: random seed.
         log: called with one readable line per size.
         device: where the matcher searches the catalog (``cuda``: :mod:`detection.hamming_torch`).
+        recall_queries: the first this many queries are also matched with an exhaustive search
+            of the same catalog (:meth:`Catalog.exact_twin`), to measure the index's recall.
+        cache: a folder keeping built catalogs between runs.
+        alert: the score from which a match is an alert (the outcome compared with the exhaustive search's).
 
     Returns:
-        ``{"sizes", "ms_per_query" (median), "ms_p95", "top1", "index_bytes_per_original",
-        "build_s", "growth_exponent", "queries", "threads", "device"}``.
+        ``{"sizes", "index", "ms_per_query" (median wall clock), "ms_p95", "cpu_ms_per_query"
+        (median of the querying thread's CPU time: less swayed by a loaded machine), "top1",
+        "index_bytes_per_original", "build_s", "growth_exponent", "queries", "threads", "device"}``, and with ``recall_queries``
+        per size: "outcome_agreement" (share of those queries whose Top-1 original and alert
+        decision equal the exhaustive search's), "top1_exact", "top1_vs_exact" (right Top-1
+        answers with the index over those with the exhaustive search), "neighbour_recall" and
+        "ms_exact" (:func:`neighbour_recall`, over every search those queries made).
     """
+    from detection import catalog_index
     from detection.catalog import Catalog
     from detection.matcher import Matcher
 
@@ -191,51 +304,76 @@ def measure_scale(
         raise ValueError(f"sizes must be positive, got {sizes}")
     if queries < 1:
         raise ValueError(f"--queries must be at least 1, got {queries}")
+    if recall_queries < 0:
+        raise ValueError(f"--recall-queries must not be negative, got {recall_queries}")
     _threads(1)
     rng = np.random.default_rng(seed)
     real = _real_originals(bench, min(REAL_ORIGINALS, sizes[0]), rng)
     base = Catalog.build(real)
     picks = rng.integers(0, len(real), queries)
     query_set = [(crop_query(real[int(p)][1], rng), real[int(p)][0]) for p in picks]
-    result: dict = {
-        key: [] for key in ("sizes", "ms_per_query", "ms_p95", "top1", "index_bytes_per_original", "build_s")
-    }
+    keys = [
+        "sizes",
+        "index",
+        "ms_per_query",
+        "ms_p95",
+        "cpu_ms_per_query",
+        "top1",
+        "index_bytes_per_original",
+        "build_s",
+    ]
+    if recall_queries:
+        keys += ["outcome_agreement", "top1_exact", "top1_vs_exact", "neighbour_recall", "ms_exact"]
+    result: dict = {key: [] for key in keys}
+    source = "drawn" if bench is None else bench.name
     for size in sizes:
         # Building (k-means training of the inverted lists) uses every core, as `catalog build`
         # does; the queries, which are what is measured, run on one thread.
         _threads(os.cpu_count() or 1)
-        started = time.perf_counter()
-        catalog = base.with_extra_features(synthetic_originals(base, max(0, size - len(base)), rng))
-        build_s = time.perf_counter() - started
+        catalog, build_s = _scaled_catalog(base, size, seed, source, cache)
         _threads(1)
         matcher = Matcher(catalog, device=device)
         matcher.match(query_set[0][0], k=1)  # warm-up: first-touch of the index pages (or the GPU copy)
-        times, correct = [], 0
+        times, cpu_times, correct = [], [], 0
         for image, original_id in query_set:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             ranked = matcher.match(image, k=1)
             times.append(1000 * (time.perf_counter() - t0))
+            cpu_times.append(1000 * (time.thread_time() - c0))
             correct += bool(ranked) and ranked[0].original_id == original_id
         row = {
             "sizes": len(catalog),
+            "index": catalog_index.describe(catalog.index),
             "ms_per_query": round(float(np.median(times)), 2),
             "ms_p95": round(float(np.percentile(times, 95)), 2),
+            "cpu_ms_per_query": round(float(np.median(cpu_times)), 2),
             "top1": round(correct / len(query_set), 3),
             "index_bytes_per_original": round(catalog.nbytes() / len(catalog)),
             "build_s": round(build_s, 1),
         }
         for key, value in row.items():
             result[key].append(value)
-        log(
-            f"{row['sizes']:>8} originals  {type(catalog.index).__name__:<18}"
-            f"{row['ms_per_query']:>8.2f} ms/query median  p95 {row['ms_p95']:.2f}  "
-            f"top-1 {100 * row['top1']:.1f} %  {row['index_bytes_per_original']} B/original  "
-            f"built in {row['build_s']:.1f} s"
+        line = (
+            f"{row['sizes']:>8} originals  {row['index']}: {row['ms_per_query']:.2f} ms/query median  "
+            f"p95 {row['ms_p95']:.2f}  CPU {row['cpu_ms_per_query']:.2f} ms  top-1 {100 * row['top1']:.1f} %  "
+            f"{row['index_bytes_per_original']} B/original  built in {row['build_s']:.1f} s"
         )
+        log(line)
+        if recall_queries:
+            row.update(recall := _recall(catalog, query_set[:recall_queries], alert))
+            for key, value in recall.items():
+                result[key].append(value)
+            log(
+                f"{'':>18}against an exhaustive search ({min(recall_queries, len(query_set))} queries): outcome"
+                f" agreement {100 * row['outcome_agreement']:.1f} %, top-1 {100 * row['top1_exact']:.1f} %"
+                f" exhaustive, neighbour recall {100 * row['neighbour_recall']:.2f} %"
+            )
         del catalog, matcher
     exponent = growth_exponent(result["sizes"], result["ms_per_query"])
     result["growth_exponent"] = None if math.isnan(exponent) else round(exponent, 3)
     result.update(queries=len(query_set), threads=1, build_threads=os.cpu_count() or 1, device=device)
+    if recall_queries:
+        result["recall_queries"] = min(recall_queries, len(query_set))
     return result
 
 
@@ -249,6 +387,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             args.seed,
             log=lambda line: print(line, file=sys.stderr if args.json else sys.stdout, flush=True),
             device=args.device,
+            recall_queries=args.recall_queries,
+            cache=args.cache,
+            alert=settings.alert_threshold if settings is not None else 0.8,
         )
     except (OSError, ValueError, KeyError) as exc:
         print(f"copywatch bench scale: {exc}", file=sys.stderr)

@@ -85,10 +85,10 @@ def test_blank_original_is_indexed_without_features() -> None:
 def test_inverted_file_index_round_trips_and_grows(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import faiss
 
-    import detection.catalog as catalog_module
+    import detection.catalog_index as catalog_index
 
     # Large catalogs switch to an inverted-file index; force it on a small one.
-    monkeypatch.setattr(catalog_module, "IVF_FROM", 500)
+    monkeypatch.setattr(catalog_index, "IVF_FROM", 500)
     catalog = build_catalog((f"o{i}", product_image(i)) for i in range(8))
     assert isinstance(catalog.index, faiss.IndexBinaryIVF)
     catalog.add("late", product_image(60))

@@ -80,9 +80,9 @@ def test_with_an_inverted_files_layout_only_the_probed_lists_are_searched() -> N
 
 
 def test_a_large_catalogs_inverted_file_is_searched_as_faiss_does(monkeypatch) -> None:  # noqa: ANN001
-    import detection.catalog as catalog_module
+    import detection.catalog_index as catalog_index
 
-    monkeypatch.setattr(catalog_module, "IVF_FROM", 500)  # an inverted file on a small catalog
+    monkeypatch.setattr(catalog_index, "IVF_FROM", 500)  # an inverted file on a small catalog
     catalog = build_catalog((f"sku-{i}", product_image(i)) for i in range(10))
     lists = catalog.inverted_lists()
     assert lists is not None and len(lists.list_of) == catalog.descriptor_count

@@ -1,0 +1,134 @@
+"""The catalog's binary descriptor index, chosen by the catalog's size.
+
+Three kinds, by the number of 256-bit ORB descriptors ``n`` (about 213 an original):
+
+* below ``IVF_FROM``: exact (``IndexBinaryFlat``): every code compared; as fast as anything there.
+* up to ``GRAPH_FROM``: an inverted file whose ``√(NPROBE · n)`` k-means lists (at most
+  ``MAX_LISTS``) are found by comparing a query code with every list centre, then ``NPROBE`` lists
+  searched: ``lists + NPROBE · n / lists`` comparisons a query code, least at ``√(NPROBE · n)``
+  lists, so the cost grows as ``√n``.
+* from ``LARGE_FROM`` on: an inverted file whose list count follows the catalog
+  (``n / CODES_PER_LIST`` lists), so that the ``LARGE_NPROBE`` lists searched hold the same few
+  hundred codes at any size, and whose list centres are found through a second, small inverted
+  file over the centres themselves (``√(COARSE_NPROBE · lists)`` groups, ``COARSE_NPROBE`` of
+  them searched) instead of comparing a query code with every centre. A query code then costs
+  about ``2·√(COARSE_NPROBE · n / CODES_PER_LIST) + LARGE_NPROBE · CODES_PER_LIST`` comparisons:
+  about 3,000 at 10,000 originals and 4,000 at 100,000, where the first kind would cost 7,000 and
+  36,000. The centres are a seeded random sample of the catalog's own codes: they follow its
+  density, so lists come out roughly even, and no k-means over tens of thousands of centres has
+  to be trained (hours on a small machine); only the few hundred groups are k-means-trained.
+
+Each catalog keeps the index it was built (and calibrated) with; a saved index records its own
+kind and probe counts, so older catalogs load as they were built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faiss
+import numpy as np
+
+DESCRIPTOR_BITS = 256
+CODE_BYTES = DESCRIPTOR_BITS // 8
+IVF_FROM = 60_000  # descriptors; below this an exact search is as fast
+MAX_LISTS = 4096
+TRAIN_PER_LIST = 40
+NPROBE = 6
+# From here (~4,700 originals; 2·√(NPROBE · n) = 4,900 comparisons a code) the two-level inverted file.
+LARGE_FROM = 1_000_000
+CODES_PER_LIST = 128
+LARGE_NPROBE = 6
+COARSE_NPROBE = 8
+
+#: Names this module's choice of index, for caches of built indexes (changes when a parameter does).
+DESIGN = (
+    f"ivf{IVF_FROM}-{MAX_LISTS}x{NPROBE}-large{LARGE_FROM}-{CODES_PER_LIST}x{LARGE_NPROBE}x{COARSE_NPROBE}"
+)
+
+_FLAT: Any = faiss.IndexBinaryFlat  # isinstance() with it keeps an index Any: faiss's stubs omit .xb
+
+
+def make_index(descriptors: np.ndarray) -> Any:
+    """A filled index of ``descriptors`` ((n, 32) uint8; row i gets id i) of the kind its size calls for."""
+    count = len(descriptors)
+    descriptors = np.ascontiguousarray(descriptors, dtype=np.uint8).reshape(-1, CODE_BYTES)
+    if count >= LARGE_FROM:
+        index = _two_level_inverted_file(descriptors)
+    elif count >= IVF_FROM:
+        index = _inverted_file(descriptors)
+    else:
+        index = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
+    if count:
+        index.add(descriptors)
+    return index
+
+
+def _inverted_file(descriptors: np.ndarray) -> Any:
+    count = len(descriptors)
+    # Capped so that training (k-means on a sample of TRAIN_PER_LIST codes per list) stays a
+    # matter of seconds to a minute.
+    lists = int(min(MAX_LISTS, max(64, np.sqrt(NPROBE * count))))
+    index = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(DESCRIPTOR_BITS), DESCRIPTOR_BITS, lists)
+    index.cp.niter = 10
+    rng = np.random.default_rng(0)
+    sample = descriptors[rng.choice(count, size=min(count, lists * TRAIN_PER_LIST), replace=False)]
+    index.train(np.ascontiguousarray(sample))
+    index.nprobe = NPROBE
+    return index
+
+
+def _two_level_inverted_file(descriptors: np.ndarray) -> Any:
+    lists = max(MAX_LISTS, len(descriptors) // CODES_PER_LIST)
+    rng = np.random.default_rng(0)
+    centres = np.ascontiguousarray(descriptors[np.sort(rng.choice(len(descriptors), lists, replace=False))])
+    groups = int(max(64, np.sqrt(COARSE_NPROBE * lists)))
+    quantizer = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(DESCRIPTOR_BITS), DESCRIPTOR_BITS, groups)
+    quantizer.cp.niter = 10
+    quantizer.train(centres[rng.choice(lists, size=min(lists, groups * TRAIN_PER_LIST), replace=False)])
+    quantizer.add(centres)
+    quantizer.nprobe = COARSE_NPROBE
+    index = faiss.IndexBinaryIVF(quantizer, DESCRIPTOR_BITS, lists)  # keeps a reference to it
+    index.train(centres[:1])  # a no-op: the quantizer already holds its `lists` centres
+    index.nprobe = LARGE_NPROBE
+    return index
+
+
+def centres(index: Any) -> np.ndarray | None:
+    """An inverted file's list centres ((lists, 32) uint8), whatever finds them; None for an exact index."""
+    if isinstance(index, _FLAT):
+        return None
+    quantizer: Any = faiss.downcast_IndexBinary(index.quantizer)
+    if isinstance(quantizer, faiss.IndexBinaryIVF):  # a two-level file: the centres are its codes
+        codes = np.zeros((quantizer.ntotal, CODE_BYTES), np.uint8)
+        for number in range(quantizer.invlists.nlist):
+            if size := quantizer.invlists.list_size(number):
+                ids = faiss.rev_swig_ptr(quantizer.invlists.get_ids(number), size)
+                listed = faiss.rev_swig_ptr(quantizer.invlists.get_codes(number), size * CODE_BYTES)
+                codes[ids] = listed.reshape(-1, CODE_BYTES)
+        return codes
+    flat = faiss.rev_swig_ptr(quantizer.xb.data(), quantizer.ntotal * CODE_BYTES)
+    return flat.reshape(-1, CODE_BYTES).copy()
+
+
+def describe(index: Any) -> str:
+    """The index's kind in words: ``exact``, ``inverted file (L lists, P probes)``, or the two-level one."""
+    if isinstance(index, _FLAT):
+        return "exact"
+    quantizer = faiss.downcast_IndexBinary(index.quantizer)
+    if isinstance(quantizer, faiss.IndexBinaryIVF):
+        return (
+            f"two-level inverted file ({index.nlist} lists in {quantizer.nlist} groups,"
+            f" {index.nprobe} probes in {quantizer.nprobe} groups)"
+        )
+    return f"inverted file ({index.nlist} lists, {index.nprobe} probes)"
+
+
+def extra_bytes_per_code(index: Any) -> float:
+    """Memory beyond the 32-byte code a descriptor costs: its 8-byte id in an inverted list and
+    its share of the list centres."""
+    if isinstance(index, _FLAT):
+        return 0.0
+    quantizer = faiss.downcast_IndexBinary(index.quantizer)
+    per_centre = CODE_BYTES + (8 if isinstance(quantizer, faiss.IndexBinaryIVF) else 0)  # + its id
+    return 8.0 + per_centre * index.nlist / max(1, index.ntotal)

@@ -1,0 +1,120 @@
+"""The catalog index chosen by size: its kind, its recall against an exhaustive search, save/load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+import detection.catalog_index as catalog_index
+from detection.catalog import Catalog
+from detection.matching import Matcher, build_catalog
+from tests.support.images import product_image
+
+
+def _clustered_codes(rng: np.random.Generator, centres: int, copies: int, flipped: int) -> np.ndarray:
+    """``centres`` random codes, each with ``copies`` near copies (``flipped`` random bits each):
+    clustered as ORB descriptors of many originals are."""
+    base = rng.integers(0, 256, (centres, 32), dtype=np.uint8)
+    codes = np.repeat(base, copies, axis=0)
+    return _flipped(codes, rng, flipped)
+
+
+def _flipped(codes: np.ndarray, rng: np.random.Generator, bits: int) -> np.ndarray:
+    codes = codes.copy()
+    rows = np.arange(len(codes))
+    for _ in range(bits):
+        bit = rng.integers(0, 256, len(codes))
+        codes[rows, bit // 8] ^= (1 << (bit % 8)).astype(np.uint8)
+    return codes
+
+
+@pytest.fixture
+def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The size thresholds of a million-descriptor catalog, scaled down to a test's few thousand."""
+    monkeypatch.setattr(catalog_index, "IVF_FROM", 500)
+    monkeypatch.setattr(catalog_index, "LARGE_FROM", 4000)
+    monkeypatch.setattr(catalog_index, "MAX_LISTS", 16)
+    monkeypatch.setattr(catalog_index, "CODES_PER_LIST", 32)
+
+
+def test_the_index_kind_follows_the_catalogs_size(small_thresholds: None) -> None:
+    rng = np.random.default_rng(0)
+    exact = catalog_index.make_index(_clustered_codes(rng, 40, 10, 8))  # 400 codes
+    assert isinstance(exact, faiss.IndexBinaryFlat) and catalog_index.describe(exact) == "exact"
+    assert catalog_index.centres(exact) is None
+    middle = catalog_index.make_index(_clustered_codes(rng, 100, 10, 8))  # 1,000 codes
+    assert (
+        isinstance(middle, faiss.IndexBinaryIVF)
+        and middle.nlist == 16
+        and middle.nprobe == catalog_index.NPROBE
+    )
+    large = catalog_index.make_index(_clustered_codes(rng, 400, 20, 8))  # 8,000 codes
+    assert isinstance(faiss.downcast_IndexBinary(large.quantizer), faiss.IndexBinaryIVF)
+    assert large.nlist == 8000 // 32 and large.nprobe == catalog_index.LARGE_NPROBE and large.ntotal == 8000
+    assert catalog_index.describe(large).startswith("two-level inverted file (250 lists in 64 groups")
+    # Lists follow the catalog: twice the codes, twice the lists, each list as long as before.
+    larger = catalog_index.make_index(_clustered_codes(rng, 800, 20, 8))
+    assert larger.nlist == 2 * large.nlist
+    # The centres are catalog codes, one a list, in the lists' order.
+    centres = catalog_index.centres(large)
+    assert centres is not None and centres.shape == (large.nlist, 32)
+    distances, lists = large.quantizer.search(centres[:20], 1)
+    assert (distances[:, 0] == 0).all() and lists[:, 0].tolist() == list(range(20))
+
+
+def test_the_two_level_file_finds_nearly_what_an_exhaustive_search_finds(small_thresholds: None) -> None:
+    rng = np.random.default_rng(1)
+    codes = _clustered_codes(rng, 100, 90, 10)  # 9,000 codes in 281 lists, ~3 a cluster
+    index = catalog_index.make_index(codes)
+    exact = faiss.IndexBinaryFlat(256)
+    exact.add(codes)
+    queries = _flipped(codes[rng.choice(len(codes), 500, replace=False)], rng, 12)
+    found, _ = index.search(queries, 2)
+    want, _ = exact.search(queries, 2)
+    assert isinstance(faiss.downcast_IndexBinary(index.quantizer), faiss.IndexBinaryIVF)
+    # Neighbours as near as the exhaustive search's (a tie counts as found), nearly always.
+    assert (found[:, 0] <= want[:, 0]).mean() >= 0.95
+    assert (found <= want).mean() >= 0.95
+    # Each query's own cluster is found: its nearest neighbour is within its cluster's spread.
+    assert (found[:, 0] <= 40).mean() >= 0.99
+
+
+def test_a_two_level_catalog_saves_loads_grows_and_matches(
+    small_thresholds: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog_index, "LARGE_FROM", 1500)
+    catalog = build_catalog((f"o{i}", product_image(i)) for i in range(10))
+    assert catalog.descriptor_count >= catalog_index.LARGE_FROM
+    kind = catalog_index.describe(catalog.index)
+    assert kind.startswith("two-level inverted file")
+    catalog.add("late", product_image(60))
+    catalog.save(tmp_path / "index")
+    loaded = Catalog.load(tmp_path / "index")
+    assert catalog_index.describe(loaded.index) == catalog_index.describe(catalog.index)
+    assert np.array_equal(loaded.all_descriptors(), catalog.all_descriptors())
+    lists = loaded.inverted_lists()
+    assert lists is not None and len(lists.centres) == loaded.index.nlist
+    matcher = Matcher(loaded)
+    assert matcher.match(product_image(60)[100:400], k=1)[0].original_id == "late"
+    assert matcher.match(product_image(3)[:240], k=1)[0].original_id == "o3"
+    assert Matcher(loaded.exact_twin()).match(product_image(3)[:240], k=1)[0].original_id == "o3"
+
+
+def test_the_exact_twin_searches_every_code(small_thresholds: None) -> None:
+    catalog = build_catalog((f"o{i}", product_image(i)) for i in range(6))
+    twin = catalog.exact_twin()
+    assert isinstance(twin.index, faiss.IndexBinaryFlat) and twin.ids() == catalog.ids()
+    assert np.array_equal(twin.all_descriptors(), catalog.all_descriptors())
+    assert not isinstance(catalog.index, faiss.IndexBinaryFlat)  # the original keeps its own index
+
+
+def test_memory_per_code_counts_ids_and_centres(small_thresholds: None) -> None:
+    rng = np.random.default_rng(2)
+    codes = _clustered_codes(rng, 400, 20, 8)
+    large = catalog_index.make_index(codes)
+    # 8-byte id + (32-byte centre + 8-byte centre id) per 32 codes.
+    assert catalog_index.extra_bytes_per_code(large) == pytest.approx(8 + 40 * 250 / 8000)
+    assert catalog_index.extra_bytes_per_code(catalog_index.make_index(codes[:400])) == 0.0
