@@ -11,8 +11,9 @@ Two sellers are linked (a ``seller_links`` row) when
   (``same_copy``; the key is ``original:<id>``): both regions' bounding boxes, in the original and,
   relative to each image's size, in the listing image, overlap by at least ``min_region_iou``
   (intersection over union) — the same crop of the same photo, re-encoded or resized. Only
-  confirmed hits count: unrelated copyists also steal a brand's best photo, so an unreviewed
-  region match is not evidence of one operator.
+  confirmed hits count, and only crops: unrelated copyists also steal a brand's best photo
+  whole, so an unreviewed region match, or two copies of (nearly) the whole original (at least
+  ``WHOLE_ORIGINAL_SHARE`` of its area), is not evidence of one operator.
 
 A network is a connected component of the sellers' link graph (networkx), recomputed from scratch
 by :func:`recompute_networks` after each crawl and after scoring; ``sellers.network_id`` is the
@@ -36,6 +37,7 @@ from db.models import (
     DetectionStatus,
     Listing,
     ListingImage,
+    Original,
     Seller,
     SellerContact,
     SellerLink,
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 
 MAX_SELLERS_PER_KEY = 25
 MIN_REGION_IOU = 0.8
+# A matched region covering this share of the original's area is the whole photo, not a crop.
+WHOLE_ORIGINAL_SHARE = 0.9
 
 Link = tuple[int, int, str, str]  # (seller_a < seller_b, reason, key)
 
@@ -152,6 +156,16 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _whole(box: tuple[float, float, float, float], width: Any, height: Any) -> bool:
+    """Whether ``box`` covers (nearly) all of an original of ``width`` × ``height`` (unknown: no)."""
+    if not width or not height:
+        return False
+    x0, y0 = max(box[0], 0.0), max(box[1], 0.0)
+    x1, y1 = min(box[2], float(width)), min(box[3], float(height))
+    covered = max(x1 - x0, 0.0) * max(y1 - y0, 0.0)
+    return covered >= WHOLE_ORIGINAL_SHARE * float(width) * float(height)
+
+
 def same_copy_links(session: Session, min_iou: float = MIN_REGION_IOU) -> list[Link]:
     """Links between sellers with confirmed hits on one original whose matched regions overlap."""
     rows = session.execute(
@@ -162,9 +176,12 @@ def same_copy_links(session: Session, min_iou: float = MIN_REGION_IOU) -> list[L
             ListingImage.width,
             ListingImage.height,
             Listing.seller_id,
+            Original.width,
+            Original.height,
         )
         .join(ListingImage, ListingImage.id == Detection.listing_image_id)
         .join(Listing, Listing.id == ListingImage.listing_id)
+        .join(Original, Original.id == Detection.original_id)
         .where(
             Detection.status == DetectionStatus.CONFIRMED,
             Detection.original_id.is_not(None),
@@ -172,11 +189,11 @@ def same_copy_links(session: Session, min_iou: float = MIN_REGION_IOU) -> list[L
         )
     ).all()
     by_original: dict[int, list[tuple[int, tuple[float, ...], tuple[float, ...]]]] = defaultdict(list)
-    for original_id, region_original, region_query, width, height, seller_id in rows:
+    for original_id, region_original, region_query, width, height, seller_id, o_width, o_height in rows:
         in_original = _box(region_original)
         in_query = _box(region_query)
         relative = _scaled(in_query, width, height) if in_query else None
-        if in_original and relative:
+        if in_original and relative and not _whole(in_original, o_width, o_height):
             by_original[int(original_id)].append((int(seller_id), in_original, relative))
     links: set[Link] = set()
     for original_id, hits in by_original.items():

@@ -134,7 +134,8 @@ def test_same_stolen_image_and_same_copy_links(session: Session) -> None:
     m = upsert_marketplace(s, "m", ["http://m.invalid/"])
     brand = upsert_brand(s, "B")
     o1, _ = add_original(s, brand, image_path="o1.png", sha256="1" * 64)
-    o2, _ = add_original(s, brand, image_path="o2.png", sha256="2" * 64)
+    o2, _ = add_original(s, brand, image_path="o2.png", sha256="2" * 64, width=640, height=640)
+    o3, _ = add_original(s, brand, image_path="o3.png", sha256="3" * 64, width=640, height=640)
     full_q, full_o = _box(0, 0, 600, 600), _box(0, 0, 640, 640)
     # The same bytes served by two sellers: linked while the hit is not dismissed.
     _hit(s, m, "same1", 1, o1, sha="a" * 64, region_q=full_q, region_o=full_o)
@@ -176,6 +177,20 @@ def test_same_stolen_image_and_same_copy_links(session: Session) -> None:
         status=DetectionStatus.CONFIRMED,
     )
     _hit(s, m, "pending", 6, o2, sha="e" * 64, region_q=full_q, region_o=_box(0, 0, 640, 320))
+    # Two unrelated sellers each copying all of o3 (other bytes), both confirmed: no link, since
+    # every copyist takes the whole photo.
+    for n, seller in ((7, "whole1"), (8, "whole2")):
+        _hit(
+            s,
+            m,
+            seller,
+            n,
+            o3,
+            sha=str(n) * 64,
+            region_q=full_q,
+            region_o=_box(2, 0, 640, 638),
+            status=DetectionStatus.CONFIRMED,
+        )
     recompute_networks(s)
     ids = {x.name: x.id for x in s.execute(select(Seller)).scalars()}
     pair = lambda x, y: tuple(sorted((ids[x], ids[y])))  # noqa: E731
