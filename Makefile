@@ -15,6 +15,8 @@ TORCH_VERSION ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist); a test file stays in one process, so module fixtures run once.
+PYTEST_WORKERS ?= 2
 
 .PHONY: install demo test lint services chromium clean logo-fonts
 
@@ -66,7 +68,7 @@ lint: install
 	$(BIN)/lint-imports
 
 test: install services chromium lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) data artifacts .pytest_cache
