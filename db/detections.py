@@ -5,86 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.common import session_insert, utcnow
 from db.models import Detection, DetectionKind, DetectionStatus, Listing, ListingImage, Original
 
 DETECTION_LABELS = ("copy", "variant")
-
-
-def upsert_detection(
-    session: Session,
-    *,
-    listing_image_id: int,
-    original_id: int | None,
-    score: float,
-    components: dict[str, Any] | None = None,
-    region_query: list[Any] | None = None,
-    region_original: list[Any] | None = None,
-    logo_verdict: dict[str, Any] | None = None,
-    kind: DetectionKind = DetectionKind.STOLEN_IMAGE,
-    label: str = "copy",
-    variant_region: dict[str, Any] | None = None,
-) -> tuple[int, bool]:
-    """Write a detection, or refresh the evidence of an existing one without touching its review.
-
-    ``label`` is "copy" or "variant" (then ``variant_region`` says where it differs).
-
-    Returns:
-        (detection id, whether it was created now).
-    """
-    if not 0.0 <= score <= 1.0:
-        raise ValueError(f"score must be in [0, 1], got {score}")
-    if label not in DETECTION_LABELS:
-        raise ValueError(f"label must be one of {', '.join(DETECTION_LABELS)}, got {label!r}")
-    values = {
-        "listing_image_id": listing_image_id,
-        "original_id": original_id,
-        "kind": kind,
-        "label": label,
-        "variant_region": variant_region,
-        "score": float(score),
-        "components": components or {},
-        "region_query": region_query,
-        "region_original": region_original,
-        "logo_verdict": logo_verdict,
-        "status": DetectionStatus.NEW,
-    }
-    existing = session.execute(
-        select(Detection.id).where(
-            Detection.listing_image_id == listing_image_id,
-            Detection.original_id.is_(None) if original_id is None else Detection.original_id == original_id,
-        )
-    ).scalar_one_or_none()
-    if existing is None:
-        stmt = session_insert(session, Detection).values(**values)
-        if original_id is None:
-            stmt = stmt.on_conflict_do_nothing(
-                index_elements=["listing_image_id"], index_where=Detection.original_id.is_(None)
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["listing_image_id", "original_id"])
-        new_id = session.execute(stmt.returning(Detection.id)).scalar_one_or_none()
-        if new_id is not None:
-            return int(new_id), True
-        return upsert_detection(
-            session,
-            listing_image_id=listing_image_id,
-            original_id=original_id,
-            score=score,
-            components=components,
-            region_query=region_query,
-            region_original=region_original,
-            logo_verdict=logo_verdict,
-            kind=kind,
-            label=label,
-            variant_region=variant_region,
-        )
-    evidence = {k: v for k, v in values.items() if k not in {"status", "listing_image_id", "original_id"}}
-    session.execute(update(Detection).where(Detection.id == existing).values(**evidence))
-    return int(existing), False
 
 
 # The columns a rescore refreshes; the review (status, reviewer, note) is never touched.
@@ -101,12 +28,14 @@ EVIDENCE_COLUMNS = (
 
 
 def write_detections(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """:func:`upsert_detection` for many rows at once: one INSERT … ON CONFLICT DO UPDATE for the
-    rows with an original and one for the logo-only rows (instead of two statements a row).
+    """Write detections, or refresh the evidence of existing ones without touching their review:
+    one INSERT … ON CONFLICT DO UPDATE for the rows with an original and one for the logo-only rows.
 
     Args:
-        rows: keyword arguments of :func:`upsert_detection` (``listing_image_id``, ``original_id``,
-            ``score`` …); at most one row per (image, original).
+        rows: ``listing_image_id``, ``original_id`` (None: a logo-only hit), ``score`` and
+            optionally ``kind``, ``label`` ("copy" or "variant"; then ``variant_region`` says where
+            it differs), ``components``, ``region_query``, ``region_original``, ``logo_verdict``;
+            at most one row per (image, original).
 
     Returns:
         The detection id of each row, in order.

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.catalog import add_original, upsert_brand
-from db.detections import review_detection, upsert_detection
+from db.detections import review_detection
 from db.engine import make_engine, session_factory
 from db.listings import upsert_listing, upsert_listing_image
 from db.marketplaces import upsert_marketplace
@@ -20,6 +20,7 @@ from db.networks import box_iou, recompute_networks, refresh_sellers
 from db.reporting import run_report
 from db.risk import recompute_risk, risk_score
 from db.sellers import add_contacts, link_listing_to_seller, seller_identity, upsert_seller
+from tests.support.detections import upsert_detection
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.catalog import add_original, upsert_brand
-from db.detections import review_detection, upsert_detection, write_detections
+from db.detections import review_detection, write_detections
 from db.engine import make_engine, session_factory
 from db.listings import record_download_failure, upsert_listing, upsert_listing_image
 from db.marketplaces import upsert_marketplace
 from db.models import Detection, DetectionKind, DetectionStatus, ImageStatus, Listing, ListingImage, User
 from db.review_queue import QueueFilters, review_queue
 from db.scoring_queue import mark_scored
+from tests.support.detections import upsert_detection
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

@@ -19,7 +19,6 @@ from werkzeug.serving import make_server
 from copywatch.settings import Settings
 from db.catalog import add_original, upsert_brand
 from db.crawl_runs import finish_crawl_run, start_crawl_run
-from db.detections import upsert_detection
 from db.engine import make_engine, session_factory
 from db.listings import upsert_listing, upsert_listing_image
 from db.marketplaces import upsert_marketplace
@@ -27,6 +26,7 @@ from db.models import DetectionKind, Role
 from db.scoping import grant_brands
 from review import create_app
 from review.auth import create_user
+from tests.support.detections import upsert_detection
 from tests.support.images import synthetic_original
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "review"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from db.detections import upsert_detection
 from db.engine import make_engine, session_factory
 from db.listings import upsert_listing, upsert_listing_image
 from db.models import Detection, DetectionStatus
@@ -14,6 +13,7 @@ from db.review_queue import QueueFilters, review_queue
 from db.scoping import BrandScope
 from review.queue import COUNT_CAP, PAGE_SIZE
 from tests.review.conftest import Seeded, login
+from tests.support.detections import upsert_detection
 
 
 def _ids(html: str) -> list[int]:

@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
 from db.catalog import add_original, upsert_brand
-from db.detections import review_detection, upsert_detection
+from db.detections import review_detection
 from db.engine import make_engine, session_factory
 from db.listings import upsert_listing, upsert_listing_image
 from db.marketplaces import upsert_marketplace
 from db.models import DetectionStatus
 from db.notices import upsert_rights_holder
 from tests.crawler.shop import jpeg, product_jsonld
+from tests.support.detections import upsert_detection
 from tests.support.http import serve_on_loopback
 from tests.workers.conftest import WorkerProcess, drop_queue_keys
 

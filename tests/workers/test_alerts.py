@@ -13,9 +13,9 @@ import pytest
 from celery.exceptions import Retry
 from sqlalchemy import select
 
-from db.detections import upsert_detection
 from db.models import Detection
 from detection.runtime import MatcherCache
+from tests.support.detections import upsert_detection
 from tests.workers.conftest import ALERT_TO, BRAND, Inbox, World, free_port
 from workers.mail import send_alerts
 from workers.scoring import score_batch
