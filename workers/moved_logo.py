@@ -13,6 +13,7 @@ from db.models import DetectionKind
 from detection.logo import LogoReference
 from detection.logo import check as check_logo
 from detection.matcher import Match
+from workers.match_fields import original_id_of, polygon
 
 # Weak matches whose original has a registered logo, checked for that logo printed elsewhere.
 LOGO_CANDIDATES = 3
@@ -32,7 +33,7 @@ def moved_brand_logo(
     ``shifted`` with at least ``min_confidence`` (the logo's correlation) gives one
     row, scored by that confidence; "missing" or "another mark" on a weak match proves nothing."""
     for match in [m for m in matches[:LOGO_CANDIDATES] if m.homography]:
-        original_id = int(match.original_id) if match.original_id.isdigit() else None
+        original_id = original_id_of(match)
         reference = logo_references.get(original_id) if original_id is not None else None
         if not reference:
             continue
@@ -47,14 +48,10 @@ def moved_brand_logo(
                 "original_id": original_id,
                 "score": min(confidence, 1.0),
                 "components": components,
-                "region_query": _points(match.region_query),
-                "region_original": _points(match.region_original),
+                "region_query": polygon(match.region_query),
+                "region_original": polygon(match.region_original),
                 "logo_verdict": verdict.to_dict(),
                 "kind": DetectionKind.COUNTERFEIT_LOGO,
             }
         ]
     return []
-
-
-def _points(points: Sequence[Sequence[float]] | None) -> list[list[float]] | None:
-    return None if points is None else [[float(x), float(y)] for x, y in points]

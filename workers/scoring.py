@@ -41,6 +41,7 @@ from detection.logo import LogoReference
 from detection.logo import check as check_logo
 from detection.matcher import Match, Matcher
 from detection.runtime import MatcherCache
+from workers.match_fields import original_id_of, polygon
 from workers.moved_logo import LOGO_CANDIDATES, moved_brand_logo
 from workers.transient import is_transient
 from workers.variants import original_pixels, variant_fields
@@ -77,14 +78,6 @@ def image_file(settings: Settings, path: str | None) -> Path:
     return stored if stored.is_absolute() else settings.media_root / stored
 
 
-def _original_id(match: Match) -> int | None:
-    try:
-        return int(match.original_id)
-    except ValueError:
-        log.warning("catalog id %r is not a database original id; ignored", match.original_id)
-        return None
-
-
 def detections_for(
     image: np.ndarray,
     matches: Sequence[Match],
@@ -103,7 +96,7 @@ def detections_for(
     for match in matches:
         if match.score < settings.review_threshold:
             continue
-        original_id = _original_id(match)
+        original_id = original_id_of(match)
         if original_id is None:
             continue
         verdict = None
@@ -119,8 +112,8 @@ def detections_for(
                 "original_id": original_id,
                 "score": float(min(max(match.score, 0.0), 1.0)),
                 "components": components,
-                "region_query": _polygon(match.region_query),
-                "region_original": _polygon(match.region_original),
+                "region_query": polygon(match.region_query),
+                "region_original": polygon(match.region_original),
                 "logo_verdict": verdict.to_dict() if verdict is not None else None,
                 "kind": DetectionKind.COUNTERFEIT_LOGO
                 if verdict is not None and verdict.suspicious
@@ -150,10 +143,6 @@ def detections_for(
                 }
             )
     return found
-
-
-def _polygon(points: Sequence[Sequence[float]] | None) -> list[list[float]] | None:
-    return None if points is None else [[float(x), float(y)] for x, y in points]
 
 
 def score_batch(
@@ -356,7 +345,7 @@ def _wanted(found: dict[int, list[Match]], min_score: float) -> set[int]:
         for matches in found.values()
         for rank, m in enumerate(matches)
         if (m.score >= min_score or (rank < LOGO_CANDIDATES and m.homography))
-        and (oid := _original_id(m)) is not None
+        and (oid := original_id_of(m)) is not None
     }
 
 
