@@ -229,9 +229,16 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
     from scrapy.crawler import CrawlerProcess
 
     from crawler.settings import scrapy_settings
-    from crawler.speedups import install_lazy_parallel, keep_idle_connections, quiet_below_log_level
+    from crawler.speedups import (
+        collect_less_often,
+        freeze_startup_objects,
+        install_lazy_parallel,
+        keep_idle_connections,
+        quiet_below_log_level,
+    )
     from crawler.spiders.product import ProductSpider
 
+    collect_less_often()
     settings = _settings_from_json(os.environ["COPYWATCH_SETTINGS_JSON"])
     overrides = json.loads(os.environ.get("COPYWATCH_SCRAPY_OVERRIDES") or "{}")
     engine = make_engine(settings.database_url)
@@ -269,6 +276,7 @@ def _run_child(run_id: int, marketplace_id: int, limit: int | None, distributed:
     level = values.get("LOG_LEVEL", "DEBUG")
     crawler.signals.connect(lambda: quiet_below_log_level(level), signals.engine_started, weak=False)
     crawler.signals.connect(lambda: keep_idle_connections(crawler), signals.engine_started, weak=False)
+    crawler.signals.connect(freeze_startup_objects, signals.engine_started, weak=False)
     error: str | None = None
     failures: list[str] = []
     try:

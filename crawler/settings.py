@@ -79,6 +79,8 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "COPYWATCH_MAX_SELLER_PAGES": 500,
         "LOG_LEVEL": "INFO",
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy's in-memory stats without a deprecation shim on every attribute read.
+        "STATS_CLASS": "crawler.speedups.PlainStatsCollector",
         # Scrapy's remote control: an HTTP server in the crawl process that runs Python code sent to
         # it (with a token written to a job file). A crawl of strangers' pages offers no such door;
         # it also cost every crawl the import and start of an aiohttp server.

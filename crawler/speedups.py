@@ -14,14 +14,25 @@ leaves Scrapy as it was when the Scrapy version does not have what it replaces.
   are raised to ``LOG_LEVEL`` instead, so those records are not built; every handler Scrapy
   installs has that level already, so nothing that was logged (or counted under
   ``log_count/``) is lost.
+- :func:`collect_less_often` and :func:`freeze_startup_objects`: the cyclic garbage collector
+  took about a ninth of a crawl's CPU — a young-generation collection every 700 container
+  objects, and full collections that walked everything start-up had built (modules, classes,
+  Scrapy's, Twisted's and SQLAlchemy's set-up) each time. The young generation is collected
+  every :data:`GC_YOUNG_THRESHOLD` objects instead, and what start-up leaves is frozen once
+  the engine has started. Every unreachable cycle is still collected, only in larger batches.
+- :class:`PlainStatsCollector` (``STATS_CLASS``): Scrapy's in-memory stats without the
+  deprecation shim Scrapy 2.19 puts on every attribute read of a stats collector.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any
+
+from scrapy.statscollectors import MemoryStatsCollector
 
 
 async def lazy_parallel(
@@ -115,3 +126,45 @@ def quiet_below_log_level(level: str | int) -> None:
     for logger in (logging.getLogger(), logging.getLogger("scrapy")):
         if logger.level < wanted:
             logger.setLevel(wanted)
+
+
+#: Net allocations of container objects between two young-generation collections (Python: 700).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def collect_less_often() -> None:
+    """Collect the young generation every :data:`GC_YOUNG_THRESHOLD` allocations, not every 700.
+
+    Each collection walks the young objects and what they refer to, and many of a crawl's
+    (Deferreds, futures, requests) would have died before the next one; the older generations'
+    thresholds are kept. Never lowers a higher threshold, and leaves a disabled collector alone.
+    """
+    young, middle, old = gc.get_threshold()
+    if 0 < young < GC_YOUNG_THRESHOLD:
+        gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
+def freeze_startup_objects() -> int:
+    """Collect once, then move every object still alive to the permanent generation
+    (:func:`gc.freeze`); returns how many were frozen.
+
+    Start-up leaves some 150,000 objects that live as long as the process; full collections
+    walked all of them every time (18 times, about 170 ms each, in a 5,000-page crawl). Objects
+    the crawl creates afterwards are collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+class PlainStatsCollector(MemoryStatsCollector):
+    """Scrapy's default stats collector, read with Python's own attribute lookup.
+
+    Scrapy 2.19's ``StatsCollector.__getattribute__`` runs on every attribute read, ``_stats``
+    inside each method included (an f-string, and a caught ``AttributeError`` for any name it
+    has not wrapped), and wraps the public methods in a check that warns when a caller passes
+    the deprecated ``spider`` argument. Nothing in the crawl passes it, and a stats call is made
+    about 20 times a request; this class keeps the same methods and values without that toll.
+    """
+
+    __getattribute__ = object.__getattribute__

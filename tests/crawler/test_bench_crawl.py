@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
@@ -34,13 +35,15 @@ def test_generated_shop_serves_every_style_and_hides_nothing_past_the_categories
 
 
 @pytest.mark.timeout(60)
-def test_bench_crawl_reports_every_generated_listing(capsys: pytest.CaptureFixture[str]) -> None:
+def test_bench_crawl_reports_every_generated_listing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     products = 60
-    code = bench_crawl.run(
-        _parse(["crawl", "--pages", str(products), "--json", "--redis-url", REDIS_SERVER_URL + "/0"]), None
-    )
+    argv = ["crawl", "--pages", str(products), "--json", "--redis-url", REDIS_SERVER_URL + "/0"]
+    code = bench_crawl.run(_parse([*argv, "--tmp-dir", str(tmp_path)]), None)
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0
+    assert figures["tmp_dir"] == str(tmp_path) and not any(tmp_path.iterdir())  # used, then cleaned
     assert figures["pages"] >= products
     assert figures["pages"] == BenchShop(products).pages
     assert figures["listings"] == products
@@ -51,3 +54,13 @@ def test_bench_crawl_reports_every_generated_listing(capsys: pytest.CaptureFixtu
 def test_bench_crawl_refuses_an_empty_shop(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench_crawl.run(_parse(["crawl", "--pages", "0"]), None) == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_the_run_files_go_to_a_memory_file_system_when_there_is_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench_crawl, "MEMORY_FS", str(tmp_path))
+    assert bench_crawl.scratch_parent() == str(tmp_path)
+    assert bench_crawl.scratch_parent("elsewhere") == "elsewhere"  # --tmp-dir wins
+    monkeypatch.setattr(bench_crawl, "MEMORY_FS", str(tmp_path / "absent"))
+    assert bench_crawl.scratch_parent() is None  # the system's temporary directory

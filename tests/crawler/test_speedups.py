@@ -131,3 +131,75 @@ def test_the_connection_pool_keeps_twice_the_per_host_concurrency() -> None:
     assert keep_idle_connections(crawler) == 1  # the shared http(s) handler, once
     assert pool.maxPersistentPerHost == 8
     assert bigger._pool.maxPersistentPerHost == 50  # never lowered
+
+
+def test_the_crawl_keeps_scrapys_stats_without_a_shim_on_every_read() -> None:
+    from scrapy.statscollectors import MemoryStatsCollector
+    from scrapy.utils.misc import load_object
+    from scrapy.utils.test import get_crawler
+
+    from copywatch.settings import Settings
+    from crawler.settings import scrapy_settings
+    from crawler.speedups import PlainStatsCollector
+
+    assert load_object(scrapy_settings(Settings.from_env({}))["STATS_CLASS"]) is PlainStatsCollector
+    ours = PlainStatsCollector(get_crawler())
+    scrapys = MemoryStatsCollector(get_crawler())
+    for stats in (ours, scrapys):
+        stats.inc_value("pages")
+        stats.inc_value("pages", 2)
+        stats.max_value("largest", 3)
+        stats.max_value("largest", 1)
+        stats.min_value("smallest", 3)
+        stats.min_value("smallest", 1)
+        stats.set_value("reason", "finished")
+    assert (
+        ours.get_stats()
+        == scrapys.get_stats()
+        == {"pages": 3, "largest": 3, "smallest": 1, "reason": "finished"}
+    )
+    assert ours.get_value("missing", 7) == 7
+    # Scrapy's collector hands out a wrapper made on the first read (and looks for it on every
+    # read, of ``_stats`` too); ours hands out the plain bound method.
+    assert ours.inc_value.__func__ is MemoryStatsCollector.inc_value
+
+
+def test_the_young_generation_is_collected_less_often_never_more_often() -> None:
+    import gc
+
+    from crawler.speedups import GC_YOUNG_THRESHOLD, collect_less_often
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)  # Python's default
+        collect_less_often()
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, 10, 10)
+        gc.set_threshold(GC_YOUNG_THRESHOLD * 2, 5, 5)
+        collect_less_often()
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD * 2, 5, 5)  # never lowered
+        gc.set_threshold(0, 10, 10)  # collection turned off by someone: left so
+        collect_less_often()
+        assert gc.get_threshold() == (0, 10, 10)
+    finally:
+        gc.set_threshold(*saved)
+
+
+def test_start_up_objects_are_frozen_and_later_cycles_still_collected() -> None:
+    import gc
+    import weakref
+
+    from crawler.speedups import freeze_startup_objects
+
+    class Node:
+        pass
+
+    try:
+        assert freeze_startup_objects() > 0
+        node = Node()
+        node.self = node  # a cycle made after the freeze
+        gone = weakref.ref(node)
+        del node
+        gc.collect()
+        assert gone() is None
+    finally:
+        gc.unfreeze()
