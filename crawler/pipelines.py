@@ -30,7 +30,7 @@ from twisted.python.failure import Failure
 
 from copywatch.settings import Settings
 from crawler.items import SellerItem
-from detection.imageio import sniff_image_type
+from detection.imagetype import sniff_image_type
 
 log = logging.getLogger(__name__)
 

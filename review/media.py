@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, abort, request, send_file
 
 from db.review_queries import listing_image_path, original_image_path
-from detection.imageio import sniff_image_type
+from detection.imagetype import sniff_image_type
 from review.state import db, scope, state
 
 bp = Blueprint("media", __name__, url_prefix="/media")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detection.imageio import InvalidImageError, decode_image, sniff_image_type
+from detection.imageio import InvalidImageError, decode_image
+from detection.imagetype import sniff_image_type
 
 # What a marketplace photo can be; Pillow's other readers (PSD, ICO, EPS…) are not offered to uploads.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")

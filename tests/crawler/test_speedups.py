@@ -203,3 +203,12 @@ def test_start_up_objects_are_frozen_and_later_cycles_still_collected() -> None:
         assert gone() is None
     finally:
         gc.unfreeze()
+
+
+def test_the_crawl_process_imports_no_numpy_for_its_image_checks() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, crawler.pipelines; print('numpy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"  # numpy's import was ~0.1 s of every crawl's start-up
