@@ -33,16 +33,30 @@ class CatalogSearch:
         self.torch_search = torch_search
         self._torch_index: TorchHammingIndex | None = None
 
-    def search(self, query: Features) -> Searched:
-        """Each of ``query``'s descriptors' ``NEIGHBOURS`` nearest catalog descriptors."""
+    def search(self, query: Features, known: Searched | None = None) -> Searched:
+        """Each of ``query``'s descriptors' ``NEIGHBOURS`` nearest catalog descriptors.
+
+        ``known``: an earlier search; a descriptor it holds keeps the neighbours found for it
+        there (each descriptor is searched on its own, so they are the ones a search would find):
+        the dense look's features include many of the plain pass's.
+        """
         if len(query) == 0 or self.catalog.descriptor_count == 0:
             empty = np.zeros((len(query), tuning.NEIGHBOURS), np.int64)
             return Searched(query, empty.astype(np.int32), empty - 1)
-        if self.torch_search:
-            distances, ids = self._device_index().search(query.descriptors, tuning.NEIGHBOURS)
-        else:
-            distances, ids = self.catalog.index.search(query.descriptors, tuning.NEIGHBOURS)
+        rows = None if known is None else _rows_in(query.descriptors, known.features.descriptors)
+        if rows is None or known is None or not (rows >= 0).any():
+            return Searched(query, *self._nearest(query.descriptors))
+        fresh = np.flatnonzero(rows < 0)
+        distances = known.distances[np.maximum(rows, 0)]
+        ids = known.ids[np.maximum(rows, 0)]
+        if len(fresh):
+            distances[fresh], ids[fresh] = self._nearest(np.ascontiguousarray(query.descriptors[fresh]))
         return Searched(query, distances, ids)
+
+    def _nearest(self, descriptors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.torch_search:
+            return self._device_index().search(descriptors, tuning.NEIGHBOURS)
+        return self.catalog.index.search(descriptors, tuning.NEIGHBOURS)
 
     def _device_index(self) -> TorchHammingIndex:
         """The catalog's codes (and its inverted file's layout) on ``device``, copied there once,
@@ -100,3 +114,11 @@ class CatalogSearch:
                 )
             )
         return results, voted
+
+
+def _rows_in(descriptors: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """For each of ``descriptors`` the row of ``known`` that holds the same code, or -1."""
+    codes = np.ascontiguousarray(known).view(f"V{known.shape[1]}").ravel().tolist()
+    row_of = dict(zip(codes, range(len(codes)), strict=True))
+    wanted = np.ascontiguousarray(descriptors).view(f"V{descriptors.shape[1]}").ravel().tolist()
+    return np.fromiter((row_of.get(code, -1) for code in wanted), np.int64, len(wanted))
