@@ -92,12 +92,15 @@ class CatalogSearch:
             )
         if owners.size == 0:
             return [], []
-        # One vote per (query keypoint, original).
+        # One vote per (query keypoint, original). Only originals with votes are ranked (most
+        # first, ties by position): the catalog's size does not enter.
         pair_keys = np.unique(query_rows.astype(np.int64) * len(catalog) + owners)
-        votes = np.bincount(pair_keys % len(catalog), minlength=len(catalog))
-        order = np.argsort(-votes, kind="stable")
-        shortlist = [int(p) for p in order[: tuning.SHORTLIST] if votes[p] >= tuning.MIN_VOTES]
-        voted = [int(p) for p in order[: tuning.DENSE_CANDIDATES] if votes[p] > 0]
+        positions, counts = np.unique(pair_keys % len(catalog), return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        ranked = list(zip(positions[order].tolist(), counts[order].tolist(), strict=True))
+        votes = dict(ranked[: tuning.SHORTLIST])
+        shortlist = [position for position, count in ranked[: tuning.SHORTLIST] if count >= tuning.MIN_VOTES]
+        voted = [position for position, _ in ranked[: tuning.DENSE_CANDIDATES]]
         q_scale = WORKING_SIDE / max(query.width, query.height)
         results = []
         for position in shortlist:
@@ -109,7 +112,7 @@ class CatalogSearch:
                     to_resized(query.points[query_rows[mask]], q_scale),
                     found[mask],
                     found_distance[mask],
-                    int(votes[position]),
+                    votes[position],
                     mirrored,
                 )
             )
