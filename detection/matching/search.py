@@ -37,12 +37,16 @@ class CatalogSearch:
         """Each of ``query``'s descriptors' ``NEIGHBOURS`` nearest catalog descriptors.
 
         ``known``: an earlier search; a descriptor it holds keeps the neighbours found for it
-        there (each descriptor is searched on its own, so they are the ones a search would find):
-        the dense look's features include many of the plain pass's.
+        there (FAISS searches each descriptor on its own, so they are the ones a search would
+        find): the dense look's features include many of the plain pass's.
         """
         if len(query) == 0 or self.catalog.descriptor_count == 0:
             empty = np.zeros((len(query), tuning.NEIGHBOURS), np.int64)
             return Searched(query, empty.astype(np.int32), empty - 1)
+        # FAISS searches each descriptor on its own; the device search's top-k may order equal
+        # distances by the batch, so there every descriptor is searched.
+        if self.torch_search:
+            known = None
         rows = None if known is None else _rows_in(query.descriptors, known.features.descriptors)
         if rows is None or known is None or not (rows >= 0).any():
             return Searched(query, *self._nearest(query.descriptors))

@@ -449,3 +449,16 @@ def test_a_search_keeps_the_neighbours_an_earlier_search_found(matcher: Matcher,
     assert shared > 50 and searched == [len(dense) - shared]
     np.testing.assert_array_equal(reused.distances, fresh.distances)
     np.testing.assert_array_equal(reused.ids, fresh.ids)
+
+
+def test_the_device_search_searches_every_descriptor_again(matcher: Matcher, monkeypatch) -> None:
+    """Its top-k may order equal distances by the batch: nothing is reused there."""
+    search = CatalogSearch(matcher.catalog, "cpu", torch_search=True)
+    query = cv2.cvtColor(product_image(5), cv2.COLOR_BGR2GRAY)
+    plain = search.search(FeatureExtractor(QUERY_FEATURES).extract(query))
+    dense = Looks(search).dense_extractor.extract(query)
+    searched: list[int] = []
+    nearest = search._nearest
+    monkeypatch.setattr(search, "_nearest", lambda codes: searched.append(len(codes)) or nearest(codes))
+    search.search(dense, plain)
+    assert searched == [len(dense)]
