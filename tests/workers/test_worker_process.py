@@ -72,8 +72,9 @@ def test_kill_9_mid_batch_then_a_new_worker_scores_every_image_once(
 ) -> None:
     worker = start_worker(world.env, world.queue)
     # Enough images that "two scored" leaves most still in flight or queued, however fast the
-    # matcher is (they travel in batches of 8).
-    stolen = {world.add_image("stolen", seed % 8 + 1): seed % 8 + 1 for seed in range(40)}
+    # matcher is and however slowly this process polls on a loaded machine (they travel in
+    # batches of 8; 40 were all scored between two polls once).
+    stolen = {world.add_image("stolen", seed % 8 + 1): seed % 8 + 1 for seed in range(200)}
     ids = list(stolen)
     enqueue_score_images(world.settings, ids)
     deadline = time.monotonic() + 180
