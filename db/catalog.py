@@ -83,16 +83,6 @@ def set_logo_reference(session: Session, original_id: int, reference: dict[str, 
     session.execute(update(Original).where(Original.id == original_id).values(logo_reference=reference))
 
 
-def original_logo_references(
-    session: Session, original_ids: Sequence[int]
-) -> dict[int, dict[str, Any] | None]:
-    """Original id → its logo reference (None when it has none), for the given originals."""
-    rows = session.execute(
-        select(Original.id, Original.logo_reference).where(Original.id.in_(list(original_ids)))
-    ).all()
-    return {int(i): ref for i, ref in rows}
-
-
 @dataclass(frozen=True)
 class OriginalFile:
     """Where an original's image is stored, and its size when recorded."""
@@ -102,14 +92,24 @@ class OriginalFile:
     height: int | None
 
 
-def original_files(session: Session, original_ids: Sequence[int]) -> dict[int, OriginalFile]:
-    """Original id → its stored image file, for the given originals (missing ids left out)."""
+@dataclass(frozen=True)
+class MatchedOriginal:
+    """What scoring a listing needs of an original it matched: its file (copy or variant) and its
+    logo reference (the logo check; None when it has none)."""
+
+    file: OriginalFile
+    logo_reference: dict[str, Any] | None
+
+
+def matched_originals(session: Session, original_ids: Sequence[int]) -> dict[int, MatchedOriginal]:
+    """Original id → its file and logo reference, for the given originals (missing ids left out),
+    in one query."""
     rows = session.execute(
-        select(Original.id, Original.image_path, Original.width, Original.height).where(
-            Original.id.in_(list(original_ids))
-        )
+        select(
+            Original.id, Original.image_path, Original.width, Original.height, Original.logo_reference
+        ).where(Original.id.in_(list(original_ids)))
     ).all()
-    return {int(i): OriginalFile(str(path), w, h) for i, path, w, h in rows}
+    return {int(i): MatchedOriginal(OriginalFile(str(path), w, h), ref) for i, path, w, h, ref in rows}
 
 
 def original_image_paths(session: Session) -> list[tuple[int, str]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.common import session_insert, utcnow
+from db.common import dialect_insert, utcnow
 from db.models import Detection, DetectionKind, DetectionStatus, Listing, ListingImage, Original
 
 DETECTION_LABELS = ("copy", "variant")
@@ -74,25 +75,27 @@ def write_detections(session: Session, rows: Sequence[dict[str, Any]]) -> list[i
         group = [v for v in values if (v["original_id"] is None) == logo_only]
         if not group:
             continue
-        stmt = session_insert(session, Detection).values(group)
-        refreshed: dict[str, Any] = {name: stmt.excluded[name] for name in EVIDENCE_COLUMNS}
-        refreshed["updated_at"] = func.now()
-        if logo_only:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["listing_image_id"],
-                index_where=Detection.original_id.is_(None),
-                set_=refreshed,
-            )
-        else:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["listing_image_id", "original_id"], set_=refreshed
-            )
-        returned = session.execute(
-            stmt.returning(Detection.id, Detection.listing_image_id, Detection.original_id)
-        )
+        returned = session.execute(_upsert(session.get_bind().dialect.name, logo_only), group)
         for detection_id, image_id, original_id in returned:
             found[(int(image_id), None if original_id is None else int(original_id))] = int(detection_id)
     return [found[key] for key in keys]
+
+
+@functools.cache
+def _upsert(dialect: str, logo_only: bool) -> Any:
+    """The INSERT … ON CONFLICT DO UPDATE … RETURNING of :func:`write_detections`, built once per
+    dialect and executed with the rows as parameters: one statement (``insertmanyvalues``)
+    compiled once per process, where ``.values(rows)`` built and compiled one for every batch."""
+    stmt = dialect_insert(dialect, Detection)
+    refreshed: dict[str, Any] = {name: stmt.excluded[name] for name in EVIDENCE_COLUMNS}
+    refreshed["updated_at"] = func.now()
+    if logo_only:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["listing_image_id"], index_where=Detection.original_id.is_(None), set_=refreshed
+        )
+    else:
+        stmt = stmt.on_conflict_do_update(index_elements=["listing_image_id", "original_id"], set_=refreshed)
+    return stmt.returning(Detection.id, Detection.listing_image_id, Detection.original_id)
 
 
 def review_detection(

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MIN_SIDE = 32
@@ -100,7 +100,9 @@ def decode_image(
 
 def _to_bgr(image: Image.Image) -> np.ndarray:
     with contextlib.suppress(Exception):  # a broken EXIF block must not lose the image
-        image = ImageOps.exif_transpose(image)
+        # exif_transpose copies even an image it has nothing to turn: ask first.
+        if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:
+            image = ImageOps.exif_transpose(image)
     mode = image.mode
     if mode in {"I;16", "I;16B", "I;16L", "I"}:
         array = np.asarray(image, dtype=np.float64)
@@ -119,7 +121,7 @@ def _to_bgr(image: Image.Image) -> np.ndarray:
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         rgb = Image.alpha_composite(white, rgba).convert("RGB")
     else:
-        rgb = image.convert("RGB")  # CMYK, palette, grayscale, YCbCr…
+        rgb = image if mode == "RGB" else image.convert("RGB")  # CMYK, palette, grayscale, YCbCr…
     array = np.asarray(rgb, dtype=np.uint8)
     return np.ascontiguousarray(array[:, :, ::-1])
 

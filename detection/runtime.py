@@ -92,6 +92,7 @@ class MatcherCache:
         self.threads = threads
         self._matcher: Matcher | None = None
         self._version: str | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
 
@@ -110,6 +111,9 @@ class MatcherCache:
             if self._matcher is not None and now - self._checked_at < self.check_interval_s:
                 return self._matcher
             self._checked_at = now
+            stamp = _saved_stamp(self.index_dir)
+            if self._matcher is not None and stamp == self._stamp:
+                return self._matcher
             stored = Catalog.stored_version(self.index_dir)
             if self._matcher is None or (stored is not None and stored != self._version):
                 if self.threads is not None:
@@ -119,4 +123,16 @@ class MatcherCache:
                 self._matcher = Matcher(catalog, device=device, **MATCH_EFFORTS[self.effort])
                 self._version = catalog.version
                 log.info("loaded catalog %s (%d originals) on %s", catalog.version, len(catalog), device)
+            self._stamp = stamp
             return self._matcher
+
+
+def _saved_stamp(index_dir: Path) -> tuple[int, int, int] | None:
+    """Which saved catalog ``index_dir`` holds, from its meta file's inode, size and modification
+    time (a save replaces the whole directory), None when there is none. Parsing the file for its
+    version (230 KB at 10,000 originals) every check cost a worker about 1 ms an image."""
+    try:
+        stat = (index_dir / "meta.json").stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns

@@ -30,10 +30,15 @@ def enqueue_captures(settings: Settings, detection_ids: Sequence[int]) -> int:
         with session_factory(_engine(settings))() as session:
             targets = listings_of_detections(session, detection_ids)
         app = producer(settings)
-        for listing_id, detection_id in targets:
-            app.send_task(
-                "workers.capture_evidence", args=[listing_id, detection_id], queue=settings.evidence_queue
-            )
+        # One connection and one queue declaration for all of them, not one per message.
+        with app.producer_or_acquire() as publisher:
+            for listing_id, detection_id in targets:
+                app.send_task(
+                    "workers.capture_evidence",
+                    args=[listing_id, detection_id],
+                    queue=settings.evidence_queue,
+                    producer=publisher,
+                )
         return len(targets)
     except Exception as exc:  # noqa: BLE001 - the sweep finds what was not queued
         log.error("could not queue evidence captures (%s); the sweep will", exc)

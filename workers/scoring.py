@@ -25,7 +25,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from copywatch.settings import Settings
-from db.catalog import original_logo_references
+from db.catalog import MatchedOriginal, matched_originals
 from db.detections import write_detections
 from db.models import DetectionKind
 from db.scoring_queue import (
@@ -205,8 +205,9 @@ def score_batch(
                 failures[image_id] = (f"cannot read image file: {exc}", False)
 
         found = _match_all(matcher, images, failures)
-        references = logo_references(sessions, found, settings.review_threshold)
-        originals = original_pixels(sessions, _wanted(found, settings.review_threshold), settings.media_root)
+        matched = originals_of(sessions, found, settings.review_threshold)
+        references = {i: o.logo_reference for i, o in matched.items()}
+        originals = original_pixels({i: o.file for i, o in matched.items()}, settings.media_root)
         rows: dict[int, list[dict[str, Any]]] = {}
         for image_id, matches in found.items():
             try:
@@ -326,17 +327,18 @@ def _match_all(
     return found
 
 
-def logo_references(
+def originals_of(
     sessions: Sessions, found: dict[int, list[Match]], min_score: float = 0.0
-) -> dict[int, dict[str, Any] | None]:
-    """The logo reference of every original matched in ``found`` (image id → matches) with a
-    score of at least ``min_score``, and of the best-ranked aligned candidates (checked for a
-    moved brand logo, :func:`workers.moved_logo.moved_brand_logo`); the others get no logo check."""
+) -> dict[int, MatchedOriginal]:
+    """The file and logo reference (one query for both) of every original matched in ``found``
+    (image id → matches) with a score of at least ``min_score``, and of the best-ranked aligned
+    candidates (checked for a moved brand logo, :func:`workers.moved_logo.moved_brand_logo`);
+    the others get no logo check and no copy-or-variant comparison."""
     wanted = _wanted(found, min_score)
     if not wanted:
         return {}
     with sessions() as session:
-        return original_logo_references(session, sorted(wanted))
+        return matched_originals(session, sorted(wanted))
 
 
 def _wanted(found: dict[int, list[Match]], min_score: float) -> set[int]:

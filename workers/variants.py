@@ -12,15 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from sqlalchemy.orm import Session
 
-from db.catalog import OriginalFile, original_files
+from db.catalog import OriginalFile
 from detection.matcher import Match
 from detection.matching.variant import WORK_SIDE, compare
 
@@ -102,14 +101,10 @@ _pixels_lock = threading.Lock()
 
 
 def original_pixels(
-    sessions: Callable[[], Session], wanted: set[int], media_root: Path
+    files: Mapping[int, OriginalFile], media_root: Path
 ) -> Callable[[int], tuple[np.ndarray, tuple[int, int]] | None]:
-    """The pixels of the ``wanted`` originals, by id (decoded when first asked for, from this
-    process's cache); the database is asked only when some original is wanted."""
-    files: dict[int, OriginalFile] = {}
-    if wanted:
-        with sessions() as session:
-            files = original_files(session, sorted(wanted))
+    """The pixels of the originals of ``files``, by id (decoded when first asked for, from this
+    process's cache)."""
     with _pixels_lock:
         cache = _pixels.setdefault(media_root, OriginalPixels(media_root))
 

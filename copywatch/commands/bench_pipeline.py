@@ -284,11 +284,15 @@ def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         latencies = [done[i].timestamp() - sent_at[i] for i in done]
         finished = max((at.timestamp() for at in done.values()), default=time.time())
         duplicated = _duplicates(url, timed)
+        rate = len(done) / max(finished - started, 1e-9)
+        cpu_s = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
         return {
             "images": args.images,
             "workers": args.workers,
             "catalog_size": args.catalog_size,
-            "images_per_s": round(len(done) / max(finished - started, 1e-9), 2),
+            "images_per_s": round(rate, 2),
+            # One worker process is one core's worth of scoring (a pool of one, one native thread).
+            "images_per_s_per_worker": round(rate / args.workers, 2),
             "p50_latency_s": round(statistics.median(latencies), 3) if latencies else None,
             "p95_latency_s": round(_percentile(latencies, 0.95), 3) if latencies else None,
             "lost": len(timed) - len(done) - failed,
@@ -296,9 +300,12 @@ def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
             # CPU seconds of the worker processes (Celery's main process and its pool) per image
             # scored: less sensitive to other load on the machine than images/s. PostgreSQL's and
             # Redis's own CPU is not in it.
-            "worker_cpu_ms_per_image": round(1000 * (cpu_after - cpu_before) / max(len(done), 1), 1)
-            if cpu_before is not None and cpu_after is not None
+            "worker_cpu_ms_per_image": round(1000 * cpu_s / max(len(done), 1), 1)
+            if cpu_s is not None
             else None,
+            # Images a second of one core would score at that CPU cost: images/s per core on cores
+            # the workers had to themselves.
+            "images_per_cpu_s": round(len(done) / cpu_s, 1) if cpu_s else None,
         }
     finally:
         for proc in procs:

@@ -56,7 +56,8 @@ KINDS: dict[str, tuple[bool, Callable[[np.ndarray, int], np.ndarray]]] = {
     "copy": (False, lambda image, seed: image),
     "letter swapped": (
         True,
-        lambda image, seed: textured_photo(seed, SIDE, swap_letter=(seed % 4, seed % 5)),
+        # Not a word's first letter: the listing's crop (``_listed``) cuts most of it away.
+        lambda image, seed: textured_photo(seed, SIDE, swap_letter=(seed % 4, 1 + seed % 4)),
     ),
     "part added": (True, lambda image, seed: add_arrow(image, seed)[0]),
     "sticker": (False, with_sticker),

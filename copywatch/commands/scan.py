@@ -49,7 +49,7 @@ def _images(settings: Settings, target: str) -> list[tuple[str, Any]]:
 def scan(settings: Settings, target: str, k: int = 10) -> list[dict[str, Any]]:
     """Score each image ``target`` names. Returns one dict per image: its matches (best first) and
     the detections the workers would store for it."""
-    from workers.scoring import detections_for, logo_references, runtime
+    from workers.scoring import detections_for, originals_of, runtime
 
     sessions, matchers = runtime(settings)
     matcher = matchers.get()
@@ -59,7 +59,8 @@ def scan(settings: Settings, target: str, k: int = 10) -> list[dict[str, Any]]:
             results.append({"image": name, "error": image, "matches": [], "detections": []})
             continue
         matches = matcher.match(image, k)
-        references = logo_references(sessions, {0: matches}, settings.review_threshold)
+        originals = originals_of(sessions, {0: matches}, settings.review_threshold)
+        references = {i: o.logo_reference for i, o in originals.items()}
         detections = detections_for(image, matches, references, settings)
         results.append(
             {

@@ -354,9 +354,7 @@ def _lettering_blended(differs: np.ndarray, warped: np.ndarray, predicted: np.nd
     return cv2.subtract(blended, cv2.dilate(solid, _AROUND))
 
 
-_RIM = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
 _SHADED = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11))  # an area shaded, not lettering
-_SOLID = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 
 
 def _box(points: np.ndarray, width: int, height: int) -> tuple[float, float, float, float]:

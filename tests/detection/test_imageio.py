@@ -25,6 +25,19 @@ def test_rgb_jpeg_becomes_bgr() -> None:
     assert image[30, 40, 2] > 200 and image[30, 40, 0] < 50  # red is the last channel in BGR
 
 
+def test_a_photo_is_turned_upright_by_its_exif_orientation_and_one_without_is_kept_as_it_is() -> None:
+    pixels = np.zeros((40, 60, 3), np.uint8)
+    pixels[:, :30] = (255, 0, 0)  # the left half red
+    photo = Image.fromarray(pixels)
+    exif = photo.getexif()
+    exif[0x0112] = 6  # Orientation: rotated 90 degrees clockwise to view
+    turned = decode_image(_encode(photo, "PNG", exif=exif.tobytes()))
+    assert turned.shape == (60, 40, 3) and turned[5, 20, 2] > 200 and turned[55, 20, 2] < 50
+    exif[0x0112] = 1
+    assert decode_image(_encode(photo, "PNG", exif=exif.tobytes())).tolist() == pixels[:, :, ::-1].tolist()
+    assert decode_image(_encode(photo, "PNG")).tolist() == pixels[:, :, ::-1].tolist()
+
+
 def test_alpha_png_is_composited_on_white() -> None:
     data = _encode(Image.new("RGBA", (64, 64), (0, 0, 0, 0)), "PNG")
     assert decode_image(data).min() == 255  # transparent must not turn black

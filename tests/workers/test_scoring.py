@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from db.engine import make_engine, session_factory
 from db.models import Detection, DetectionKind, ListingImage
 from db.scoring_queue import claim_images, requeue_stale
 from detection.catalog import Catalog
@@ -97,6 +98,22 @@ def test_matcher_cache_reloads_when_a_new_catalog_version_is_saved(world: World,
     assert cache.version == catalog.version
 
 
+def test_matcher_cache_reads_the_saved_version_only_when_the_index_changed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = MatcherCache(world.settings.index_dir, check_interval_s=0.0)
+    first = cache.get()
+    reads: list[object] = []
+    stored_version = Catalog.stored_version
+    monkeypatch.setattr(Catalog, "stored_version", lambda d: reads.append(d) or stored_version(d))
+    assert cache.get() is first and cache.get() is first
+    assert reads == [], "an unchanged index is not parsed again"
+    catalog = Catalog.load(world.settings.index_dir)
+    catalog.add("99", draw_original(99))
+    catalog.save(world.settings.index_dir)
+    assert "99" in cache.get().catalog.ids() and len(reads) == 1
+
+
 def test_queued_rows_without_a_message_are_found_by_the_sweep(world: World) -> None:
     image_id = world.add_image("stolen", 6)
     sessions = world.sessions()
@@ -127,10 +144,10 @@ def test_match_effort_reaches_the_workers_matcher(world: World) -> None:
         MatcherCache(world.settings.index_dir, effort="quick")
 
 
-def test_logo_references_are_read_only_for_matches_that_get_a_row(world: World) -> None:
+def test_originals_are_read_only_for_matches_that_get_a_row(world: World) -> None:
     from db.models import Original
     from detection.matcher import Match
-    from workers.scoring import logo_references
+    from workers.scoring import originals_of
 
     def unreachable() -> None:  # a sessions factory that must not be called
         raise AssertionError("the database was asked for nothing it needed")
@@ -140,9 +157,9 @@ def test_logo_references_are_read_only_for_matches_that_get_a_row(world: World) 
         original_id = session.scalars(select(Original.id).order_by(Original.id).limit(1)).one()
     weak = Match(str(original_id + 1), 0.3, {}, None, None)
     strong = Match(str(original_id), 0.9, {}, None, None)
-    assert logo_references(unreachable, {7: [weak]}, min_score=0.68) == {}
-    assert set(logo_references(sessions, {7: [weak, strong]}, min_score=0.68)) == {original_id}
-    assert set(logo_references(sessions, {7: [weak, strong]})) == {original_id, original_id + 1}
+    assert originals_of(unreachable, {7: [weak]}, min_score=0.68) == {}
+    assert set(originals_of(sessions, {7: [weak, strong]}, min_score=0.68)) == {original_id}
+    assert set(originals_of(sessions, {7: [weak, strong]})) == {original_id, original_id + 1}
 
 
 def test_a_variant_is_labelled_with_its_region_and_a_copy_is_not(world: World) -> None:
@@ -163,3 +180,15 @@ def test_a_variant_is_labelled_with_its_region_and_a_copy_is_not(world: World) -
     # The arrow's centre (tests.support.images.add_arrow) lies in the region on the original.
     _, (cx, cy) = add_arrow(draw_original(3), 3)
     assert x0 - 4 <= cx <= x1 + 4 and y0 - 4 <= cy <= y1 + 4
+
+
+def test_a_batch_asks_the_originals_table_once_for_logo_references_and_files(world: World) -> None:
+    from sqlalchemy import event
+
+    ids = [world.add_image("stolen", 2), world.add_image("variant", 3), world.add_image("other", 4)]
+    matcher = MatcherCache(world.settings.index_dir).get()
+    engine = make_engine(world.settings.database_url)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    score_batch(session_factory(engine), matcher, world.settings, ids)
+    assert len([s for s in statements if "FROM originals" in s]) == 1
