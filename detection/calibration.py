@@ -28,6 +28,7 @@ the distractors are such variants (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -72,10 +73,11 @@ class Calibration:
         """Estimated probability that a not-in-catalog image reaches ``inliers``."""
         if inliers <= 0:
             return 1.0
-        values = np.asarray(self.sorted_null)
         if inliers <= self.tail_start:
-            at_or_above = values.size - np.searchsorted(values, inliers, side="left")
-            return max(float(at_or_above) / values.size, 1.0 - TAIL_QUANTILE)
+            # A binary search of the sorted tuple itself (an array of it cost more than the search).
+            count = len(self.sorted_null)
+            at_or_above = count - bisect.bisect_left(self.sorted_null, inliers)
+            return max(float(at_or_above) / count, 1.0 - TAIL_QUANTILE)
         return (1.0 - TAIL_QUANTILE) * math.exp(-(inliers - self.tail_start) / self.tail_scale)
 
     def score(self, inliers: float) -> float:

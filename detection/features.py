@@ -92,7 +92,7 @@ def spread_keypoints(
     if len(keypoints) <= count:
         return np.arange(len(keypoints))
     strength = np.array([kp.response for kp in keypoints], np.float32)
-    points = np.asarray(cv2.KeyPoint.convert(list(keypoints)))
+    points = keypoint_positions(keypoints)
     order = np.argsort(-strength, kind="stable")
     cx = np.minimum(grid - 1, (points[order, 0] * grid / width).astype(np.int64))
     cy = np.minimum(grid - 1, (points[order, 1] * grid / height).astype(np.int64))
@@ -110,10 +110,18 @@ def spread_keypoints(
     return np.concatenate([chosen, rest[: max(0, count - len(chosen))]])
 
 
+def keypoint_positions(keypoints: Sequence[cv2.KeyPoint]) -> np.ndarray:
+    """(n, 2) float32 positions of ``keypoints`` (read in one call: ``kp.pt`` one at a time cost
+    about a microsecond each)."""
+    if not keypoints:
+        return np.zeros((0, 2), np.float32)
+    return np.asarray(cv2.KeyPoint.convert(keypoints), np.float32).reshape(-1, 2)
+
+
 def by_level(keypoints: Sequence[cv2.KeyPoint], chosen: np.ndarray) -> np.ndarray:
     """``chosen`` in pyramid-level order, as ORB's ``compute`` returns keypoints (the matcher's
     RANSAC samples in this order, so results do not depend on how the descriptors were made)."""
-    octaves = np.array([keypoints[i].octave for i in chosen], np.int64)
+    octaves = np.array([keypoints[i].octave for i in chosen.tolist()], np.int64)
     return chosen[np.argsort(octaves, kind="stable")]
 
 
@@ -141,10 +149,8 @@ class Detected:
         the mirror is only described, so it carries no pool."""
         last = self.work.shape[1] - 1
         keypoints = tuple(
-            cv2.KeyPoint(
-                last - kp.pt[0], kp.pt[1], kp.size, (180.0 - kp.angle) % 360.0, kp.response, kp.octave
-            )
-            for kp in self.keypoints
+            cv2.KeyPoint(last - x, y, kp.size, (180.0 - kp.angle) % 360.0, kp.response, kp.octave)
+            for kp, (x, y) in zip(self.keypoints, keypoint_positions(self.keypoints).tolist(), strict=True)
         )
         return Detected(cv2.flip(self.work, 1), self.scale, keypoints, self.width, self.height)
 
@@ -215,15 +221,28 @@ class FeatureExtractor:
             fastThreshold=FAST_THRESHOLD,
         )
 
-    def extract(self, image: np.ndarray) -> Features:
+    def extract(self, image: np.ndarray, resized: Detected | None = None) -> Features:
         """Keypoints and descriptors of a BGR or grayscale image (coordinates in its own pixels)."""
-        return self.describe(self.detect(image))
+        return self.describe(self.detect(image, resized))
 
-    def detect(self, image: np.ndarray) -> Detected:
-        """The spread ORB keypoints of a BGR or grayscale image, not yet described."""
+    def detect(self, image: np.ndarray, resized: Detected | None = None) -> Detected:
+        """The spread ORB keypoints of a BGR or grayscale image, not yet described.
+
+        Args:
+            image: the image.
+            resized: another extractor's detection of the same image; its working-size copy is
+                reused when it has this extractor's side (one resize of a large photo fewer).
+        """
         gray = to_gray(image)
         height, width = gray.shape[:2]
-        work, scale = normalised(gray, self.side)
+        if (
+            resized is not None
+            and (resized.width, resized.height) == (width, height)
+            and self._same_side(resized)
+        ):
+            work, scale = resized.work, resized.scale
+        else:
+            work, scale = normalised(gray, self.side)
         found, descriptors = self._orb.detectAndCompute(work, None)
         pool = tuple(found)
         if descriptors is None:
@@ -232,11 +251,17 @@ class FeatureExtractor:
         if self.distinctive:
             octaves = np.array([keypoint.octave for keypoint in pool], np.int64)
             candidates = np.flatnonzero(~repeated(descriptors, octaves))
-        eligible = [pool[i] for i in candidates]
+        # Python ints index a tuple several times faster than numpy's.
+        eligible = [pool[i] for i in candidates.tolist()] if self.distinctive else pool
         spread = spread_keypoints(eligible, work.shape[1], work.shape[0], self.n_features, self.grid)
         chosen = candidates[by_level(eligible, spread)]
-        keypoints = tuple(pool[i] for i in chosen)
+        keypoints = tuple(pool[i] for i in chosen.tolist())
         return Detected(work, scale, keypoints, width, height, pool, descriptors, chosen)
+
+    def _same_side(self, detected: Detected) -> bool:
+        """Whether ``detected``'s working copy is the one :func:`normalised` makes at this side."""
+        scale = self.side / max(detected.height, detected.width)
+        return detected.scale == (1.0 if abs(scale - 1.0) < 1e-3 else scale)
 
     def describe(self, detected: Detected) -> Features:
         """Descriptors of ``detected``'s keypoints, positions in the input image's pixels."""
@@ -249,5 +274,5 @@ class FeatureExtractor:
             return Features(
                 np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), detected.width, detected.height
             )
-        points = from_resized(np.array([kp.pt for kp in keypoints], dtype=np.float32), detected.scale)
+        points = from_resized(keypoint_positions(keypoints), detected.scale)
         return Features(points, descriptors, detected.width, detected.height)

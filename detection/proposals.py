@@ -46,10 +46,9 @@ def pasted_rectangles(gray: np.ndarray, max_count: int = 3) -> list[tuple[int, i
         for contour in cv2.findContours(edge_map, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)[0]
     ]
     boxes: list[tuple[int, int, int, int, int]] = []
-    for contour in contours:
+    for index in _sized_boxes(contours, width, height):
+        contour = contours[index]
         x, y, w, h = cv2.boundingRect(contour)
-        if min(w, h) < MIN_SIDE or not MIN_AREA_FRACTION <= w * h / (width * height) <= MAX_AREA_FRACTION:
-            continue
         outline = cv2.approxPolyDP(contour, 0.02 * cv2.arcLength(contour, True), True)
         if len(outline) > MAX_VERTICES or cv2.contourArea(outline) < MIN_FILL * w * h:
             continue
@@ -71,6 +70,22 @@ def pasted_rectangles(gray: np.ndarray, max_count: int = 3) -> list[tuple[int, i
         if len(kept) == max_count:
             break
     return [(x, y, w, h) for x, y, w, h, _ in kept]
+
+
+def _sized_boxes(contours: list[np.ndarray], width: int, height: int) -> np.ndarray:
+    """Indices of the contours whose bounding box is ``MIN_SIDE`` or more on each side and covers
+    ``MIN_AREA_FRACTION`` to ``MAX_AREA_FRACTION`` of the image (all boxes at once: a busy photo
+    has thousands of contours, one ``boundingRect`` call each cost more than the rest)."""
+    if not contours:
+        return np.zeros(0, np.int64)
+    lengths = np.array(list(map(len, contours)), np.int64)
+    points = np.concatenate(contours).reshape(-1, 2)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    low = np.minimum.reduceat(points, starts, axis=0).astype(np.int64)
+    w, h = (np.maximum.reduceat(points, starts, axis=0).astype(np.int64) - low + 1).T
+    area = (w * h) / (width * height)
+    sized = (np.minimum(w, h) >= MIN_SIDE) & (area >= MIN_AREA_FRACTION) & (area <= MAX_AREA_FRACTION)
+    return np.flatnonzero(sized)
 
 
 def _same_frame(box: tuple[int, int, int, int], other: tuple[int, int, int, int]) -> bool:

@@ -19,6 +19,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "bench_review",
     "bench_evidence",
     "bench_variants",
+    "bench_matcher_speed",
 )
 
 

@@ -15,6 +15,8 @@ from detection.features import WORKING_SIDE, Features, resize_matrix
 from detection.matching import tuning
 from detection.matching.evidence import Evidence, Match
 
+BOTTOM_ROW = np.array([[0.0, 0.0, 1.0]])  # a 2x3 affine map's third row
+
 
 @dataclass
 class Verified:
@@ -70,7 +72,7 @@ def verify(
     if not tuning.MIN_SCALE <= scale <= tuning.MAX_SCALE:
         return Verified(position, 0, votes, len(chosen), mirrored, None)
     inliers = int(inlier_mask.sum())
-    model = np.vstack([affine, [0.0, 0.0, 1.0]])
+    model = np.concatenate((affine, BOTTOM_ROW))
     alternatives = None
     if inliers >= tuning.REFINE_MIN_INLIERS:
         width, height = catalog.sizes[position]
@@ -123,7 +125,7 @@ def refinements(
     )
     homography, _ = cv2.findHomography(src, dst, cv2.RANSAC, pixels, maxIters=iterations, confidence=0.995)
     for fit in (
-        None if affine is None else np.vstack([affine, [0.0, 0.0, 1.0]]),
+        None if affine is None else np.concatenate((affine, BOTTOM_ROW)),
         None if homography is None or abs(homography[2, 2]) < 1e-9 else homography / homography[2, 2],
     ):
         if fit is None or not plausible_view(fit, similarity, size):

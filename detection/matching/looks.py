@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detection.catalog import Catalog
-from detection.features import QUERY_FEATURES, WORKING_SIDE, FeatureExtractor
+from detection.features import QUERY_FEATURES, WORKING_SIDE, Detected, FeatureExtractor
 from detection.matching import tuning
 from detection.matching.evidence import Evidence, Match
 from detection.matching.geometry import Verified
@@ -31,10 +31,11 @@ from detection.verify import AreaPyramid, strip_similarity
 @dataclass(frozen=True)
 class SecondLook:
     """A look taken while the best raw false-alarm rate is above ``above_rate``, on listings at
-    least ``min_side`` px on their longest side; ``views`` yields ``(searched, mirrored)``."""
+    least ``min_side`` px on their longest side; ``views`` of the grayscale query (given its
+    plain pass's detection and search, which a look may reuse) yields ``(searched, mirrored)``."""
 
     name: str
-    views: Callable[[np.ndarray], Iterator[tuple[Searched, bool]]]
+    views: Callable[[np.ndarray, Detected, Searched], Iterator[tuple[Searched, bool]]]
     above_rate: float
     min_side: int
 
@@ -62,14 +63,22 @@ class Looks:
         found = self.search.search(self.wide_extractor.describe(wide.mirrored() if mirrored else wide))
         return self.search.verify_voted(found, mirrored, allowed)[0]
 
-    def dense_views(self, gray: np.ndarray) -> Iterator[tuple[Searched, bool]]:
+    def dense_views(
+        self, gray: np.ndarray, plain: Detected | None = None, searched: Searched | None = None
+    ) -> Iterator[tuple[Searched, bool]]:
         """The dense look's view, plain only: mirroring its 1,000 features too cost 8 % more
-        time on the strong sets for one more mirrored copy under a tiled watermark in 30."""
-        yield self.search.search(self.dense_extractor.extract(gray)), False
+        time on the strong sets for one more mirrored copy under a tiled watermark in 30. It reads
+        the working frame the plain detection resized already, and the plain pass's features
+        among its own keep the neighbours ``searched`` found for them."""
+        yield self.search.search(self.dense_extractor.extract(gray, plain), searched), False
 
-    def zoom_views(self, gray: np.ndarray) -> Iterator[tuple[Searched, bool]]:
+    def zoom_views(
+        self, gray: np.ndarray, plain: Detected | None = None, searched: Searched | None = None
+    ) -> Iterator[tuple[Searched, bool]]:
         """The zoom's view, then its mirror image (taken only when the plain view settled
-        nothing): a mirrored copy pasted small into a large scene is as small as a plain one."""
+        nothing): a mirrored copy pasted small into a large scene is as small as a plain one.
+        (At twice the working resolution it shares no frame or feature with the plain pass.)"""
+        del plain, searched
         detected = self.zoom_extractor.detect(gray)
         yield self.search.search(self.zoom_extractor.describe(detected)), False
         yield self.search.search(self.zoom_extractor.describe(detected.mirrored())), True

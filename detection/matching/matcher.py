@@ -268,7 +268,7 @@ class Matcher:
                 continue
             if self.on_look is not None:
                 self.on_look(look.name)
-            for searched, mirrored_view in look.views(gray):
+            for searched, mirrored_view in look.views(gray, detected, plain):
                 if mirrored_view and self._rate(strongest()) <= look.above_rate:
                     break  # the plain view settled it
                 verified += search.verify_voted(searched, mirrored_view, allowed)[0]

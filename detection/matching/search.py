@@ -33,16 +33,34 @@ class CatalogSearch:
         self.torch_search = torch_search
         self._torch_index: TorchHammingIndex | None = None
 
-    def search(self, query: Features) -> Searched:
-        """Each of ``query``'s descriptors' ``NEIGHBOURS`` nearest catalog descriptors."""
+    def search(self, query: Features, known: Searched | None = None) -> Searched:
+        """Each of ``query``'s descriptors' ``NEIGHBOURS`` nearest catalog descriptors.
+
+        ``known``: an earlier search; a descriptor it holds keeps the neighbours found for it
+        there (FAISS searches each descriptor on its own, so they are the ones a search would
+        find): the dense look's features include many of the plain pass's.
+        """
         if len(query) == 0 or self.catalog.descriptor_count == 0:
             empty = np.zeros((len(query), tuning.NEIGHBOURS), np.int64)
             return Searched(query, empty.astype(np.int32), empty - 1)
+        # FAISS searches each descriptor on its own; the device search's top-k may order equal
+        # distances by the batch, so there every descriptor is searched.
         if self.torch_search:
-            distances, ids = self._device_index().search(query.descriptors, tuning.NEIGHBOURS)
-        else:
-            distances, ids = self.catalog.index.search(query.descriptors, tuning.NEIGHBOURS)
+            known = None
+        rows = None if known is None else _rows_in(query.descriptors, known.features.descriptors)
+        if rows is None or known is None or not (rows >= 0).any():
+            return Searched(query, *self._nearest(query.descriptors))
+        fresh = np.flatnonzero(rows < 0)
+        distances = known.distances[np.maximum(rows, 0)]
+        ids = known.ids[np.maximum(rows, 0)]
+        if len(fresh):
+            distances[fresh], ids[fresh] = self._nearest(np.ascontiguousarray(query.descriptors[fresh]))
         return Searched(query, distances, ids)
+
+    def _nearest(self, descriptors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.torch_search:
+            return self._device_index().search(descriptors, tuning.NEIGHBOURS)
+        return self.catalog.index.search(descriptors, tuning.NEIGHBOURS)
 
     def _device_index(self) -> TorchHammingIndex:
         """The catalog's codes (and its inverted file's layout) on ``device``, copied there once,
@@ -78,12 +96,15 @@ class CatalogSearch:
             )
         if owners.size == 0:
             return [], []
-        # One vote per (query keypoint, original).
+        # One vote per (query keypoint, original). Only originals with votes are ranked (most
+        # first, ties by position): the catalog's size does not enter.
         pair_keys = np.unique(query_rows.astype(np.int64) * len(catalog) + owners)
-        votes = np.bincount(pair_keys % len(catalog), minlength=len(catalog))
-        order = np.argsort(-votes, kind="stable")
-        shortlist = [int(p) for p in order[: tuning.SHORTLIST] if votes[p] >= tuning.MIN_VOTES]
-        voted = [int(p) for p in order[: tuning.DENSE_CANDIDATES] if votes[p] > 0]
+        positions, counts = np.unique(pair_keys % len(catalog), return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        ranked = list(zip(positions[order].tolist(), counts[order].tolist(), strict=True))
+        votes = dict(ranked[: tuning.SHORTLIST])
+        shortlist = [position for position, count in ranked[: tuning.SHORTLIST] if count >= tuning.MIN_VOTES]
+        voted = [position for position, _ in ranked[: tuning.DENSE_CANDIDATES]]
         q_scale = WORKING_SIDE / max(query.width, query.height)
         results = []
         for position in shortlist:
@@ -95,8 +116,16 @@ class CatalogSearch:
                     to_resized(query.points[query_rows[mask]], q_scale),
                     found[mask],
                     found_distance[mask],
-                    int(votes[position]),
+                    votes[position],
                     mirrored,
                 )
             )
         return results, voted
+
+
+def _rows_in(descriptors: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """For each of ``descriptors`` the row of ``known`` that holds the same code, or -1."""
+    codes = np.ascontiguousarray(known).view(f"V{known.shape[1]}").ravel().tolist()
+    row_of = dict(zip(codes, range(len(codes)), strict=True))
+    wanted = np.ascontiguousarray(descriptors).view(f"V{descriptors.shape[1]}").ravel().tolist()
+    return np.fromiter((row_of.get(code, -1) for code in wanted), np.int64, len(wanted))

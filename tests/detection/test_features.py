@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from detection import features
 from detection.features import FeatureExtractor, repeated
 from tests.support.images import product_image
 
@@ -97,3 +98,23 @@ def test_nothing_repeats_in_noise_or_an_empty_set() -> None:
     noise = np.random.default_rng(5).integers(0, 255, (300, 32), dtype=np.uint8)
     assert not repeated(noise).any()
     assert repeated(np.zeros((0, 32), np.uint8)).shape == (0,)
+
+
+def test_a_detection_at_the_same_side_lends_its_working_frame(monkeypatch) -> None:
+    """The dense look reads the frame the plain pass resized: the same keypoints and descriptors,
+    one resize of the listing fewer; an extractor of another side still resizes on its own."""
+    image = cv2.resize(product_image(2), (900, 700), interpolation=cv2.INTER_LINEAR)
+    plain = FeatureExtractor(400).detect(image)
+    dense = FeatureExtractor(1000, pool=3000, grid=8, distinctive=True)
+    fresh = dense.detect(image)
+
+    def no_resize(*_: object) -> None:
+        raise AssertionError("resized again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(features, "normalised", no_resize)
+        reused = dense.detect(image, plain)
+    assert reused.work is plain.work and reused.scale == fresh.scale
+    np.testing.assert_array_equal(reused.chosen, fresh.chosen)
+    np.testing.assert_array_equal(dense.describe(reused).descriptors, dense.describe(fresh).descriptors)
+    assert max(FeatureExtractor(400, side=960).detect(image, plain).work.shape) == 960

@@ -428,3 +428,37 @@ def test_a_doubted_alignment_gives_way_to_the_fit_the_structure_agrees_with(
     mapped = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), np.array(match.homography)).reshape(-1, 2)
     assert np.abs(mapped - target).max() < 0.02 * w
     assert match.components["agreement"] >= 0.9 and match.score > 0.9
+
+
+def test_a_search_keeps_the_neighbours_an_earlier_search_found(matcher: Matcher, monkeypatch) -> None:
+    """The dense look's features that the plain pass searched already are not searched again,
+    and get the neighbours a search of them finds."""
+    search = CatalogSearch(matcher.catalog)
+    query = cv2.cvtColor(product_image(5), cv2.COLOR_BGR2GRAY)
+    plain = search.search(FeatureExtractor(QUERY_FEATURES).extract(query))
+    dense = Looks(search).dense_extractor.extract(query)
+    fresh = search.search(dense)
+    known = {bytes(code) for code in plain.features.descriptors}
+    shared = sum(bytes(code) in known for code in dense.descriptors)
+    searched: list[int] = []
+    nearest = search._nearest
+    monkeypatch.setattr(search, "_nearest", lambda codes: searched.append(len(codes)) or nearest(codes))
+
+    reused = search.search(dense, plain)
+
+    assert shared > 50 and searched == [len(dense) - shared]
+    np.testing.assert_array_equal(reused.distances, fresh.distances)
+    np.testing.assert_array_equal(reused.ids, fresh.ids)
+
+
+def test_the_device_search_searches_every_descriptor_again(matcher: Matcher, monkeypatch) -> None:
+    """Its top-k may order equal distances by the batch: nothing is reused there."""
+    search = CatalogSearch(matcher.catalog, "cpu", torch_search=True)
+    query = cv2.cvtColor(product_image(5), cv2.COLOR_BGR2GRAY)
+    plain = search.search(FeatureExtractor(QUERY_FEATURES).extract(query))
+    dense = Looks(search).dense_extractor.extract(query)
+    searched: list[int] = []
+    nearest = search._nearest
+    monkeypatch.setattr(search, "_nearest", lambda codes: searched.append(len(codes)) or nearest(codes))
+    search.search(dense, plain)
+    assert searched == [len(dense)]

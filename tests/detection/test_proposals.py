@@ -5,7 +5,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from detection.proposals import pasted_rectangles
+from detection.proposals import (
+    MAX_AREA_FRACTION,
+    MIN_AREA_FRACTION,
+    MIN_SIDE,
+    _sized_boxes,
+    pasted_rectangles,
+)
 from tests.support.images import product_image
 
 
@@ -89,3 +95,19 @@ def test_a_studio_shot_pasted_against_the_edge_is_proposed() -> None:
     canvas[350:460, 0:90] = studio
     boxes = pasted_rectangles(cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY))
     assert boxes and max(_iou(box, (0, 350, 90, 110)) for box in boxes) > 0.8
+
+
+def test_contours_are_sized_as_their_bounding_rectangles() -> None:
+    """All contours' boxes at once keep exactly those one ``boundingRect`` each would."""
+    noise = (np.random.default_rng(5).random((240, 320)) > 0.93).astype(np.uint8) * 255
+    edges = cv2.dilate(noise, np.ones((5, 5), np.uint8))
+    contours = list(cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)[0])
+    expected = []
+    for index, contour in enumerate(contours):
+        _, _, w, h = cv2.boundingRect(contour)
+        share = w * h / (320 * 240)
+        if min(w, h) >= MIN_SIDE and MIN_AREA_FRACTION <= share <= MAX_AREA_FRACTION:
+            expected.append(index)
+    assert len(contours) > 50 and expected
+    assert _sized_boxes(contours, 320, 240).tolist() == expected
+    assert _sized_boxes([], 320, 240).size == 0
