@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from detection.imageio import load_image
+from detection.related_artwork import variants_of_catalog
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
@@ -78,6 +79,7 @@ def make_benchmark(
     distractors_per_family: int = 25,
     strong: bool = False,
     families: Sequence[str] | None = None,
+    keep_variants: bool = False,
     progress: bool = False,
 ) -> dict[str, int]:
     """Build a benchmark (docs/formats.md) from any folder of product images.
@@ -101,10 +103,13 @@ def make_benchmark(
         families: the edit families to draw instead (``strong`` then adds nothing); a family may
             chain several with ``+`` (:func:`detection.augment.apply_edit`), e.g.
             ``hflip+small_insert``.
+        keep_variants: draw not-in-catalog material also from held-back images that are
+            variants of a catalog original (:mod:`detection.related_artwork`); by default they
+            are left out (neither distractors nor pasted beside a copy).
         progress: show a tqdm bar.
 
     Returns:
-        ``{"originals": n, "queries": n, "distractors": n}``.
+        ``{"originals": n, "queries": n, "distractors": n, "variants_left_out": n}``.
     """
     from detection.augment import apply_edit, crop_strip, edit_steps
     from detection.progress import progress_bar
@@ -124,6 +129,14 @@ def make_benchmark(
     order = [ids[i] for i in rng.permutation(len(ids))]
     n_holdout = max(1, int(round(len(ids) * holdout_fraction)))
     held_back, catalog = sorted(order[:n_holdout]), sorted(order[n_holdout:])
+    variants: set[str] = set()
+    if not keep_variants:
+        variants = variants_of_catalog(
+            {oid: images[oid] for oid in catalog}, {oid: images[oid] for oid in held_back}
+        )
+        held_back = [oid for oid in held_back if oid not in variants]
+        if not held_back:
+            raise ValueError("every held-back image is a variant of a catalog original")
     (out / "originals").mkdir(parents=True)
     (out / "queries").mkdir()
     for oid in catalog:
@@ -182,4 +195,9 @@ def make_benchmark(
         writer.writerow(["query_id", "candidates"])
         writer.writerows(sorted(seed_rows))
     distractors = sum(1 for _, oid, _ in truth_rows if not oid)
-    return {"originals": len(catalog), "queries": len(truth_rows), "distractors": distractors}
+    return {
+        "originals": len(catalog),
+        "queries": len(truth_rows),
+        "distractors": distractors,
+        "variants_left_out": len(variants),
+    }

@@ -250,6 +250,7 @@ def agreements(
     cross = blocks((a * np.conj(b)).real)
     energy_a = blocks(np.abs(a) ** 2)
     energy_b = blocks(np.abs(b) ** 2)
+    colocated = blocks(np.abs(a) * np.abs(b))
     cover = blocks(inside.astype(np.float32)) / (BLOCK * BLOCK)
     inside = cover >= MIN_OVERLAP
     if not inside.any():
@@ -262,7 +263,15 @@ def agreements(
         return 1.0, 1.0
     agrees = cross / np.maximum(np.sqrt(energy_a * energy_b), 1e-6) >= AGREE
     both = float(agrees[textured].mean())
-    return both, (float(agrees[drawn].mean()) if int(drawn.sum()) >= MIN_BLOCKS else both)
+    if int(drawn.sum()) < MIN_BLOCKS:
+        return both, both
+    # Where the original is drawn, a block agrees when the copy's edges there run the same way,
+    # whichever of them are strong: the correlation above also asks the edges' strengths to
+    # match, and a recolouring (or a photo's grey levels, quantised in the thumbnail) changes
+    # which edges are strong without moving any. A stroke the copy lost or redrew still
+    # disagrees: what the copy has there runs another way.
+    same_way = cross / np.maximum(colocated, 1e-6) >= AGREE
+    return both, float(same_way[drawn].mean())
 
 
 STRIP_MIN_SIDE = 6  # px of thumbnail: a thinner strip carries too little to correlate

@@ -33,6 +33,12 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated edit families to draw instead of the default ones; chain several "
         "with '+' (e.g. hflip+small_insert,rotate+insert,color+text_overlay)",
     )
+    parser.add_argument(
+        "--keep-variants",
+        action="store_true",
+        help="also draw not-in-catalog queries from held-back images that are variants of a catalog "
+        "original (left out by default: a recoloured or altered catalog drawing is not innocent)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -55,6 +61,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             distractors_per_family=args.distractors_per_family,
             strong=args.strong,
             families=args.families,
+            keep_variants=args.keep_variants,
             progress=True,
         )
     except (FileExistsError, ValueError, OSError) as exc:

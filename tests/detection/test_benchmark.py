@@ -4,6 +4,7 @@ import cv2
 import pytest
 
 from detection.benchmark import QUERY_FAMILIES, STRONG_FAMILIES, make_benchmark
+from detection.drawn import textured_photo
 from detection.evaluate import load_benchmark
 from tests.support.images import write_photos
 
@@ -29,6 +30,7 @@ def test_counts_and_layout(bench):
         "originals": 10,
         "queries": 4 * 3 + len(QUERY_FAMILIES) + len(QUERY_FAMILIES) + 2,
         "distractors": 12,
+        "variants_left_out": 0,
     }
     assert len(list((root / "originals").iterdir())) == 10
     assert len(list((root / "queries").iterdir())) == counts["queries"]
@@ -149,3 +151,19 @@ def test_bench_make_command_passes_the_families_and_refuses_unknown_ones(tmp_pat
     args = parser.parse_args([*common, "--out", str(tmp_path / "b"), "--families", "hflip+sepia"])
     assert args.handler(args, None) == 2
     assert "unknown edit family 'sepia'" in capsys.readouterr().err
+
+
+def test_held_back_variants_of_catalog_drawings_are_not_drawn_as_innocents(tmp_path):
+    """Five drawings are in the folder twice, the second recoloured: one held back while its
+    twin is in the catalog is left out, unless asked to keep it."""
+    (tmp_path / "photos").mkdir()
+    for seed in range(5):
+        drawing = textured_photo(seed, side=200)
+        cv2.imwrite(str(tmp_path / "photos" / f"d{seed}a.png"), drawing)
+        cv2.imwrite(str(tmp_path / "photos" / f"d{seed}b.png"), drawing[:, :, ::-1])
+    for seed in range(50, 56):
+        cv2.imwrite(str(tmp_path / "photos" / f"lone{seed}.png"), textured_photo(seed, side=200))
+    options = dict(seed=5, holdout_fraction=0.5, strip_originals=1, per_family=0, distractors_per_family=2)
+    cleaned = make_benchmark(tmp_path / "photos", tmp_path / "cleaned", **options)
+    kept = make_benchmark(tmp_path / "photos", tmp_path / "kept", keep_variants=True, **options)
+    assert cleaned["variants_left_out"] >= 1 and kept["variants_left_out"] == 0

@@ -269,3 +269,26 @@ def test_a_strip_of_a_faint_drawing_agrees_with_its_original(seed: int) -> None:
     assert agreement(make_thumbnail(original), query, homography, (400, 480)) >= 0.8
     # ... while a different faint drawing of the same style still disagrees.
     assert agreement(make_thumbnail(_faint_map(seed + 100)), query, homography, (400, 480)) < 0.5
+
+
+def _two_tone(dark: int, light: int) -> np.ndarray:
+    """Nested shapes in two greys on white: which edges are strong depends on the two tones."""
+    image = np.full((400, 400, 3), 255, np.uint8)
+    for i in range(4):
+        x, y = 30 + 90 * i, 40 + 80 * (i % 2)
+        cv2.rectangle(image, (x, y), (x + 70, y + 230), (dark, dark, dark), -1)
+        cv2.circle(image, (x + 35, y + 115), 24, (light, light, light), -1)
+        cv2.line(image, (x + 5, y + 250), (x + 65, y + 300), (light, light, light), 5)
+    return image
+
+
+def test_a_recolouring_that_changes_which_edges_are_strong_still_agrees_where_drawn() -> None:
+    """Tones swapped (dark shapes turned light, light details dark): every edge stays where it
+    was and runs the same way, only its strength changes. The score's measure agrees; a
+    re-drawn variant still does not."""
+    original = _two_tone(dark=70, light=215)
+    size = (400, 400)
+    thumbnail = make_thumbnail(original)
+    both, drawn = agreements(thumbnail, _two_tone(dark=215, light=70), IDENTITY, size)
+    assert drawn >= 0.9 and drawn > both
+    assert agreements(thumbnail, _variant(original, 77), IDENTITY, size)[1] <= 0.5
