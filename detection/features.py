@@ -45,11 +45,18 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
+def working_scale(width: int, height: int, side: int = WORKING_SIDE) -> float:
+    """The scale :func:`normalised` applies to a ``width`` x ``height`` image (1.0 when it is
+    within a thousandth of ``side`` already)."""
+    scale = side / max(height, width)
+    return 1.0 if abs(scale - 1.0) < 1e-3 else scale
+
+
 def normalised(gray: np.ndarray, side: int = WORKING_SIDE) -> tuple[np.ndarray, float]:
     """``gray`` brought to ``side`` px on its longest side, and the scale applied."""
     height, width = gray.shape[:2]
-    scale = side / max(height, width)
-    if abs(scale - 1.0) < 1e-3:
+    scale = working_scale(width, height, side)
+    if scale == 1.0:
         return gray, 1.0
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -260,8 +267,7 @@ class FeatureExtractor:
 
     def _same_side(self, detected: Detected) -> bool:
         """Whether ``detected``'s working copy is the one :func:`normalised` makes at this side."""
-        scale = self.side / max(detected.height, detected.width)
-        return detected.scale == (1.0 if abs(scale - 1.0) < 1e-3 else scale)
+        return detected.scale == working_scale(detected.width, detected.height, self.side)
 
     def describe(self, detected: Detected) -> Features:
         """Descriptors of ``detected``'s keypoints, positions in the input image's pixels."""
