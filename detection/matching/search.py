@@ -45,10 +45,10 @@ class CatalogSearch:
             return Searched(query, empty.astype(np.int32), empty - 1)
         # FAISS searches each descriptor on its own; the device search's top-k may order equal
         # distances by the batch, so there every descriptor is searched.
-        if self.torch_search:
-            known = None
-        rows = None if known is None else _rows_in(query.descriptors, known.features.descriptors)
-        if rows is None or known is None or not (rows >= 0).any():
+        if self.torch_search or known is None:
+            return Searched(query, *self._nearest(query.descriptors))
+        rows = _rows_in(query.descriptors, known.features.descriptors)
+        if not (rows >= 0).any():
             return Searched(query, *self._nearest(query.descriptors))
         fresh = np.flatnonzero(rows < 0)
         distances = known.distances[np.maximum(rows, 0)]
