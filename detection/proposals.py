@@ -46,9 +46,8 @@ def pasted_rectangles(gray: np.ndarray, max_count: int = 3) -> list[tuple[int, i
         for contour in cv2.findContours(edge_map, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)[0]
     ]
     boxes: list[tuple[int, int, int, int, int]] = []
-    for index in _sized_boxes(contours, width, height):
+    for index, (x, y, w, h) in _sized_boxes(contours, width, height):
         contour = contours[index]
-        x, y, w, h = cv2.boundingRect(contour)
         outline = cv2.approxPolyDP(contour, 0.02 * cv2.arcLength(contour, True), True)
         if len(outline) > MAX_VERTICES or cv2.contourArea(outline) < MIN_FILL * w * h:
             continue
@@ -72,12 +71,15 @@ def pasted_rectangles(gray: np.ndarray, max_count: int = 3) -> list[tuple[int, i
     return [(x, y, w, h) for x, y, w, h, _ in kept]
 
 
-def _sized_boxes(contours: list[np.ndarray], width: int, height: int) -> np.ndarray:
-    """Indices of the contours whose bounding box is ``MIN_SIDE`` or more on each side and covers
-    ``MIN_AREA_FRACTION`` to ``MAX_AREA_FRACTION`` of the image (all boxes at once: a busy photo
-    has thousands of contours, one ``boundingRect`` call each cost more than the rest)."""
+def _sized_boxes(
+    contours: list[np.ndarray], width: int, height: int
+) -> list[tuple[int, tuple[int, int, int, int]]]:
+    """(index, bounding box x, y, w, h) of the contours whose box is ``MIN_SIDE`` or more on each
+    side and covers ``MIN_AREA_FRACTION`` to ``MAX_AREA_FRACTION`` of the image (all boxes at
+    once: a busy photo has thousands of contours, one ``boundingRect`` call each cost more than
+    the rest)."""
     if not contours:
-        return np.zeros(0, np.int64)
+        return []
     lengths = np.array(list(map(len, contours)), np.int64)
     points = np.concatenate(contours).reshape(-1, 2)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -85,7 +87,9 @@ def _sized_boxes(contours: list[np.ndarray], width: int, height: int) -> np.ndar
     w, h = (np.maximum.reduceat(points, starts, axis=0).astype(np.int64) - low + 1).T
     area = (w * h) / (width * height)
     sized = (np.minimum(w, h) >= MIN_SIDE) & (area >= MIN_AREA_FRACTION) & (area <= MAX_AREA_FRACTION)
-    return np.flatnonzero(sized)
+    kept = np.flatnonzero(sized)
+    boxes = np.column_stack([low[kept], w[kept], h[kept]]).tolist()
+    return [(i, (x, y, bw, bh)) for i, (x, y, bw, bh) in zip(kept.tolist(), boxes, strict=True)]
 
 
 def _same_frame(box: tuple[int, int, int, int], other: tuple[int, int, int, int]) -> bool:
