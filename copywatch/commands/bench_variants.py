@@ -14,7 +14,6 @@ compared too: every one is a copy, so each variant label there is a false one.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 import time
@@ -122,30 +121,26 @@ def measure_drawn(drawings: int) -> dict[str, Any]:
 def measure_bench(root: Path, limit: int | None) -> dict[str, Any]:
     from detection.benchmark import read_image
     from detection.catalog import Catalog
+    from detection.evaluate import load_benchmark
     from detection.matching import Matcher
     from detection.matching.variant import compare
 
-    with open(root / "truth.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["original_id"]][:limit]
-    wanted = {r["original_id"] for r in rows}
-    paths = {p.stem: p for p in (root / "originals").iterdir()}
-    originals = {key: read_image(paths[key]) for key in sorted(paths)}
+    bench = load_benchmark(root)
+    copies = [(query_id, truth) for query_id, truth in bench.truth.items() if truth[0] is not None][:limit]
+    originals = {key: read_image(path) for key, path in sorted(bench.originals.items())}
     # Scores do not matter here, only the alignments: the catalog is not calibrated.
     matcher = Matcher(Catalog.build(originals.items()))
-    queries = {p.stem: p for p in (root / "queries").iterdir()}
     compared: Counter[str] = Counter()
     labelled: Counter[str] = Counter()
-    for row in rows:
-        if row["original_id"] not in wanted:
-            continue
-        listing = read_image(queries[row["query_id"]])
+    for query_id, (original_id, transform) in copies:
+        listing = read_image(bench.queries[query_id])
         best = matcher.match(listing, 1)
-        if not best or best[0].original_id != row["original_id"] or best[0].homography is None:
+        if not best or best[0].original_id != original_id or best[0].homography is None:
             continue
-        original = originals[row["original_id"]]
+        original = originals[original_id]
         difference = compare(original, (original.shape[1], original.shape[0]), listing, best[0].homography)
-        compared[row["transform"]] += 1
-        labelled[row["transform"]] += difference.is_variant
+        compared[transform] += 1
+        labelled[transform] += difference.is_variant
     return {
         transform: {"compared": compared[transform], "labelled_variant": labelled[transform]}
         for transform in sorted(compared)
