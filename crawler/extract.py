@@ -24,7 +24,7 @@ import extruct
 from parsel import Selector
 
 from crawler.html_product import ProductBlock, price_text, product_block, title_of
-from crawler.html_template import block_by_template
+from crawler.html_template import block_by_template, block_price
 
 log = logging.getLogger(__name__)
 
@@ -382,7 +382,7 @@ def product_by_template(html: str, url: str, selector: Selector, levels_up: int)
     if read is None:
         return None
     found, says_product = read
-    product = _from_block(html, selector, found)
+    product = _from_block(html, selector, found, block_only=True)
     if not product.images or not (product.price or says_product):
         return None
     if not product.identity:  # two pages of one product show one gallery
@@ -390,8 +390,9 @@ def product_by_template(html: str, url: str, selector: Selector, levels_up: int)
     return product
 
 
-def _from_block(html: str, selector: Selector, found: ProductBlock) -> ProductData:
-    price = price_text(selector, found.block)
+def _from_block(html: str, selector: Selector, found: ProductBlock, block_only: bool = False) -> ProductData:
+    """``block_only``: the price only from the block (a page read by its template)."""
+    price = block_price(found.block) if block_only else price_text(selector, found.block)
     return ProductData(
         title=found.title or title_of(selector),
         price=price,

@@ -317,7 +317,7 @@ def _skeleton(heading: Any) -> str:
         classes = ".".join(
             sorted({c for c in (element.get("class") or "").split() if not _STATE_CLASS.search(c)})
         )
-        steps.append(_DIGITS.sub("#", f"{element.tag}#{element.get('id') or ''}.{classes}"))
+        steps.append(element.tag + _DIGITS.sub("#", f"#{element.get('id') or ''}.{classes}"))
     return ">".join(reversed(steps))
 
 
