@@ -2,8 +2,7 @@
 (``filer_image_from_data`` + ``ensure_media_file``, as the admin's media browser uploads them),
 then one CSV through Shuup's own product importer (``shuup.importer.tasks.import_file`` with the
 ``product_importer`` of ``shuup.default_importer``), whose ``image``/``media`` columns name the
-uploaded photos. A product that is sold out or unavailable gets a quantity of 0 from its
-stocking supplier. ``python load.py STATE`` inside a configured Shuup (``django.setup()`` done).
+uploaded photos. ``python load.py STATE`` inside a configured Shuup (``django.setup()`` done).
 """
 
 import csv
@@ -60,7 +59,7 @@ with rows.open("w", newline="") as f:
                 product["category"],
                 image,
                 ",".join(more),
-                50 if product.get("availability", "in_stock") == "in_stock" else 0,
+                50,
                 supplier.name,
             ]
         )
