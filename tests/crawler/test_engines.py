@@ -82,3 +82,12 @@ def test_products_that_cannot_be_bought_are_products_and_their_pages_are_not(
     others = [url for url in listings if not is_product_path(shop, url.removeprefix(shop.base))]
     assert others == []  # no category, facet, search or review page
     assert len(listings) == truth["products"]
+    engine_ = make_engine(crawl_settings.database_url)
+    with session_factory(engine_)() as session:
+        prices = {
+            re.search(truth["product_id"], listing.url).group(1): listing.price  # type: ignore[union-attr]
+            for listing in session.execute(select(Listing)).scalars()
+        }
+    engine_.dispose()
+    # A product that shows no price has none: not a mini-cart's "$0.00", not another product's.
+    assert {i: prices[i] for i in truth.get("unpriced", [])} == {i: None for i in truth.get("unpriced", [])}
