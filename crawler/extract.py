@@ -385,8 +385,11 @@ def product_by_template(html: str, url: str, selector: Selector, levels_up: int)
     product = _from_block(html, selector, found, block_only=True)
     if not product.images or not (product.price or says_product):
         return None
-    if not product.identity:  # two pages of one product show one gallery
-        product.identity = "gallery|" + "|".join(sorted(product.images))
+    if not product.identity:
+        # Two pages of one product show one title and one gallery; two products may share a
+        # gallery (the shop's "no image" placeholder), never their title as well.
+        title = " ".join((product.title or "").split()).casefold()
+        product.identity = f"gallery|{title}|" + "|".join(sorted(product.images))
     return product
 
 

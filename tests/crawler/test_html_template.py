@@ -60,7 +60,25 @@ def test_two_urls_of_one_product_without_any_form_share_its_gallery_as_identity(
     first = _read(html, "http://shop.test/p/delta-13/")
     second = _read(html, "http://shop.test/p/delta-13-blue/")
     assert first is not None and second is not None
-    assert first.identity == second.identity == "gallery|/media/delta.jpg"  # type: ignore[attr-defined]
+    assert first.identity == second.identity == "gallery|delta|/media/delta.jpg"  # type: ignore[attr-defined]
+
+
+def test_two_products_without_any_form_that_show_one_placeholder_picture_are_two_products() -> None:
+    """A shop shows its "no image" placeholder for every product without a photo (Oscar's parent
+    product of variants has no basket form): the shared gallery must not merge them."""
+    placeholder = "<div class='pics'><img src='/media/cache/6d/30/noimage.jpg'></div>"
+    pages = [
+        page(title, "<p class='price'>$21.00</p>", "", post).replace(
+            f"<div class='pics'><a href='/media/{title}.jpg'><img src='/media/{title}-300.jpg'></a></div>",
+            placeholder,
+        )
+        for title, post in (("epsilon", 49), ("zeta", 52))
+    ]
+    first = _read(pages[0], "http://shop.test/p/epsilon-49/")
+    second = _read(pages[1], "http://shop.test/p/zeta-52/")
+    assert first is not None and second is not None
+    assert first.images == second.images == ["/media/cache/6d/30/noimage.jpg"]  # type: ignore[attr-defined]
+    assert first.identity != second.identity  # type: ignore[attr-defined]
 
 
 def test_an_article_laid_out_like_a_product_is_not_one() -> None:
