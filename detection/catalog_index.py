@@ -100,7 +100,7 @@ def outgrown(index: Any, count: int) -> bool:
     """Whether an index built for fewer codes is of a smaller kind than ``count`` codes call for
     (exact, or the small inverted file, past its range): rebuild it then."""
     if isinstance(index, _FLAT):
-        return count >= SMALL_IVF_FROM
+        return count >= min(SMALL_IVF_FROM, IVF_FROM)
     return count >= IVF_FROM and index.nlist == SMALL_LISTS and index.nprobe == SMALL_NPROBE
 
 
