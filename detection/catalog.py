@@ -250,12 +250,7 @@ class Catalog:
         fell from 2.9 to its 2.0 floor, and a tenth of the innocent photos rose over the review
         threshold); the exhaustive search finds every chance neighbour the inverted file could,
         so the null stays an upper bound of what the listings meet. Shares everything else."""
-        if not catalog_index.is_small_inverted_file(self.index):
-            return self
-        view = copy.copy(self)
-        view.index = faiss.IndexBinaryFlat(catalog_index.DESCRIPTOR_BITS)
-        view.index.add(self.all_descriptors())
-        return view
+        return self.exact_twin() if catalog_index.is_small_inverted_file(self.index) else self
 
     def inverted_lists(self) -> InvertedLists | None:
         """The inverted file's layout (each code's list, the centres, the lists probed), so that
