@@ -25,6 +25,11 @@ leaves Scrapy as it was when the Scrapy version does not have what it replaces.
 - :class:`RequestDefaultsMiddleware`: Scrapy's download-timeout, default-headers and user-agent
   downloader middlewares as one: each middleware costs every request a coroutine and a
   deprecation check, whatever little it does.
+- :class:`QuickMetaRefreshMiddleware`: Scrapy's meta-refresh redirects, with pages that cannot
+  hold one (no ``refresh`` in their first 4,096 characters) passed on without the scan.
+- :class:`DownloaderCounts`: Scrapy's downloader stats without the two byte totals, for which
+  every request was serialised once more (``request_httprepr``) and every response's headers
+  measured.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any
 
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
+from scrapy.downloadermiddlewares.stats import DownloaderStats
+from scrapy.http import HtmlResponse
 from scrapy.statscollectors import MemoryStatsCollector
 
 
@@ -198,3 +206,32 @@ class RequestDefaultsMiddleware:
         set_default = request.headers.setdefault
         for name, value in self.headers:
             set_default(name, value)
+
+
+class QuickMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's ``MetaRefreshMiddleware``, passing on at once an HTML page whose first 4,096
+    characters do not hold the word ``refresh``.
+
+    Scrapy looks there only (``scrapy.utils.response.get_meta_refresh``), and w3lib follows a
+    ``<meta>`` tag only when its attributes hold ``refresh`` (in any case); a page without it
+    was scanned for nothing: its ``<base>`` resolved, its tags matched one by one.
+    """
+
+    def process_response(self, request: Any, response: Any) -> Any:
+        if isinstance(response, HtmlResponse) and "refresh" not in response.text[:4096].lower():
+            return response
+        return super().process_response(request, response)
+
+
+class DownloaderCounts(DownloaderStats):
+    """Scrapy's ``DownloaderStats`` (same place in the chain, same counters) less
+    ``downloader/request_bytes`` and ``downloader/response_bytes``."""
+
+    def process_request(self, request: Any) -> None:
+        self.stats.inc_value("downloader/request_count")
+        self.stats.inc_value(f"downloader/request_method_count/{request.method}")
+
+    def process_response(self, request: Any, response: Any) -> Any:
+        self.stats.inc_value("downloader/response_count")
+        self.stats.inc_value(f"downloader/response_status_count/{response.status}")
+        return response
