@@ -217,7 +217,7 @@ class QuickMetaRefreshMiddleware(MetaRefreshMiddleware):
     was scanned for nothing: its ``<base>`` resolved, its tags matched one by one.
     """
 
-    def process_response(self, request: Any, response: Any) -> Any:
+    def process_response(self, request: Any, response: Any, spider: Any = None) -> Any:
         if isinstance(response, HtmlResponse) and "refresh" not in response.text[:4096].lower():
             return response
         return super().process_response(request, response)
@@ -227,11 +227,11 @@ class DownloaderCounts(DownloaderStats):
     """Scrapy's ``DownloaderStats`` (same place in the chain, same counters) less
     ``downloader/request_bytes`` and ``downloader/response_bytes``."""
 
-    def process_request(self, request: Any) -> None:
+    def process_request(self, request: Any, spider: Any = None) -> None:
         self.stats.inc_value("downloader/request_count")
         self.stats.inc_value(f"downloader/request_method_count/{request.method}")
 
-    def process_response(self, request: Any, response: Any) -> Any:
+    def process_response(self, request: Any, response: Any, spider: Any = None) -> Any:
         self.stats.inc_value("downloader/response_count")
         self.stats.inc_value(f"downloader/response_status_count/{response.status}")
         return response
