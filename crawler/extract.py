@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 import extruct
 from parsel import Selector
 
-from crawler.html_product import ProductBlock, block_by_template, price_text, product_block, title_of
+from crawler.html_product import ProductBlock, price_text, product_block, title_of
+from crawler.html_template import block_by_template, block_price
 
 log = logging.getLogger(__name__)
 
@@ -374,17 +375,24 @@ def _from_buy_block(html: str, selector: Selector, url: str = "") -> ProductData
 
 
 def product_by_template(html: str, url: str, selector: Selector, levels_up: int) -> ProductData | None:
-    """A page of a learnt product template that shows no purchase control (sold out, variants)."""
-    found = block_by_template(selector, url, levels_up)
-    if found is None:
+    """A page of a learnt product template that shows no purchase control (sold out, no price or
+    stock record, "notify me"): its pictures and a price, a stock alert or an availability
+    statement (an article page of the same layout shows none); see crawler.html_template."""
+    read = block_by_template(selector, url, levels_up)
+    if read is None:
         return None
-    product = _from_block(html, selector, found)
-    # Sold-out products still show their price; an article page of the same layout does not.
-    return product if product.images and product.price else None
+    found, says_product = read
+    product = _from_block(html, selector, found, block_only=True)
+    if not product.images or not (product.price or says_product):
+        return None
+    if not product.identity:  # two pages of one product show one gallery
+        product.identity = "gallery|" + "|".join(sorted(product.images))
+    return product
 
 
-def _from_block(html: str, selector: Selector, found: ProductBlock) -> ProductData:
-    price = price_text(selector, found.block)
+def _from_block(html: str, selector: Selector, found: ProductBlock, block_only: bool = False) -> ProductData:
+    """``block_only``: the price only from the block (a page read by its template)."""
+    price = block_price(found.block) if block_only else price_text(selector, found.block)
     return ProductData(
         title=found.title or title_of(selector),
         price=price,

@@ -292,9 +292,10 @@ def product_block(selector: Selector, page_url: str) -> ProductBlock | None:
 # Product pages of one site share a template: one URL shape and one place of the title in the
 # page. Pages of that template that show no purchase control (sold out, "notify me", a parent
 # product with variants) are still product pages: the spider learns each template from the pages
-# recognised above and reads such pages by it (see crawler.spiders.product).
+# recognised above and reads such pages by it (crawler.html_template, crawler.spiders.product).
 
 _SLUG = re.compile(r"[\d_-]|^[0-9a-f]{8,}$|.{25,}")
+_DIGITS = re.compile(r"\d+")
 
 
 def url_shape(url: str) -> str:
@@ -304,11 +305,19 @@ def url_shape(url: str) -> str:
     return "/".join(segments) + ("?" if parts.query else "")
 
 
+#: Class names that say a product's state, not the page's template (``outofstock``, ``sold-out``).
+_STATE_CLASS = re.compile(r"stock|sold|avail|active|selected|current", re.I)
+
+
 def _skeleton(heading: Any) -> str:
+    """The tags, ids and classes from the root down to ``heading``; digit runs (``post-123``) and
+    state classes (``instock`` / ``outofstock``) do not make another skeleton."""
     steps = []
     for element in (heading, *heading.iterancestors()):
-        classes = ".".join(sorted((element.get("class") or "").split()))
-        steps.append(f"{element.tag}#{element.get('id') or ''}.{classes}")
+        classes = ".".join(
+            sorted({c for c in (element.get("class") or "").split() if not _STATE_CLASS.search(c)})
+        )
+        steps.append(element.tag + _DIGITS.sub("#", f"#{element.get('id') or ''}.{classes}"))
     return ">".join(reversed(steps))
 
 
@@ -320,22 +329,6 @@ def page_template_key(selector: Selector, page_url: str) -> str | None:
     """The template key of any page with a usable title heading (or None)."""
     heading = main_heading(selector.root, page_url)
     return template_key(heading, page_url) if heading is not None else None
-
-
-def block_by_template(selector: Selector, page_url: str, levels_up: int) -> ProductBlock | None:
-    """A page of a learnt product template read without a purchase control: the block is the
-    title heading's ancestor ``levels_up`` levels up, if it holds pictures and no other product."""
-    root = selector.root
-    heading = main_heading(root, page_url)
-    if heading is None:
-        return None
-    ancestors = [heading, *heading.iterancestors()]
-    if levels_up >= len(ancestors):
-        return None
-    block = ancestors[levels_up]
-    if not block.xpath(".//img") or not _single_product(block, purchase_controls(root), page_url):
-        return None
-    return ProductBlock(block=Selector(root=block), title=_text(heading) or None, identity="")
 
 
 def title_of(selector: Selector) -> str | None:

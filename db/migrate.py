@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -46,7 +49,36 @@ def head() -> str:
     return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head() or ""
 
 
+@contextmanager
+def _migration_lock(database_url: str) -> Iterator[None]:
+    """Hold an exclusive lock beside a SQLite file, so commands started together migrate once.
+
+    Without it, two commands on a fresh data directory both see an empty database and both
+    run the migrations: one of them fails half-way (a table or view created twice).
+    """
+    from db.engine import normalise_url
+
+    path = normalise_url(database_url).split("///", 1)[-1]
+    if not path or path == ":memory:":
+        yield
+        return
+    lock_path = Path(path).with_name(Path(path).name + ".migrate-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
 def ensure_current(database_url: str) -> None:
-    """Upgrade to head when behind: the embedded SQLite database migrates itself on first use."""
-    if current(database_url) != head():
-        upgrade(database_url)
+    """Upgrade to head when behind: the embedded SQLite database migrates itself on first use.
+
+    Commands started at the same moment take turns; the ones after the first find it current.
+    """
+    if current(database_url) == head():
+        return
+    with _migration_lock(database_url):
+        if current(database_url) != head():
+            upgrade(database_url)

@@ -47,6 +47,26 @@ class PoolCounts:
     unusable: int
 
 
+def source_folders_and_output(
+    sources: Sequence[str | Path], out_dir: str | Path, suffixes: Sequence[str]
+) -> tuple[list[Path], Path]:
+    """The source folders and the created output folder, before any image is written.
+
+    Raises:
+        ValueError: a source is not a folder.
+        FileExistsError: ``out_dir`` holds images (``suffixes``) already.
+    """
+    folders = [Path(s) for s in sources]
+    for folder in folders:
+        if not folder.is_dir():
+            raise ValueError(f"not a folder: {folder}")
+    out = Path(out_dir)
+    if out.exists() and any(p.suffix.lower() in suffixes for p in out.iterdir()):
+        raise FileExistsError(f"{out} already holds images")
+    out.mkdir(parents=True, exist_ok=True)
+    return folders, out
+
+
 def _candidates(sources: Sequence[Path]) -> list[Path]:
     """The largest file per (source, name): an icon theme's 16-px and 256-px copies are one icon."""
     best: dict[tuple[int, str], tuple[int, Path]] = {}
@@ -126,14 +146,7 @@ def build_pool(
     Returns:
         :class:`PoolCounts`.
     """
-    folders = [Path(s) for s in sources]
-    for folder in folders:
-        if not folder.is_dir():
-            raise ValueError(f"not a folder: {folder}")
-    out = Path(out_dir)
-    if out.exists() and any(p.suffix.lower() in POOL_SUFFIXES for p in out.iterdir()):
-        raise FileExistsError(f"{out} already holds images")
-    out.mkdir(parents=True, exist_ok=True)
+    folders, out = source_folders_and_output(sources, out_dir, POOL_SUFFIXES)
     rng = random.Random(seed)
     paths = _candidates(folders)
     if limit is not None and len(paths) > limit * 2:

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detection.innocent_pool import difference_hash
+from detection.innocent_pool import difference_hash, source_folders_and_output
 
 PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 MIN_SIDE, MAX_SIDE = 800, 1600
@@ -92,14 +92,7 @@ def gather_photos(sources: Sequence[str | Path], out_dir: str | Path, *, seed: i
     Raises:
         ValueError: a source is not a folder. FileExistsError: ``out_dir`` holds images already.
     """
-    folders = [Path(s) for s in sources]
-    for folder in folders:
-        if not folder.is_dir():
-            raise ValueError(f"not a folder: {folder}")
-    out = Path(out_dir)
-    if out.exists() and any(p.suffix.lower() in PHOTO_SUFFIXES for p in out.iterdir()):
-        raise FileExistsError(f"{out} already holds images")
-    out.mkdir(parents=True, exist_ok=True)
+    folders, out = source_folders_and_output(sources, out_dir, PHOTO_SUFFIXES)
     rng = random.Random(seed)
     paths = _sources(folders)
     seen: set[bytes] = set()

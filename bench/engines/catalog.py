@@ -5,6 +5,11 @@ per product its SKU, title, price, category and image files) and the photos unde
 ``OUT_DIR/images/``: distinct 600x500 JPEGs (a seeded pattern per photo), so a crawl's stored images
 can be matched to the photos they were made from even after an engine resized them. Every product
 has one photo, two in five a second, one in ten a third (about 1.5 a product).
+
+Like a real shop's, some products cannot be bought today: ``availability`` is ``in_stock`` (50
+units), ``sold_out`` (a stock record with 0 units: one in nine) or ``unavailable`` (no stock or price
+record where the engine allows one, else sold out: one in nine). They are products all the same:
+a crawler must find them and their photos.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from PIL import Image, ImageDraw
 WORDS = ("Linen", "Canvas", "Walnut", "Copper", "Amber", "Coastal", "Alpine", "Harbor", "Meadow", "Ember")
 THINGS = ("Tote", "Lamp", "Mug", "Scarf", "Notebook", "Planter", "Clock", "Backpack", "Vase", "Blanket")
 CATEGORIES = ("Home", "Bags", "Kitchen", "Office")
+AVAILABILITY = ("in_stock",) * 4 + ("sold_out",) + ("in_stock",) * 3 + ("unavailable",)
 
 
 def photo(seed: int, path: Path) -> None:
@@ -52,6 +58,7 @@ def build(out: Path, products: int) -> dict:
                 "category": CATEGORIES[i % len(CATEGORIES)],
                 "description": f"A {WORDS[i % 10].lower()} {THINGS[(i // 10 + i) % 10].lower()}, item {i + 1}.",
                 "images": images,
+                "availability": AVAILABILITY[i % 9],
             }
         )
     catalogue = {"products": items}

@@ -12,6 +12,8 @@ crawler into a temporary SQLite database, and compares what was stored with the 
   picture — a 16x16 grey thumbnail — since engines serve resized copies);
 - **extra listings**: listings that are no catalogue product, or a product's second listing;
 - **extra images**: stored images that are none of their product's photos, or a photo again;
+- **wrong prices**: a product's listing whose price is not the catalogue's (a price read off
+  another product's card or a mini-cart on a page that shows none: printed, not a target);
 - **disallowed requests**: requests for paths the engine's robots.txt disallows;
 - **CPU per page**: the crawl process's CPU (``RUSAGE_CHILDREN``) per parsed page;
 - **second crawl**: listings and images the second crawl added (must be 0); both crawls must
@@ -35,6 +37,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -140,15 +143,20 @@ def score(
     engine = make_engine(settings.database_url)
     with session_factory(engine)() as session:
         listings = [
-            (listing.url, listing.title, [i for i in listing.images if i.status != ImageStatus.FAILED])
+            (
+                listing.url,
+                listing.title,
+                listing.price,
+                [i for i in listing.images if i.status != ImageStatus.FAILED],
+            )
             for listing in all_listings(session)
         ]
     engine.dispose()
     thumbs = {name: _thumb(photos_dir / name) for p in catalogue["products"] for name in p["images"]}
     found_products: set[str] = set()
     found_photos: set[str] = set()
-    extra_listings, extra_images, stored_images = [], 0, 0
-    for url, title, images in listings:
+    extra_listings, extra_images, stored_images, wrong_prices = [], 0, 0, []
+    for url, title, price, images in listings:
         product = products.get(_norm(title))
         stored_images += len(images)
         if product is None or _norm(title) in found_products:
@@ -156,6 +164,8 @@ def score(
             extra_images += len(images)
             continue
         found_products.add(_norm(title))
+        if price is not None and Decimal(price) != Decimal(product["price"]):
+            wrong_prices.append(f"{url} {price} (catalogue {product['price']})")
         for image in images:
             if image.path is None:
                 continue
@@ -178,6 +188,8 @@ def score(
         "listings": len(listings),
         "images": stored_images,
         "extra_listing_urls": extra_listings[:5],
+        "wrong_prices": len(wrong_prices),
+        "wrong_price_examples": wrong_prices[:3],
     }
 
 
@@ -283,7 +295,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"{name}: products {figures['product_recall']:.1f} % ({figures['products']}), "
             f"images {figures['image_recall']:.1f} % ({figures['photos']}), "
             f"extra listings {figures['extra_listings']}, extra images {figures['extra_images']} "
-            f"({figures['extra_images_pct']:.1f} %), disallowed requests {figures['disallowed_requests']}, "
+            f"({figures['extra_images_pct']:.1f} %), wrong prices {figures['wrong_prices']}, "
+            f"disallowed requests {figures['disallowed_requests']}, "
             f"{figures['cpu_ms_per_page']:.1f} ms CPU/page ({figures['pages']} pages), second crawl added "
             f"{figures['second_crawl_new_listings']} listings / {figures['second_crawl_new_images']} images"
             + (

@@ -105,8 +105,8 @@ class ProductSpider(SitemapSpider):
             if item is not None:
                 yield item
                 yield from seller_pages.seller_requests(self, item)
-            if product.template is not None:
-                yield from self.learn_template(response, *product.template)
+                if product.template is not None:  # never from a page that repeats a product (a review form)
+                    yield from self.learn_template(response, *product.template)
         if max_pages and pages >= max_pages:
             stats.set_value("copywatch/budget/pages_reached", max_pages)
             raise CloseSpider("page_budget")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from db.engine import make_engine
-from db.migrate import alembic_config, downgrade, upgrade
+from db.migrate import alembic_config, downgrade, head, upgrade
 from db.models import REPORT_VIEWS, Base
 
 TABLES = {
@@ -91,3 +92,36 @@ def test_cli_db_upgrade_creates_every_table_and_view(
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
     assert result.stdout.strip().endswith(head)
     assert _schema(url) == (TABLES, set(REPORT_VIEWS))
+
+
+def test_commands_started_together_on_a_fresh_sqlite_file_all_migrate_it(tmp_path: Path) -> None:
+    """Four processes call ensure_current at once: each returns, and the file ends at head."""
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    script = (
+        "import sys, time; from db.migrate import ensure_current; "
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); ensure_current(sys.argv[1])"
+    )
+    start_at = f"{time.time() + 3.0:.3f}"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, url, start_at],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    failures = []
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        if process.returncode != 0:
+            failures.append(stderr.strip().splitlines()[-1:])
+    assert failures == []
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            revision = MigrationContext.configure(conn).get_current_revision()
+        assert revision == head()
+        assert set(inspect(engine).get_table_names()) >= TABLES
+    finally:
+        engine.dispose()

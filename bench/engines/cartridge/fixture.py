@@ -2,7 +2,9 @@
 
 ``python fixture.py STATE > fixture.json``: one product per catalogue entry in the "Shop"
 category, one default variation with its price and stock, and its photos as product images
-(copied into the shop's media folder under ``product/``).
+(copied into the shop's media folder under ``product/``). A sold-out product's variation has 0
+in stock; an unavailable product is not "available for purchase" (Cartridge then shows no price
+and no cart form).
 """
 
 import json
@@ -27,7 +29,7 @@ for pk, product in enumerate(catalogue["products"], start=1):
             "pk": pk,
             "fields": {
                 "status": 2,
-                "available": True,
+                "available": product.get("availability") != "unavailable",
                 "title": product["title"],
                 "slug": product["sku"].lower(),
                 "description": product["description"],
@@ -60,7 +62,7 @@ for pk, product in enumerate(catalogue["products"], start=1):
                 "default": True,
                 "image": first_image,
                 "unit_price": product["price"],
-                "num_in_stock": 50,
+                "num_in_stock": 0 if product.get("availability") == "sold_out" else 50,
             },
         }
     )

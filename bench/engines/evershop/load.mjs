@@ -46,7 +46,10 @@ for (const product of catalogue.products) {
   const slug = product.title.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   await createProduct(
     { type: 'simple', name: product.title, url_key: slug, sku: product.sku, price: Number(product.price),
-      qty: 50, manage_stock: 1, stock_availability: 1, status: 1, visibility: 1, weight: 1,
+      ...(product.availability && product.availability !== 'in_stock'
+        ? { qty: 0, manage_stock: 1, stock_availability: 0 } // sold out (EverShop has no price-less product)
+        : { qty: 50, manage_stock: 1, stock_availability: 1 }),
+      status: 1, visibility: 1, weight: 1,
       group_id: groupId, package_id: packageId, category_id: categories[product.category], images,
       description: paragraph(product.description, product.sku.toLowerCase()),
       meta_title: product.title, meta_description: product.description },

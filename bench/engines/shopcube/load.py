@@ -42,7 +42,7 @@ for product in catalogue["products"]:
         "date": "",
         "price": product["price"],
         "selling_price": product["price"],
-        "in_stock": "50",
+        "in_stock": "50" if product.get("availability", "in_stock") == "in_stock" else "0",
         "colors": "",
         "sizes": "",
         "discontinued": "False",
