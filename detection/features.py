@@ -258,11 +258,11 @@ class FeatureExtractor:
         if self.distinctive:
             octaves = np.array([keypoint.octave for keypoint in pool], np.int64)
             candidates = np.flatnonzero(~repeated(descriptors, octaves))
-        # Python ints index a tuple several times faster than numpy's.
-        eligible = [pool[i] for i in candidates.tolist()] if self.distinctive else pool
+        # Python ints index a tuple several times faster than numpy's; map() skips a generator.
+        eligible = list(map(pool.__getitem__, candidates.tolist())) if self.distinctive else pool
         spread = spread_keypoints(eligible, work.shape[1], work.shape[0], self.n_features, self.grid)
         chosen = candidates[by_level(eligible, spread)]
-        keypoints = tuple(pool[i] for i in chosen.tolist())
+        keypoints = tuple(map(pool.__getitem__, chosen.tolist()))
         return Detected(work, scale, keypoints, width, height, pool, descriptors, chosen)
 
     def _same_side(self, detected: Detected) -> bool:

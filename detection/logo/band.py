@@ -50,11 +50,12 @@ def background_model(blurred: np.ndarray, strip: int = 4) -> tuple[np.ndarray, f
     border), so the plane follows the background rather than the product.
     """
     h, w = blurred.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w]
     border = np.zeros((h, w), bool)
     border[:strip], border[-strip:], border[:, :strip], border[:, -strip:] = True, True, True, True
-    step = max(1, int(border.sum()) // 2000)
-    sample_y, sample_x = ys[border][::step], xs[border][::step]
+    # The border's pixels in row-major order, as indexing a full coordinate grid would give them.
+    border_y, border_x = np.nonzero(border)
+    step = max(1, border_y.size // 2000)
+    sample_y, sample_x = border_y[::step], border_x[::step]
     colours = blurred[sample_y, sample_x].astype(np.float64)
     design = np.column_stack([sample_x / w - 0.5, sample_y / h - 0.5, np.ones(sample_x.size)])
     keep = np.ones(sample_x.size, bool)

@@ -40,7 +40,7 @@ def calibrate(
     """
     if len(catalog) < 3:
         return Calibration.default()
-    matcher = Matcher(catalog)
+    matcher = Matcher(catalog.for_calibration())
     ids = catalog.ids()
     null: list[float] = []
     if images:

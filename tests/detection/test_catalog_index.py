@@ -118,3 +118,61 @@ def test_memory_per_code_counts_ids_and_centres(small_thresholds: None) -> None:
     # 8-byte id + (32-byte centre + 8-byte centre id) per 32 codes.
     assert catalog_index.extra_bytes_per_code(large) == pytest.approx(8 + 40 * 250 / 8000)
     assert catalog_index.extra_bytes_per_code(catalog_index.make_index(codes[:400])) == 0.0
+
+
+@pytest.fixture
+def small_file_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The small inverted file's range, scaled down to a test's few thousand codes."""
+    monkeypatch.setattr(catalog_index, "SMALL_IVF_FROM", 500)
+    monkeypatch.setattr(catalog_index, "SMALL_LISTS", 8)
+    monkeypatch.setattr(catalog_index, "SMALL_NPROBE", 2)
+    monkeypatch.setattr(catalog_index, "IVF_FROM", 3000)
+
+
+def test_a_small_catalog_gets_the_small_inverted_file(small_file_thresholds: None) -> None:
+    rng = np.random.default_rng(2)
+    exact = catalog_index.make_index(_clustered_codes(rng, 40, 10, 8))  # 400 codes
+    small = catalog_index.make_index(_clustered_codes(rng, 100, 10, 8))  # 1,000 codes
+    middle = catalog_index.make_index(_clustered_codes(rng, 400, 10, 8))  # 4,000 codes
+    assert isinstance(exact, faiss.IndexBinaryFlat)
+    assert isinstance(small, faiss.IndexBinaryIVF) and (small.nlist, small.nprobe) == (8, 2)
+    assert catalog_index.is_small_inverted_file(small)
+    assert not catalog_index.is_small_inverted_file(exact) and not catalog_index.is_small_inverted_file(
+        middle
+    )
+    assert middle.nprobe == catalog_index.NPROBE
+    # Grown past its kind's range, an index is rebuilt as the larger kind.
+    assert catalog_index.outgrown(exact, 500) and not catalog_index.outgrown(exact, 499)
+    assert catalog_index.outgrown(small, 3000) and not catalog_index.outgrown(small, 2999)
+    assert not catalog_index.outgrown(middle, 10**6)
+
+
+def test_the_small_file_is_calibrated_with_the_exhaustive_search(
+    small_file_thresholds: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    calibrate = importlib.import_module("detection.matching.calibrate")  # the module, not its function
+    searched_with: list[object] = []
+    real_matcher = calibrate.Matcher
+
+    def recording(catalog: Catalog) -> Matcher:
+        searched_with.append(catalog.index)
+        return real_matcher(catalog)
+
+    monkeypatch.setattr(calibrate, "Matcher", recording)
+    catalog = build_catalog((f"o{i}", product_image(i)) for i in range(6))
+    assert 500 <= catalog.descriptor_count < 3000
+    assert catalog_index.is_small_inverted_file(catalog.index)
+    assert len(searched_with) == 1 and isinstance(searched_with[0], faiss.IndexBinaryFlat)
+    exhaustive = catalog.for_calibration()
+    assert exhaustive.index.ntotal == catalog.descriptor_count
+    assert np.array_equal(exhaustive.all_descriptors(), catalog.all_descriptors())
+    # Listings are searched in the inverted file, and still find their original.
+    assert Matcher(catalog).match(product_image(4)[:260], k=1)[0].original_id == "o4"
+    # Grown past the small file's range, the catalog is rebuilt as the usual inverted file.
+    for i in range(6, 20):
+        catalog.add(f"o{i}", product_image(i))
+    assert catalog.descriptor_count >= 3000 and not catalog_index.is_small_inverted_file(catalog.index)
+    assert catalog.for_calibration() is catalog
+    assert Matcher(catalog).match(product_image(15)[:260], k=1)[0].original_id == "o15"
