@@ -9,8 +9,27 @@ on every redirect hop), a page budget and a link-trap guard per crawl.
 from __future__ import annotations
 
 from typing import Any
+from urllib.request import getproxies
+
+from scrapy.settings.default_settings import EXTENSIONS_BASE
 
 from copywatch.settings import Settings
+
+#: Scrapy components a crawl has no use for: each costs a call (a coroutine, a deprecation check)
+#: on every request or response, or an import at start-up.
+_SCRAPY = "scrapy.downloadermiddlewares."
+_MERGED_DOWNLOADER_MIDDLEWARES = (  # one call instead: crawler.speedups.RequestDefaultsMiddleware
+    _SCRAPY + "downloadtimeout.DownloadTimeoutMiddleware",
+    _SCRAPY + "defaultheaders.DefaultHeadersMiddleware",
+    _SCRAPY + "useragent.UserAgentMiddleware",
+)
+_UNUSED_EXTENSIONS = (
+    "scrapy.extensions.remote_control.RemoteControl",  # off (below); its module imports aiohttp
+    "scrapy.extensions.telnet.TelnetConsole",  # off (below)
+    "scrapy.extensions.feedexport.FeedExporter",  # no FEEDS: items go to the database
+    "scrapy.extensions.spiderstate.SpiderState",  # no JOBDIR
+    "scrapy.extensions.memdebug.MemoryDebugger",  # off by default
+)
 
 
 def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
@@ -44,7 +63,24 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         # Only the web: no ftp://, file://, s3:// or data: downloads, whatever a page links to.
         "DOWNLOAD_HANDLERS": {"ftp": None, "file": None, "s3": None, "data": None},
         # Every request (and every redirect hop) checked against the fetch policy first.
-        "DOWNLOADER_MIDDLEWARES": {"crawler.guard.GuardMiddleware": 10},
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.guard.GuardMiddleware": 10,
+            # Scrapy's timeout, default-headers and user-agent middlewares, in one call.
+            **dict.fromkeys(_MERGED_DOWNLOADER_MIDDLEWARES),
+            "crawler.speedups.RequestDefaultsMiddleware": 400,
+            # Scrapy's own at their places, each with less work per response (crawler.speedups).
+            _SCRAPY + "redirect.MetaRefreshMiddleware": None,
+            "crawler.speedups.QuickMetaRefreshMiddleware": 580,
+            _SCRAPY + "stats.DownloaderStats": None,
+            "crawler.speedups.DownloaderCounts": 850,
+        },
+        # A warning for spiders that copy Scrapy's internal meta keys to new requests (ours never do).
+        "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None},
+        # Left out of the base list rather than disabled in EXTENSIONS, which would import them.
+        "EXTENSIONS_BASE": {k: v for k, v in EXTENSIONS_BASE.items() if k not in _UNUSED_EXTENSIONS},
+        # Proxies come from the environment (http_proxy, https_proxy…); without any, the proxy
+        # middleware would only look for one on every request.
+        "HTTPPROXY_ENABLED": bool(getproxies()),
         "TWISTED_DNS_RESOLVER": "crawler.guard.GuardedResolver",
         "COPYWATCH_ALLOW_LOCAL": False,
         "COPYWATCH_OWN_PORTS": [],
@@ -89,4 +125,10 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }
     values.update(overrides)
+    if not values.get("HTTPAUTH_USER") and not values.get("HTTPAUTH_PASS"):
+        # No credentials configured: the auth middleware would only look for them on every request.
+        values["DOWNLOADER_MIDDLEWARES"] = {
+            **values["DOWNLOADER_MIDDLEWARES"],
+            _SCRAPY + "httpauth.HttpAuthMiddleware": None,
+        }
     return values

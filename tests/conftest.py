@@ -12,13 +12,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy import text
+# The suite runs a process per core: native pools sized to every core in every process only spin
+# against each other (an exact FAISS search in one test outlasted its 300 s on a loaded machine).
+# Set before FAISS, OpenCV or torch first load in this process or the workers it starts.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session
 
-from copywatch.settings import Settings
-from db.engine import make_engine, session_factory
-from db.migrate import upgrade
+from copywatch.settings import Settings  # noqa: E402
+from db.engine import make_engine, session_factory  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
 
 PG_SERVER_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_SERVER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")

@@ -205,6 +205,23 @@ def test_start_up_objects_are_frozen_and_later_cycles_still_collected() -> None:
         gc.unfreeze()
 
 
+def test_freezing_start_up_objects_runs_no_full_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from crawler.speedups import freeze_startup_objects
+
+    generations: list[int] = []
+    collect = gc.collect
+    monkeypatch.setattr(
+        gc, "collect", lambda generation=2: (generations.append(generation), collect(generation))[1]
+    )
+    try:
+        freeze_startup_objects()
+    finally:
+        gc.unfreeze()
+    assert generations and max(generations) < 2  # a full one walked everything start-up built
+
+
 def test_the_crawl_process_imports_no_numpy_for_its_image_checks() -> None:
     import subprocess
     import sys

@@ -292,6 +292,9 @@ def test_uploads_are_decoded_two_at_a_time(
                 active[0] -= 1
 
     monkeypatch.setattr(search, "decode_upload", slow_decode)
+    # What is tested is the bound, not the wait: on a loaded machine the first upload's matcher
+    # load can outlast the page's 20 s, and the queued uploads would answer 503 instead.
+    monkeypatch.setattr(search, "DECODE_WAIT_S", 120.0)
     ok, png = cv2.imencode(".png", synthetic_original(3))
     clients = [app.test_client() for _ in range(6)]
     tokens = [login(c, seeded.reviewer_email) for c in clients]
