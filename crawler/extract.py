@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 import extruct
 from parsel import Selector
 
-from crawler.html_product import ProductBlock, price_text, product_block, title_of
-from crawler.html_template import block_by_template, block_price
+from crawler.html_product import ProductBlock, block_price, price_text, product_block, title_of
+from crawler.html_template import block_by_template
 
 log = logging.getLogger(__name__)
 

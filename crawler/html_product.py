@@ -340,6 +340,15 @@ def title_of(selector: Selector) -> str | None:
     return title or None
 
 
+def block_price(scope: Selector) -> str | None:
+    """The first amount with a currency in a price-like element of ``scope``; never any other
+    amount (a mini-cart's "0 items: $0.00" is no price of a product that shows none)."""
+    for element in scope.xpath(_PRICE_CLASS):
+        if found := _MONEY.search(" ".join(element.xpath(".//text()").getall())):
+            return found.group(0).strip()
+    return None
+
+
 def price_text(selector: Selector, block: Selector | None = None) -> str | None:
     """The first amount with a currency in a price-like element (of the block first), else right
     after the ``h1``, else the block's first."""
@@ -347,10 +356,8 @@ def price_text(selector: Selector, block: Selector | None = None) -> str | None:
     if content:
         return content
     for scope in ([block] if block is not None else []) + [selector]:
-        for element in scope.xpath(_PRICE_CLASS):
-            text = " ".join(element.xpath(".//text()").getall())
-            if found := _MONEY.search(text):
-                return found.group(0).strip()
+        if found_price := block_price(scope):
+            return found_price
     for text in selector.xpath("(//h1)[1]/following::text()[normalize-space()][position() <= 30]").getall():
         if found := _MONEY.search(text):
             return found.group(0).strip()

@@ -28,8 +28,6 @@ from typing import Any
 from parsel import Selector
 
 from crawler.html_product import (
-    _MONEY,
-    _PRICE_CLASS,
     ProductBlock,
     _signature,
     _single_product,
@@ -75,15 +73,6 @@ def _says_product(block: Any, alerts: list[Any]) -> bool:
     ):
         return True
     return bool(_UNAVAILABLE.search(" ".join(block.itertext())))
-
-
-def block_price(block: Selector) -> str | None:
-    """The first amount with a currency in a price-like element of the block; never any other
-    amount of the page (a mini-cart's "0 items: $0.00" is no price of a product that shows none)."""
-    for element in block.xpath(_PRICE_CLASS):
-        if found := _MONEY.search(" ".join(element.xpath(".//text()").getall())):
-            return found.group(0).strip()
-    return None
 
 
 def block_by_template(selector: Selector, page_url: str, levels_up: int) -> tuple[ProductBlock, bool] | None:
