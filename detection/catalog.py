@@ -161,7 +161,7 @@ class Catalog:
         self.points = np.concatenate([self.points, *self._points])
         self._points = []
         if catalog_index.outgrown(self.index, self.descriptor_count):
-            existing = self._indexed_codes()
+            existing = self.all_descriptors()
             self.index = catalog_index.make_index(np.concatenate([existing, descriptors]))
         elif len(descriptors):
             self.index.add(descriptors)
@@ -228,12 +228,8 @@ class Catalog:
         )
 
     def all_descriptors(self) -> np.ndarray:
-        """Every indexed descriptor, (descriptor_count, 32) uint8, row i holding descriptor id i."""
-        return self._indexed_codes()
-
-    def _indexed_codes(self) -> np.ndarray:
-        """The codes the index holds, row i holding descriptor id i (during :meth:`add`, the
-        new original's are not among them yet)."""
+        """Every indexed descriptor, (index.ntotal, 32) uint8, row i holding descriptor id i
+        (during :meth:`add`, the new original's are not indexed yet)."""
         count = int(self.index.ntotal)
         if isinstance(self.index, _FLAT):
             return faiss.rev_swig_ptr(self.index.xb.data(), count * 32).reshape(-1, 32).copy()

@@ -101,7 +101,7 @@ def outgrown(index: Any, count: int) -> bool:
     (exact, or the small inverted file, past its range): rebuild it then."""
     if isinstance(index, _FLAT):
         return count >= min(SMALL_IVF_FROM, IVF_FROM)
-    return count >= IVF_FROM and index.nlist == SMALL_LISTS and index.nprobe == SMALL_NPROBE
+    return count >= IVF_FROM and is_small_inverted_file(index)
 
 
 def _two_level_inverted_file(descriptors: np.ndarray) -> Any:
