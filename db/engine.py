@@ -17,13 +17,20 @@ def normalise_url(database_url: str) -> str:
     return database_url
 
 
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite URL; None for an in-memory database or another server's URL."""
+    if not database_url.startswith("sqlite"):
+        return None
+    _, slashes, path = database_url.partition("///")  # plain "sqlite://" is in memory too
+    return Path(path) if slashes and path and path != ":memory:" else None
+
+
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout so it behaves like a server."""
     database_url = normalise_url(database_url)
     if database_url.startswith("sqlite"):
-        path = database_url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if (path := sqlite_file(database_url)) is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(database_url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")

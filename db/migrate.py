@@ -56,13 +56,13 @@ def _migration_lock(database_url: str) -> Iterator[None]:
     Without it, two commands on a fresh data directory both see an empty database and both
     run the migrations: one of them fails half-way (a table or view created twice).
     """
-    from db.engine import normalise_url
+    from db.engine import sqlite_file
 
-    path = normalise_url(database_url).split("///", 1)[-1]
-    if not path or path == ":memory:":
+    path = sqlite_file(database_url)
+    if path is None:
         yield
         return
-    lock_path = Path(path).with_name(Path(path).name + ".migrate-lock")
+    lock_path = path.with_name(path.name + ".migrate-lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)

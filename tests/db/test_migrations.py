@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from db.engine import make_engine
+from db.engine import make_engine, sqlite_file
 from db.migrate import alembic_config, downgrade, head, upgrade
 from db.models import REPORT_VIEWS, Base
 
@@ -125,3 +125,18 @@ def test_commands_started_together_on_a_fresh_sqlite_file_all_migrate_it(tmp_pat
         assert set(inspect(engine).get_table_names()) >= TABLES
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///data/copywatch.db", Path("data/copywatch.db")),
+        ("sqlite:////var/lib/copywatch.db", Path("/var/lib/copywatch.db")),
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("postgresql://postgres@127.0.0.1:5432/test", None),
+    ],
+)
+def test_only_a_sqlite_url_with_a_path_names_a_file(url: str, expected: Path | None) -> None:
+    """The file the engine creates a folder for and the migration lock sits beside."""
+    assert sqlite_file(url) == expected
