@@ -75,10 +75,9 @@ def _migration_lock(database_url: str) -> Iterator[None]:
 def ensure_current(database_url: str) -> None:
     """Upgrade to head when behind: the embedded SQLite database migrates itself on first use.
 
-    Commands started at the same moment take turns; the ones after the first find it current.
+    Commands started at the same moment take turns, the check included (a check that read the
+    file while another command migrated it could fail); the ones after the first find it current.
     """
-    if current(database_url) == head():
-        return
     with _migration_lock(database_url):
         if current(database_url) != head():
             upgrade(database_url)
