@@ -295,12 +295,13 @@ def overlaid_blocks(
 
     An overlay is structure the listing adds, far stronger than the original's there (lettering,
     a plate's outline, relative to each image's own edge strength), over a compact part of the
-    overlap. A drawn block that disagrees where the listing adds such structure, or beside it
-    (the plate's flat fill hides the drawing next to its lettering), is hidden, not drawn
-    otherwise. A redrawn variant (another letter, a closed lid) disagrees inside the drawing
-    with structure of the drawing's own strength, which this leaves counted; an unrelated image
-    adds structure everywhere (more than ``OVERLAY_MAX_ADDED`` of the overlap) and disagrees
-    outside any overlay, so it keeps its disagreement too.
+    overlap. A drawn block that disagrees where the listing adds such structure or beside it,
+    and shows the overlay's marks (edges at least as strong as the listing's average block) or
+    its flat fill (no edges), is hidden, not drawn otherwise. A redrawn variant (another
+    letter, a closed lid) disagrees inside the drawing with structure of the drawing's own
+    strength, which this leaves counted; an unrelated image adds structure everywhere (more
+    than ``OVERLAY_MAX_ADDED`` of the overlap) or disagrees outside any overlay, so it keeps
+    its disagreement too (a look-alike aligned by its outline: its other drawn blocks disagree).
     """
     none = np.zeros_like(drawn)
     disagree = drawn & ~same_way
