@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detection.catalog import Catalog
+from detection.catalog import FORMAT_VERSION, Catalog
 from detection.matching import Matcher, build_catalog
 from detection.matching.tuning import STRUCTURE_WEIGHT
 from detection.verify import (
@@ -175,7 +175,7 @@ def test_a_format_2_index_still_loads(catalog: Catalog, tmp_path: Path) -> None:
     catalog.save(tmp_path / "index")
     meta_path = tmp_path / "index" / "meta.json"
     meta = json.loads(meta_path.read_text())
-    assert meta["format"] == 3
+    assert meta["format"] == FORMAT_VERSION
     meta["format"] = 2
     meta_path.write_text(json.dumps(meta))
     loaded = Catalog.load(tmp_path / "index")
