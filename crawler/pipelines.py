@@ -18,6 +18,7 @@ import io
 import logging
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -81,11 +82,21 @@ def validate_image(body: bytes, *, max_bytes: int, max_pixels: int) -> tuple[str
     return extension, width, height
 
 
+class SharedFSFilesStore(FSFilesStore):
+    """Scrapy's local file store, safe when several crawl processes share it: Scrapy checks that a
+    directory is missing and then creates it, so the second of two crawls starting together
+    failed with ``FileExistsError`` on the store's own folder."""
+
+    def _mkdir(self, dirname: Path, domain: Any = None) -> None:
+        dirname.mkdir(parents=True, exist_ok=True)
+
+
 class ListingImagesPipeline(FilesPipeline):
     """Download, validate and store listing images (content-addressed)."""
 
     DEFAULT_FILES_URLS_FIELD = "image_urls"
     DEFAULT_FILES_RESULT_FIELD = "images"
+    STORE_SCHEMES = {**FilesPipeline.STORE_SCHEMES, "": SharedFSFilesStore, "file": SharedFSFilesStore}
 
     def __init__(self, store_uri: str, download_func: None = None, *, crawler: Any) -> None:
         super().__init__(store_uri, download_func, crawler=crawler)
@@ -116,7 +127,7 @@ class ListingImagesPipeline(FilesPipeline):
         extension, width, height = validate_image(body, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
         checksum = hashlib.sha256(body).hexdigest()
         path = f"{checksum[:2]}/{checksum}{extension}"
-        if type(self.store) is FSFilesStore:
+        if type(self.store) is SharedFSFilesStore:
             self._write_local(self.store.basedir, checksum[:2], path, body)
         else:
             self.store.persist_file(path, io.BytesIO(body), info, meta={"width": width, "height": height})
