@@ -50,10 +50,7 @@ def background_model(blurred: np.ndarray, strip: int = 4) -> tuple[np.ndarray, f
     border), so the plane follows the background rather than the product.
     """
     h, w = blurred.shape[:2]
-    border = np.zeros((h, w), bool)
-    border[:strip], border[-strip:], border[:, :strip], border[:, -strip:] = True, True, True, True
-    # The border's pixels in row-major order, as indexing a full coordinate grid would give them.
-    border_y, border_x = np.nonzero(border)
+    border_y, border_x = border_pixels(h, w, strip)
     step = max(1, border_y.size // 2000)
     sample_y, sample_x = border_y[::step], border_x[::step]
     colours = blurred[sample_y, sample_x].astype(np.float64)
@@ -68,6 +65,27 @@ def background_model(blurred: np.ndarray, strip: int = 4) -> tuple[np.ndarray, f
     gx = np.arange(w, dtype=np.float32) / w - 0.5
     gy = np.arange(h, dtype=np.float32) / h - 0.5
     return colour_plane(gx, gy, coefficients.astype(np.float32)), noise
+
+
+def border_pixels(height: int, width: int, strip: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the pixels within ``strip`` of an image's edge, in row-major order (as
+    ``np.nonzero`` of a border mask gives them, without drawing and scanning the whole mask)."""
+    if min(height, width) <= 2 * strip:
+        border = np.zeros((height, width), bool)
+        border[:strip], border[-strip:], border[:, :strip], border[:, -strip:] = True, True, True, True
+        return np.nonzero(border)
+    full = np.arange(width, dtype=np.intp)
+    sides = np.concatenate([full[:strip], full[width - strip :]])
+    inner = height - 2 * strip
+    rows = np.concatenate(
+        [
+            np.repeat(np.arange(strip, dtype=np.intp), width),
+            np.repeat(np.arange(strip, height - strip, dtype=np.intp), 2 * strip),
+            np.repeat(np.arange(height - strip, height, dtype=np.intp), width),
+        ]
+    )
+    columns = np.concatenate([np.tile(full, strip), np.tile(sides, inner), np.tile(full, strip)])
+    return rows, columns
 
 
 def colour_plane(gx: np.ndarray, gy: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -99,7 +117,10 @@ def foreground_difference(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     )
     # A mottled backdrop raises the bar: well above what its own border varies by.
     threshold = max(40.0, 2.5 * noise)
-    mask: np.ndarray = (difference > threshold).astype(np.uint8)
+    above = difference > threshold
+    if not above.any():  # no product: closing and labelling an empty mask finds nothing either
+        return np.zeros(above.shape, bool), difference
+    mask: np.ndarray = above.astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
