@@ -133,10 +133,11 @@ def foreground_difference(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def object_extent(mask: np.ndarray) -> Extent | None:
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
+    """The bounding box of the mask's pixels, None when it has none."""
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask, dtype=np.uint8))  # no pixel list drawn
+    if w == 0 or h == 0:
         return None
-    return Extent(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    return Extent(x, y, x + w, y + h)
 
 
 def logo_band(extent: Extent) -> tuple[int, int]:
