@@ -11,11 +11,11 @@ import numpy as np
 from detection.logo.band import (
     Extent,
     band_extent,
-    colour_plane,
     foreground_difference,
     logo_band,
     object_extent,
     outline_edges,
+    plane_distance,
 )
 from detection.logo.chaincode import prune_spurs, thin, trace
 from detection.logo.edges import auto_thresholds, colour_strength, edge_mask, start_points
@@ -287,7 +287,5 @@ def _ink(image: np.ndarray, product_colour: ProductColour, box: tuple[int, int, 
     coefficients, (width, height, noise) = product_colour
     gx = (np.arange(x, x + w, dtype=np.float32) / width) - 0.5
     gy = (np.arange(y, y + h, dtype=np.float32) / height) - 0.5
-    expected = colour_plane(gx, gy, coefficients.astype(np.float32))
-    crop = np.ascontiguousarray(image[y : y + h, x : x + w]).astype(np.float32)
-    distance = cv2.transform(cv2.absdiff(crop, expected), np.ones((1, 3), np.float32))
+    distance = plane_distance(image[y : y + h, x : x + w], gx, gy, coefficients.astype(np.float32))
     return distance > max(40.0, 3.0 * noise)
