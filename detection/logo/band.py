@@ -87,7 +87,8 @@ def border_pixels(height: int, width: int, strip: int) -> tuple[np.ndarray, np.n
     if min(height, width) <= 2 * strip:
         border = np.zeros((height, width), bool)
         border[:strip], border[-strip:], border[:, :strip], border[:, -strip:] = True, True, True, True
-        return np.nonzero(border)
+        rows, columns = np.nonzero(border)
+        return rows, columns
     full = np.arange(width, dtype=np.intp)
     sides = np.concatenate([full[:strip], full[width - strip :]])
     inner = height - 2 * strip
