@@ -6,7 +6,11 @@ Layout of a saved catalog directory::
     points.npy       float16 (n, 2) keypoint positions in each original's working frame
     offsets.npy      int64 (originals + 1): descriptors of original i are offsets[i]:offsets[i+1]
     scales.npy       float32 (originals,): working frame / original pixels
-    features.faiss   the FAISS binary index (descriptor i has id i)
+    features.faiss   an exact index as FAISS writes it (descriptor i has id i), or, for an
+                     inverted file (:func:`detection.catalog_index.write`):
+    codes.npy        uint8 (descriptors, 32) the codes in id order
+    lists.npy        uint16 (uint32 past 65,536 lists) each code's inverted list
+    quantizer.faiss  the inverted file's quantizer (its list centres)
     thumbnails.xz    LZMA-compressed 4-bit grayscale thumbnails (:mod:`detection.verify`), packed
                      codes one original after another; meta.json says which originals have one
                      (an original added as features has none)
@@ -26,6 +30,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -51,9 +56,11 @@ log = logging.getLogger(__name__)
 _FLAT: Any = faiss.IndexBinaryFlat  # isinstance() with it keeps an index Any: faiss's stubs omit .xb
 
 # 2: thumbnails for structural verification; 3: a faint thumbnail is contrast-stretched before
-# quantising (a format-2 index still reads: its thumbnails only keep faint drawings less well).
-FORMAT_VERSION = 3
-READABLE_FORMATS = (2, 3)
+# quantising (a format-2 index still reads: its thumbnails only keep faint drawings less well);
+# 4: an inverted file saved as codes, list numbers and quantizer (catalog_index.write), without
+# FAISS's 8-byte id a code (formats 2 and 3 still read: their inverted file is in features.faiss).
+FORMAT_VERSION = 4
+READABLE_FORMATS = (2, 3, 4)
 DESCRIPTOR_BITS = catalog_index.DESCRIPTOR_BITS
 CALIBRATION_SAMPLES = 200
 
@@ -82,7 +89,9 @@ class Catalog:
         self._points: list[np.ndarray] = []
         self.points = np.zeros((0, 2), np.float16)
         self.index: Any = faiss.IndexBinaryFlat(DESCRIPTOR_BITS)
-        self.packed_thumbnails: list[np.ndarray] = []  # packed 4-bit codes; empty: no thumbnail
+        # Each original's packed 4-bit thumbnail codes, zlib-compressed in memory (read only when the
+        # structure check's cache misses); b"": no thumbnail.
+        self.compressed_thumbnails: list[bytes] = []
         self.calibration = Calibration.default()
         self.version = uuid.uuid4().hex
         self._extractor = FeatureExtractor(ORIGINAL_FEATURES)
@@ -152,7 +161,7 @@ class Catalog:
         self.scales.append(scale)
         self.offsets.append(self.offsets[-1] + len(features))
         self._points.append(to_resized(features.points, scale).astype(np.float16))
-        self.packed_thumbnails.append(pack(make_thumbnail(image)))
+        self.compressed_thumbnails.append(_compressed(pack(make_thumbnail(image))))
         return features.descriptors
 
     def add(self, original_id: str, image: np.ndarray) -> None:
@@ -186,7 +195,7 @@ class Catalog:
         catalog.scales = list(self.scales)
         catalog.offsets = list(self.offsets)
         catalog.calibration = self.calibration
-        catalog.packed_thumbnails = list(self.packed_thumbnails)
+        catalog.compressed_thumbnails = list(self.compressed_thumbnails)
         codes = [np.concatenate([self.descriptors_of(i) for i in range(len(self))])] if len(self) else []
         points = [self.points]
         for original_id, descriptors, at, (width, height) in extra:
@@ -197,7 +206,7 @@ class Catalog:
             catalog.sizes.append((int(width), int(height)))
             catalog.scales.append(WORKING_SIDE / max(width, height))
             catalog.offsets.append(catalog.offsets[-1] + len(descriptors))
-            catalog.packed_thumbnails.append(np.zeros(0, np.uint8))  # no pixels: no verification
+            catalog.compressed_thumbnails.append(b"")  # no pixels: no verification
             codes.append(np.asarray(descriptors, np.uint8))
             points.append(np.asarray(at, np.float16))
         catalog.points = np.concatenate(points)
@@ -261,19 +270,15 @@ class Catalog:
 
     def _inverted_file(self) -> Iterable[tuple[int, np.ndarray, np.ndarray]]:
         """``(list number, descriptor ids, (n, 32) codes)`` of each non-empty list of the IVF index."""
-        lists = self.index.invlists
-        for number in range(lists.nlist):
-            if size := lists.list_size(number):
-                ids = faiss.rev_swig_ptr(lists.get_ids(number), size).copy()
-                yield number, ids, faiss.rev_swig_ptr(lists.get_codes(number), size * 32).reshape(-1, 32)
+        return catalog_index.inverted_file(self.index)
 
     def thumbnail_of(self, position: int) -> np.ndarray | None:
         """The original's grayscale thumbnail (:func:`detection.verify.make_thumbnail`), or None."""
-        packed = self.packed_thumbnails[position]
-        if packed.size == 0:
+        compressed = self.compressed_thumbnails[position]
+        if not compressed:
             return None
         width, height = thumbnail_size(*self.sizes[position])
-        return unpack(packed, width, height)
+        return unpack(np.frombuffer(zlib.decompress(compressed), np.uint8), width, height)
 
     def owners(self, descriptor_ids: np.ndarray) -> np.ndarray:
         """The catalog position owning each descriptor id."""
@@ -295,12 +300,9 @@ class Catalog:
             np.save(staging / "offsets.npy", np.asarray(self.offsets, dtype=np.int64))
             np.save(staging / "scales.npy", np.asarray(self.scales, dtype=np.float32))
             # Clip-art thumbnails are mostly flat: LZMA stores them in ~0.4 KB instead of ~1.8 KB.
-            packed = b"".join(t.tobytes() for t in self.packed_thumbnails)
+            packed = b"".join(zlib.decompress(t) for t in self.compressed_thumbnails if t)
             (staging / "thumbnails.xz").write_bytes(lzma.compress(packed))
-            if isinstance(self.index, faiss.IndexBinaryIVF):
-                # The direct map (8 B a descriptor) only serves calibration; a worker never needs it.
-                self.index.set_direct_map_type(faiss.DirectMap.NoMap)  # type: ignore[attr-defined]  # not in faiss's stubs
-            faiss.write_index_binary(self.index, str(staging / "features.faiss"))
+            stored_index = catalog_index.write(self.index, staging)
             meta = {
                 "format": FORMAT_VERSION,
                 "version": self.version,
@@ -309,7 +311,8 @@ class Catalog:
                 "calibration": self.calibration.to_dict(),
                 "working_side": WORKING_SIDE,
                 "features_per_original": ORIGINAL_FEATURES,
-                "thumbnails": [int(t.size > 0) for t in self.packed_thumbnails],
+                "thumbnails": [int(bool(t)) for t in self.compressed_thumbnails],
+                "index": stored_index,
             }
             (staging / "meta.json").write_text(json.dumps(meta))
             old = directory.with_name(directory.name + f".old-{uuid.uuid4().hex[:8]}")
@@ -351,17 +354,26 @@ class Catalog:
         catalog.points = np.load(directory / "points.npy")
         catalog.offsets = [int(v) for v in np.load(directory / "offsets.npy")]
         catalog.scales = [float(v) for v in np.load(directory / "scales.npy")]
-        catalog.index = faiss.read_index_binary(str(directory / "features.faiss"))
+        catalog.index = catalog_index.read(directory, meta.get("index"))
         codes = np.frombuffer(lzma.decompress((directory / "thumbnails.xz").read_bytes()), np.uint8)
         start = 0
         for size, present in zip(catalog.sizes, meta["thumbnails"], strict=True):
             length = (int(np.prod(thumbnail_size(*size))) + 1) // 2 if present else 0
-            catalog.packed_thumbnails.append(codes[start : start + length].copy())
+            catalog.compressed_thumbnails.append(
+                _compressed(codes[start : start + length]) if length else b""
+            )
             start += length
         return catalog
 
     def nbytes(self) -> int:
-        """Memory of the index proper: codes, ids, positions (what grows with the catalog)."""
+        """Memory of the index proper: codes, ids, positions, compressed thumbnails (what grows
+        with the catalog)."""
         codes = self.descriptor_count * (32 + catalog_index.extra_bytes_per_code(self.index))
-        thumbnails = sum(t.nbytes for t in self.packed_thumbnails)
+        thumbnails = sum(len(t) for t in self.compressed_thumbnails)
         return int(codes + self.points.nbytes + 8 * len(self.offsets) + 12 * len(self) + thumbnails)
+
+
+def _compressed(packed: np.ndarray) -> bytes:
+    """Packed thumbnail codes as kept in memory: a clip-art thumbnail shrinks ~3.7× (mostly flat), a
+    photograph's ~1.5×; decompressing one costs a few microseconds."""
+    return zlib.compress(packed.tobytes(), 6)

@@ -23,11 +23,17 @@ Four kinds, by the number of 256-bit ORB descriptors ``n`` (about 213 an origina
   to be trained (hours on a small machine); only the few hundred groups are k-means-trained.
 
 Each catalog keeps the index it was built (and calibrated) with; a saved index records its own
-kind and probe counts, so older catalogs load as they were built.
+kind and probe counts, so older catalogs load as they were built. An inverted file is saved as its
+codes in id order, each code's list number (2 bytes; 4 past 65,536 lists) and its quantizer, not
+as FAISS writes it (with an 8-byte id a code): the lists are refilled in id order on loading, so
+the loaded index holds the same lists in the same order and answers every search as the saved
+one did.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import faiss
@@ -158,3 +164,52 @@ def extra_bytes_per_code(index: Any) -> float:
     quantizer = faiss.downcast_IndexBinary(index.quantizer)
     per_centre = CODE_BYTES + (8 if isinstance(quantizer, faiss.IndexBinaryIVF) else 0)  # + its id
     return 8.0 + per_centre * index.nlist / max(1, index.ntotal)
+
+
+def inverted_file(index: Any) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(list number, descriptor ids, (n, 32) codes)`` of each non-empty list of an inverted file."""
+    lists = index.invlists
+    for number in range(lists.nlist):
+        if size := lists.list_size(number):
+            ids = faiss.rev_swig_ptr(lists.get_ids(number), size).copy()
+            yield (
+                number,
+                ids,
+                faiss.rev_swig_ptr(lists.get_codes(number), size * CODE_BYTES).reshape(-1, CODE_BYTES),
+            )
+
+
+def write(index: Any, directory: Path) -> dict[str, int] | None:
+    """Save ``index`` into ``directory``; returns what :func:`read` needs back (None: an exact
+    index, written by FAISS as ``features.faiss``)."""
+    if isinstance(index, _FLAT):
+        faiss.write_index_binary(index, str(directory / "features.faiss"))
+        return None
+    codes = np.zeros((index.ntotal, CODE_BYTES), np.uint8)
+    list_of = np.zeros(index.ntotal, np.uint16 if index.nlist <= 1 << 16 else np.uint32)
+    for number, ids, listed in inverted_file(index):
+        codes[ids] = listed
+        list_of[ids] = number
+    np.save(directory / "codes.npy", codes)
+    np.save(directory / "lists.npy", list_of)
+    faiss.write_index_binary(faiss.downcast_IndexBinary(index.quantizer), str(directory / "quantizer.faiss"))
+    return {"lists": int(index.nlist), "probes": int(index.nprobe)}
+
+
+def read(directory: Path, stored: dict[str, int] | None) -> Any:
+    """The index :func:`write` saved (``stored``: what it returned), or a catalog's
+    ``features.faiss`` as FAISS wrote it (exact indexes, and inverted files of older catalogs)."""
+    if stored is None:
+        return faiss.read_index_binary(str(directory / "features.faiss"))
+    quantizer = faiss.read_index_binary(str(directory / "quantizer.faiss"))
+    index = faiss.IndexBinaryIVF(quantizer, DESCRIPTOR_BITS, int(stored["lists"]))  # keeps a reference
+    index.nprobe = int(stored["probes"])
+    index.is_trained = True  # the quantizer holds the trained centres
+    codes = np.ascontiguousarray(np.load(directory / "codes.npy"))
+    list_of = np.load(directory / "lists.npy").astype(np.int64)
+    if len(codes):
+        ids = np.arange(len(codes), dtype=np.int64)
+        index.add_core(  # type: ignore[attr-defined]  # not in faiss's stubs
+            len(codes), faiss.swig_ptr(codes), faiss.swig_ptr(ids), faiss.swig_ptr(list_of)
+        )
+    return index

@@ -111,3 +111,21 @@ def test_extra_features_extend_a_copy_and_keep_real_answers(catalog: Catalog) ->
     assert Matcher(bigger).match(product_image(0)[:240], k=1)[0].original_id == "o0"
     with pytest.raises(ValueError, match="already in the catalog"):
         catalog.with_extra_features([("o1", codes, np.zeros((len(codes), 2)), (10, 10))])
+
+
+def test_thumbnails_survive_save_and_load_and_are_held_compressed(catalog: Catalog, tmp_path: Path) -> None:
+    from detection.verify import make_thumbnail, pack, thumbnail_size, unpack
+
+    catalog.save(tmp_path / "index")
+    loaded = Catalog.load(tmp_path / "index")
+    raw_bytes = 0
+    for position in range(len(catalog)):
+        expected = pack(make_thumbnail(product_image(position)))
+        raw_bytes += expected.nbytes
+        width, height = thumbnail_size(*catalog.sizes[position])
+        quantised = unpack(expected, width, height)
+        assert np.array_equal(catalog.thumbnail_of(position), quantised)
+        assert np.array_equal(loaded.thumbnail_of(position), quantised)
+    held = sum(len(t) for t in loaded.compressed_thumbnails)
+    assert held < raw_bytes  # drawn products are mostly flat background
+    assert loaded.nbytes() - catalog.nbytes() == held - sum(len(t) for t in catalog.compressed_thumbnails)

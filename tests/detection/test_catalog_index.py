@@ -176,3 +176,47 @@ def test_the_small_file_is_calibrated_with_the_exhaustive_search(
     assert catalog.descriptor_count >= 3000 and not catalog_index.is_small_inverted_file(catalog.index)
     assert catalog.for_calibration() is catalog
     assert Matcher(catalog).match(product_image(15)[:260], k=1)[0].original_id == "o15"
+
+
+@pytest.mark.parametrize("count", [1_000, 8_000], ids=["inverted file", "two-level inverted file"])
+def test_a_saved_inverted_file_answers_as_before_without_ids_on_disk(
+    small_thresholds: None, tmp_path: Path, count: int
+) -> None:
+    rng = np.random.default_rng(3)
+    codes = _clustered_codes(rng, count // 20, 20, 8)
+    index = catalog_index.make_index(codes)
+    index.add(_flipped(codes[:50], rng, 4))  # codes added later go to the lists' ends, as Catalog.add
+    stored = catalog_index.write(index, tmp_path)
+    loaded = catalog_index.read(tmp_path, stored)
+    assert catalog_index.describe(loaded) == catalog_index.describe(index)
+    queries = _flipped(codes[rng.choice(count, 300, replace=False)], rng, 12)
+    assert [a.tolist() for a in index.search(queries, 4)] == [a.tolist() for a in loaded.search(queries, 4)]
+    for (number, ids, listed), (again, loaded_ids, loaded_listed) in zip(
+        catalog_index.inverted_file(index), catalog_index.inverted_file(loaded), strict=True
+    ):
+        assert number == again and ids.tolist() == loaded_ids.tolist()
+        assert np.array_equal(listed, loaded_listed)
+    faiss.write_index_binary(index, str(tmp_path / "as-faiss-writes-it"))
+    saved = sum(p.stat().st_size for p in tmp_path.iterdir() if p.name != "as-faiss-writes-it")
+    # 32 bytes a code and a 2-byte list number, where FAISS writes an 8-byte id beside each code.
+    assert saved < (tmp_path / "as-faiss-writes-it").stat().st_size - 5 * index.ntotal
+
+
+def test_a_catalog_saved_with_faiss_inverted_file_still_loads(small_thresholds: None, tmp_path: Path) -> None:
+    import json
+
+    catalog = build_catalog((f"o{i}", product_image(i)) for i in range(6))
+    assert isinstance(catalog.index, faiss.IndexBinaryIVF)
+    catalog.save(tmp_path / "index")
+    # A format-3 catalog: the inverted file as FAISS writes it, no layout in meta.json.
+    folder = tmp_path / "index"
+    for name in ("codes.npy", "lists.npy", "quantizer.faiss"):
+        (folder / name).unlink()
+    faiss.write_index_binary(catalog.index, str(folder / "features.faiss"))
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["format"] = 3
+    del meta["index"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    loaded = Catalog.load(folder)
+    assert np.array_equal(loaded.all_descriptors(), catalog.all_descriptors())
+    assert Matcher(loaded).match(product_image(2)[:240], k=1)[0].original_id == "o2"
