@@ -36,6 +36,13 @@ MIN_ENERGY = 0.1  # a block with less than this fraction of the mean gradient en
 # keep directions far closer; a re-drawn stroke does not.
 AGREE = 0.8
 MIN_BLOCKS = 4  # fewer textured blocks than this: no verdict (agreement 1, the inliers decide)
+# An overlay (:func:`overlaid_blocks`): the listing's edge energy, relative to its typical drawn
+# block, at least this many times the original's there (about twice the contrast) ...
+OVERLAY_ENERGY = 4.0
+OVERLAY_MAX_ADDED = 0.25  # ... over at most this share of the overlap's blocks;
+OVERLAY_STRONG = 1.0  # a hidden block holds the listing's mean edge energy (marks) or none (fill);
+OVERLAY_MAX_HIDDEN = 0.4  # it may hide at most this share of the drawn blocks,
+OVERLAY_REST_AGREES = 0.9  # and the drawn blocks it leaves must agree at least this much.
 
 
 def make_thumbnail(image: np.ndarray) -> np.ndarray:
@@ -271,7 +278,60 @@ def agreements(
     # which edges are strong without moving any. A stroke the copy lost or redrew still
     # disagrees: what the copy has there runs another way.
     same_way = cross / np.maximum(colocated, 1e-6) >= AGREE
-    return both, float(same_way[drawn].mean())
+    overlaid = overlaid_blocks(energy_a, energy_b, inside, drawn, same_way)
+    return both, float(same_way[drawn & ~overlaid].mean())
+
+
+def overlaid_blocks(
+    energy_a: np.ndarray,
+    energy_b: np.ndarray,
+    inside: np.ndarray,
+    drawn: np.ndarray,
+    same_way: np.ndarray,
+) -> np.ndarray:
+    """The original's drawn blocks that an overlay laid over the copy hides (a price sticker, a
+    banner, a badge), to leave out of the drawn agreement; none unless every other drawn block
+    agrees.
+
+    An overlay is structure the listing adds, far stronger than the original's there (lettering,
+    a plate's outline, relative to each image's own edge strength), over a compact part of the
+    overlap. A drawn block that disagrees where the listing adds such structure or beside it,
+    and shows the overlay's marks (edges at least as strong as the listing's average block) or
+    its flat fill (no edges), is hidden, not drawn otherwise. A redrawn variant (another
+    letter, a closed lid) disagrees inside the drawing with structure of the drawing's own
+    strength, which this leaves counted; an unrelated image adds structure everywhere (more
+    than ``OVERLAY_MAX_ADDED`` of the overlap) or disagrees outside any overlay, so it keeps
+    its disagreement too (a look-alike aligned by its outline: its other drawn blocks disagree).
+    """
+    none = np.zeros_like(drawn)
+    disagree = drawn & ~same_way
+    if not disagree.any():
+        return none
+    # The listing's energy over the original's, relative to their typical ratio over the drawn
+    # blocks (a copy's contrast may differ throughout).
+    ratio = energy_b / np.maximum(energy_a, 1e-6)
+    typical = float(np.median(ratio[drawn]))
+    if typical <= 0:
+        return none
+    mean_b = float(energy_b[inside].mean())
+    added = inside & (energy_b >= MIN_ENERGY * mean_b) & (ratio >= OVERLAY_ENERGY * typical)
+    if not added.any() or added.sum() > OVERLAY_MAX_ADDED * inside.sum():
+        return none
+    near = cv2.dilate(added.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    # Hidden under the overlay's own high-contrast marks (lettering, the plate's outline: the
+    # listing's edges there at least as strong as in its average block) or under its flat fill
+    # (the listing blank there); a block with edges of the drawing's own strength is not hidden.
+    marked = energy_b >= OVERLAY_STRONG * mean_b
+    filled = energy_b < MIN_ENERGY * mean_b
+    hidden = disagree & near & (marked | filled)
+    kept = drawn & ~hidden
+    if (
+        hidden.sum() > OVERLAY_MAX_HIDDEN * drawn.sum()
+        or kept.sum() < MIN_BLOCKS
+        or float(same_way[kept].mean()) < OVERLAY_REST_AGREES
+    ):
+        return none
+    return hidden
 
 
 STRIP_MIN_SIDE = 6  # px of thumbnail: a thinner strip carries too little to correlate

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detection.catalog import Catalog
+from detection.catalog import FORMAT_VERSION, Catalog
 from detection.matching import Matcher, build_catalog
 from detection.matching.tuning import STRUCTURE_WEIGHT
 from detection.verify import (
@@ -175,7 +175,7 @@ def test_a_format_2_index_still_loads(catalog: Catalog, tmp_path: Path) -> None:
     catalog.save(tmp_path / "index")
     meta_path = tmp_path / "index" / "meta.json"
     meta = json.loads(meta_path.read_text())
-    assert meta["format"] == 3
+    assert meta["format"] == FORMAT_VERSION
     meta["format"] = 2
     meta_path.write_text(json.dumps(meta))
     loaded = Catalog.load(tmp_path / "index")
@@ -292,3 +292,39 @@ def test_a_recolouring_that_changes_which_edges_are_strong_still_agrees_where_dr
     both, drawn = agreements(thumbnail, _two_tone(dark=215, light=70), IDENTITY, size)
     assert drawn >= 0.9 and drawn > both
     assert agreements(thumbnail, _variant(original, 77), IDENTITY, size)[1] <= 0.5
+
+
+def _line_drawing(seed: int) -> np.ndarray:
+    """Outlined shapes inside a frame, on a white margin (a clip-art drawing)."""
+    rng = np.random.default_rng(seed)
+    image = np.full((400, 400, 3), 255, np.uint8)
+    for _ in range(12):
+        colour = tuple(int(v) for v in rng.integers(0, 160, 3))
+        x, y = int(rng.integers(110, 290)), int(rng.integers(110, 290))
+        kind = rng.integers(0, 3)
+        if kind == 0:
+            cv2.circle(image, (x, y), int(rng.integers(10, 40)), colour, 3)
+        elif kind == 1:
+            cv2.rectangle(image, (x - 30, y - 20), (x + 30, y + 20), colour, 3)
+        else:
+            cv2.line(image, (x - 40, y), (x + 40, y + int(rng.integers(-40, 40))), colour, 4)
+    cv2.rectangle(image, (100, 100), (300, 300), (60, 60, 60), 4)
+    return image
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_price_sticker_over_the_drawings_edge_is_discounted_but_a_redrawn_part_is_not(seed: int) -> None:
+    """A price sticker laid over a corner of the drawing and the margin beside it hides the
+    drawing's blocks under its plate: left out of the score's measure, every other drawn block
+    agrees. The same corner redrawn in the drawing's own way (another drawing's strokes, no
+    plate, no lettering) still disagrees there."""
+    original = _line_drawing(seed)
+    size = (400, 400)
+    thumbnail = make_thumbnail(original)
+    copy = original.copy()
+    cv2.ellipse(copy, (110, 130), (80, 40), 0, 0, 360, (40, 40, 220), -1)
+    cv2.putText(copy, "$9.99", (48, 144), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (255, 255, 255), 3)
+    variant = original.copy()
+    variant[100:200, 100:220] = _line_drawing(50 + seed)[100:200, 100:220]
+    assert agreements(thumbnail, copy, IDENTITY, size)[1] >= 0.9
+    assert agreements(thumbnail, variant, IDENTITY, size)[1] < 0.9
