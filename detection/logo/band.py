@@ -41,8 +41,24 @@ def colour_distance(image: np.ndarray, colour: np.ndarray) -> np.ndarray:
 
 
 def background_model(blurred: np.ndarray, strip: int = 4) -> tuple[np.ndarray, float]:
-    """The background's colour at every pixel, a plane per channel fitted to the image's border,
-    and how much the border varies about it (90th percentile).
+    """The background's colour at every pixel (:func:`background_fit`'s planes drawn), and how
+    much the border varies about it."""
+    coefficients, noise = background_fit(blurred, strip)
+    h, w = blurred.shape[:2]
+    return colour_plane(*plane_grid(w, h), coefficients), noise
+
+
+def plane_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column and row coordinates (float32, -0.5 to 0.5) at which the colour planes are drawn."""
+    return np.arange(width, dtype=np.float32) / width - 0.5, np.arange(
+        height, dtype=np.float32
+    ) / height - 0.5
+
+
+def background_fit(blurred: np.ndarray, strip: int = 4) -> tuple[np.ndarray, float]:
+    """The background's colour as a plane per channel fitted to the image's border (float32
+    coefficients, (3, channels), for :func:`colour_plane`), and how much the border varies about
+    it (90th percentile).
 
     Product photos are shot on sweeps whose light falls off across the frame; one median colour
     for the whole border would make the darker side of such a background part of the product.
@@ -50,10 +66,7 @@ def background_model(blurred: np.ndarray, strip: int = 4) -> tuple[np.ndarray, f
     border), so the plane follows the background rather than the product.
     """
     h, w = blurred.shape[:2]
-    border = np.zeros((h, w), bool)
-    border[:strip], border[-strip:], border[:, :strip], border[:, -strip:] = True, True, True, True
-    # The border's pixels in row-major order, as indexing a full coordinate grid would give them.
-    border_y, border_x = np.nonzero(border)
+    border_y, border_x = border_pixels(h, w, strip)
     step = max(1, border_y.size // 2000)
     sample_y, sample_x = border_y[::step], border_x[::step]
     colours = blurred[sample_y, sample_x].astype(np.float64)
@@ -65,9 +78,29 @@ def background_model(blurred: np.ndarray, strip: int = 4) -> tuple[np.ndarray, f
         residual = np.abs(design @ coefficients - colours).sum(axis=1)
         keep = residual <= max(12.0, float(np.percentile(residual, 70)) * 2.0)
     noise = float(np.percentile(residual[keep], 90)) if keep.any() else 0.0
-    gx = np.arange(w, dtype=np.float32) / w - 0.5
-    gy = np.arange(h, dtype=np.float32) / h - 0.5
-    return colour_plane(gx, gy, coefficients.astype(np.float32)), noise
+    return coefficients.astype(np.float32), noise
+
+
+def border_pixels(height: int, width: int, strip: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the pixels within ``strip`` of an image's edge, in row-major order (as
+    ``np.nonzero`` of a border mask gives them, without drawing and scanning the whole mask)."""
+    if min(height, width) <= 2 * strip:
+        border = np.zeros((height, width), bool)
+        border[:strip], border[-strip:], border[:, :strip], border[:, -strip:] = True, True, True, True
+        rows, columns = np.nonzero(border)
+        return rows, columns
+    full = np.arange(width, dtype=np.intp)
+    sides = np.concatenate([full[:strip], full[width - strip :]])
+    inner = height - 2 * strip
+    rows = np.concatenate(
+        [
+            np.repeat(np.arange(strip, dtype=np.intp), width),
+            np.repeat(np.arange(strip, height - strip, dtype=np.intp), 2 * strip),
+            np.repeat(np.arange(height - strip, height, dtype=np.intp), width),
+        ]
+    )
+    columns = np.concatenate([np.tile(full, strip), np.tile(sides, inner), np.tile(full, strip)])
+    return rows, columns
 
 
 def colour_plane(gx: np.ndarray, gy: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -85,6 +118,27 @@ def colour_plane(gx: np.ndarray, gy: np.ndarray, c: np.ndarray) -> np.ndarray:
     return merged if merged.ndim == 3 else merged[:, :, None]
 
 
+def plane_distance(image: np.ndarray, gx: np.ndarray, gy: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Every pixel's distance from the colour planes ``c`` (float32 coefficients, see
+    :func:`colour_plane`), summed over the channels (float32).
+
+    The values of ``cv2.transform(cv2.absdiff(image as float32, colour_plane(gx, gy, c)), ones)``
+    — each plane is drawn the same way and the channels are summed in the same order — a channel
+    at a time, without drawing, merging and walking a three-channel plane: twice as fast.
+    """
+    total: np.ndarray | None = None
+    for k, channel in enumerate(cv2.split(image)):
+        plane = (gx * c[0, k])[None, :] + (gy * c[1, k])[:, None]
+        plane += c[2, k]
+        distance = cv2.absdiff(channel.astype(np.float32), plane)
+        if total is None:
+            total = distance
+        else:
+            total += distance
+    assert total is not None
+    return total
+
+
 def foreground(image: np.ndarray) -> np.ndarray:
     """The product: pixels that differ from the background modelled on the image border."""
     return foreground_difference(image)[0]
@@ -93,13 +147,14 @@ def foreground(image: np.ndarray) -> np.ndarray:
 def foreground_difference(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The product's mask (:func:`foreground`) and every pixel's difference from the background."""
     blurred = cv2.GaussianBlur(image, (5, 5), 0)
-    background, noise = background_model(blurred)
-    difference = cv2.transform(
-        cv2.absdiff(blurred.astype(np.float32), background), np.ones((1, 3), np.float32)
-    )
+    coefficients, noise = background_fit(blurred)
+    difference = plane_distance(blurred, *plane_grid(blurred.shape[1], blurred.shape[0]), coefficients)
     # A mottled backdrop raises the bar: well above what its own border varies by.
     threshold = max(40.0, 2.5 * noise)
-    mask: np.ndarray = (difference > threshold).astype(np.uint8)
+    above = difference > threshold
+    if not above.any():  # no product: closing and labelling an empty mask finds nothing either
+        return np.zeros(above.shape, bool), difference
+    mask: np.ndarray = above.astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
@@ -112,10 +167,11 @@ def foreground_difference(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def object_extent(mask: np.ndarray) -> Extent | None:
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
+    """The bounding box of the mask's pixels, None when it has none."""
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask, dtype=np.uint8))  # no pixel list drawn
+    if w == 0 or h == 0:
         return None
-    return Extent(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    return Extent(x, y, x + w, y + h)
 
 
 def logo_band(extent: Extent) -> tuple[int, int]:

@@ -24,6 +24,12 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 def sobel_strength(gray: np.ndarray) -> np.ndarray:
     """``|S_x| + |S_y|`` with the seed's masks (float32, same size as ``gray``)."""
+    if gray.dtype == np.uint8:
+        # Pixels are never negative, so |right| - |left| is right - left: OpenCV's 3x3 Sobel
+        # derivative, summed exactly in 16-bit integers (the same values, several times faster).
+        s_x = np.abs(cv2.Sobel(gray, cv2.CV_16S, 1, 0, ksize=3))
+        s_y = np.abs(cv2.Sobel(gray, cv2.CV_16S, 0, 1, ksize=3))
+        return (s_x + s_y).astype(np.float32)
     g = gray.astype(np.float32)
     s_x = np.abs(cv2.filter2D(g, -1, _RIGHT)) - np.abs(cv2.filter2D(g, -1, _LEFT))
     s_y = np.abs(cv2.filter2D(g, -1, _TOP)) - np.abs(cv2.filter2D(g, -1, _BOTTOM))
@@ -35,7 +41,8 @@ def colour_strength(image: np.ndarray) -> np.ndarray:
     the same brightness as the product (magenta on green) has no edge in grayscale."""
     if image.ndim == 2:
         return sobel_strength(image)
-    return np.max(np.stack([sobel_strength(image[:, :, c]) for c in range(3)]), axis=0)
+    channels = [sobel_strength(image[:, :, c]) for c in range(3)]
+    return np.maximum(np.maximum(channels[0], channels[1]), channels[2])
 
 
 def edge_mask(strength: np.ndarray, t_s: float) -> np.ndarray:

@@ -11,11 +11,11 @@ import numpy as np
 from detection.logo.band import (
     Extent,
     band_extent,
-    colour_plane,
     foreground_difference,
     logo_band,
     object_extent,
     outline_edges,
+    plane_distance,
 )
 from detection.logo.chaincode import prune_spurs, thin, trace
 from detection.logo.edges import auto_thresholds, colour_strength, edge_mask, start_points
@@ -24,6 +24,10 @@ from detection.logo.position import classify_offset, edge_histogram, logo_span
 from detection.logo.shape import classify_shape, shape_features
 
 MIN_PRODUCT_WIDTH = 24
+
+# The product's colour across the band: a plane's coefficients per channel and (width, height,
+# noise) of the image (:func:`_product_colour`), fitted once per image.
+ProductColour = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -41,8 +45,15 @@ class Located:
     offset: float
     position: str
     confidence: float
-    shape_inputs: tuple[np.ndarray, np.ndarray, np.ndarray, float] = field(repr=False)
-    # (logo mask, edges in the logo box, colour strength in it, the start threshold t_0)
+    shape_sources: tuple[np.ndarray, ProductColour, np.ndarray, np.ndarray, float] = field(repr=False)
+    # (the colour image, its product's colour, edges in the logo box, colour strength in it, t_0)
+
+    @cached_property
+    def shape_inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """(logo mask, edges in the logo box, colour strength in it, the start threshold t_0);
+        the mask is drawn only when first asked for (most verdicts never measure the shape)."""
+        image, product_colour, box_edges, box_strength, t_0 = self.shape_sources
+        return _ink(image, product_colour, self.box), box_edges, box_strength, t_0
 
     @cached_property
     def features(self) -> dict[str, float]:
@@ -116,13 +127,13 @@ def locate(image: np.ndarray) -> Located | None:
     span = logo_span(histogram)
     # A mark near the product's edge has no edges inside the eroded outline: the ink decides.
     columns_hint = (at_band.x0 + span[0], at_band.x0 + span[1]) if span is not None else (0, 0)
-    found = _logo_box(colour, mask, columns_hint, band)
+    product_colour = _product_colour(colour, mask, band)
+    found = _logo_box(colour, mask, columns_hint, band, product_colour)
     if found is None:
         return None
     box, ink_share = found
     x0, y0, bw, bh = box
     x1, y1 = x0 + bw, y0 + bh
-    logo_mask = _logo_mask(colour, mask, box, band)
     left, right = outline_edges(difference, at_band)
     offset = ((x0 + x1) / 2.0 - (left + right) / 2.0) / (right - left)
     at_edge = x0 <= at_band.x0 + 1 or x1 >= at_band.x1 - 1
@@ -143,12 +154,16 @@ def locate(image: np.ndarray) -> Located | None:
         float(offset),
         classify_offset(offset),
         confidence,
-        (logo_mask, edges[y0:y1, x0:x1], strength[y0:y1, x0:x1], t_0),
+        (colour, product_colour, edges[y0:y1, x0:x1], strength[y0:y1, x0:x1], t_0),
     )
 
 
 def _logo_box(
-    image: np.ndarray, product: np.ndarray, span: tuple[int, int], band: tuple[int, int]
+    image: np.ndarray,
+    product: np.ndarray,
+    span: tuple[int, int],
+    band: tuple[int, int],
+    product_colour: ProductColour,
 ) -> tuple[tuple[int, int, int, int], float] | None:
     """The logo's box and its share of the band's ink.
 
@@ -170,7 +185,7 @@ def _logo_box(
     eroded = cv2.erode(near, np.ones((5, 5), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
     oy, ox = y0 - max(0, y0 - 3), x0 - max(0, x0 - 3)
     inner = eroded[oy : oy + y1 - y0, ox : ox + x1 - x0]
-    ink = _ink(image, product, (x0, y0, x1 - x0, y1 - y0), band) & inner
+    ink = _ink(image, product_colour, (x0, y0, x1 - x0, y1 - y0)) & inner
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     # Ink that touches the product's outline is its shading or a seam, not a printed mark.
     ring = (cv2.dilate((~eroded).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)[
@@ -244,9 +259,7 @@ def _join_near(parts: list[tuple[int, ...]]) -> list[tuple[int, int, int, int, i
     return [tuple(m) for m in joined.values()]  # type: ignore[misc]
 
 
-def _product_colour(
-    image: np.ndarray, product: np.ndarray, band: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
+def _product_colour(image: np.ndarray, product: np.ndarray, band: tuple[int, int]) -> ProductColour:
     """The product's colour across the band as a plane per channel (light falls off across a
     product) fitted to its pixels there, the logo's left out as outliers: (coefficients, scale)."""
     rows = slice(band[0], band[1])
@@ -268,21 +281,11 @@ def _product_colour(
     return coefficients, np.array([w, h, noise], np.float64)
 
 
-def _ink(
-    image: np.ndarray, product: np.ndarray, box: tuple[int, int, int, int], band: tuple[int, int]
-) -> np.ndarray:
+def _ink(image: np.ndarray, product_colour: ProductColour, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Pixels of ``box`` that differ from the product's colour (:func:`_product_colour`) there."""
     x, y, w, h = box
-    coefficients, (width, height, noise) = _product_colour(image, product, band)
+    coefficients, (width, height, noise) = product_colour
     gx = (np.arange(x, x + w, dtype=np.float32) / width) - 0.5
     gy = (np.arange(y, y + h, dtype=np.float32) / height) - 0.5
-    expected = colour_plane(gx, gy, coefficients.astype(np.float32))
-    crop = np.ascontiguousarray(image[y : y + h, x : x + w]).astype(np.float32)
-    distance = cv2.transform(cv2.absdiff(crop, expected), np.ones((1, 3), np.float32))
+    distance = plane_distance(image[y : y + h, x : x + w], gx, gy, coefficients.astype(np.float32))
     return distance > max(40.0, 3.0 * noise)
-
-
-def _logo_mask(
-    image: np.ndarray, product: np.ndarray, box: tuple[int, int, int, int], band: tuple[int, int]
-) -> np.ndarray:
-    """Pixels of the logo box that differ from the product's own colour at the band."""
-    return _ink(image, product, box, band)
