@@ -11,9 +11,10 @@ Layout of a saved catalog directory::
     codes.npy        uint8 (descriptors, 32) the codes in id order
     lists.npy        uint16 (uint32 past 65,536 lists) each code's inverted list
     quantizer.faiss  the inverted file's quantizer (its list centres)
-    thumbnails.xz    LZMA-compressed 4-bit grayscale thumbnails (:mod:`detection.verify`), packed
-                     codes one original after another; meta.json says which originals have one
-                     (an original added as features has none)
+    thumbnails.zlib  each original's packed 4-bit grayscale thumbnail (:mod:`detection.verify`),
+                     zlib-compressed as held in memory, one after another; meta.json lists their
+                     lengths (0: none, as for an original added as features). Formats 2 and 3:
+                     thumbnails.xz, the packed codes LZMA-compressed together, and 0/1 flags.
 
 Small catalogs use an exact Hamming index; larger ones an inverted file (trained once, then
 extended by :meth:`Catalog.add`), whose lists follow the catalog's size so that a search costs
@@ -299,9 +300,8 @@ class Catalog:
             np.save(staging / "points.npy", self.points)
             np.save(staging / "offsets.npy", np.asarray(self.offsets, dtype=np.int64))
             np.save(staging / "scales.npy", np.asarray(self.scales, dtype=np.float32))
-            # Clip-art thumbnails are mostly flat: LZMA stores them in ~0.4 KB instead of ~1.8 KB.
-            packed = b"".join(zlib.decompress(t) for t in self.compressed_thumbnails if t)
-            (staging / "thumbnails.xz").write_bytes(lzma.compress(packed))
+            # As held in memory, so that loading a catalog does not compress them again.
+            (staging / "thumbnails.zlib").write_bytes(b"".join(self.compressed_thumbnails))
             stored_index = catalog_index.write(self.index, staging)
             meta = {
                 "format": FORMAT_VERSION,
@@ -311,7 +311,7 @@ class Catalog:
                 "calibration": self.calibration.to_dict(),
                 "working_side": WORKING_SIDE,
                 "features_per_original": ORIGINAL_FEATURES,
-                "thumbnails": [int(bool(t)) for t in self.compressed_thumbnails],
+                "thumbnails": [len(t) for t in self.compressed_thumbnails],
                 "index": stored_index,
             }
             (staging / "meta.json").write_text(json.dumps(meta))
@@ -355,14 +355,11 @@ class Catalog:
         catalog.offsets = [int(v) for v in np.load(directory / "offsets.npy")]
         catalog.scales = [float(v) for v in np.load(directory / "scales.npy")]
         catalog.index = catalog_index.read(directory, meta.get("index"))
-        codes = np.frombuffer(lzma.decompress((directory / "thumbnails.xz").read_bytes()), np.uint8)
-        start = 0
-        for size, present in zip(catalog.sizes, meta["thumbnails"], strict=True):
-            length = (int(np.prod(thumbnail_size(*size))) + 1) // 2 if present else 0
-            catalog.compressed_thumbnails.append(
-                _compressed(codes[start : start + length]) if length else b""
-            )
-            start += length
+        catalog.compressed_thumbnails = (
+            _stored_thumbnails(directory, meta["thumbnails"])
+            if meta["format"] >= 4
+            else _lzma_thumbnails(directory, catalog.sizes, meta["thumbnails"])
+        )
         return catalog
 
     def nbytes(self) -> int:
@@ -377,3 +374,22 @@ def _compressed(packed: np.ndarray) -> bytes:
     """Packed thumbnail codes as kept in memory: a clip-art thumbnail shrinks ~3.7× (mostly flat), a
     photograph's ~1.5×; decompressing one costs a few microseconds."""
     return zlib.compress(packed.tobytes(), 6)
+
+
+def _stored_thumbnails(directory: Path, lengths: list[int]) -> list[bytes]:
+    """The compressed thumbnails of a format-4 catalog, as saved."""
+    stored = (directory / "thumbnails.zlib").read_bytes()
+    ends = np.cumsum(lengths, dtype=np.int64)
+    return [stored[end - length : end] for end, length in zip(ends.tolist(), lengths, strict=True)]
+
+
+def _lzma_thumbnails(directory: Path, sizes: list[tuple[int, int]], present: list[int]) -> list[bytes]:
+    """The thumbnails of a format-2 or -3 catalog (packed codes LZMA-compressed together), compressed
+    one by one as a catalog holds them."""
+    codes = np.frombuffer(lzma.decompress((directory / "thumbnails.xz").read_bytes()), np.uint8)
+    thumbnails, start = [], 0
+    for size, has_one in zip(sizes, present, strict=True):
+        length = (int(np.prod(thumbnail_size(*size))) + 1) // 2 if has_one else 0
+        thumbnails.append(_compressed(codes[start : start + length]) if length else b"")
+        start += length
+    return thumbnails

@@ -11,6 +11,7 @@ import pytest
 import detection.catalog_index as catalog_index
 from detection.catalog import Catalog
 from detection.matching import Matcher, build_catalog
+from tests.support.catalogs import rewrite_as_format
 from tests.support.images import product_image
 
 
@@ -203,20 +204,11 @@ def test_a_saved_inverted_file_answers_as_before_without_ids_on_disk(
 
 
 def test_a_catalog_saved_with_faiss_inverted_file_still_loads(small_thresholds: None, tmp_path: Path) -> None:
-    import json
-
     catalog = build_catalog((f"o{i}", product_image(i)) for i in range(6))
     assert isinstance(catalog.index, faiss.IndexBinaryIVF)
     catalog.save(tmp_path / "index")
-    # A format-3 catalog: the inverted file as FAISS writes it, no layout in meta.json.
-    folder = tmp_path / "index"
-    for name in ("codes.npy", "lists.npy", "quantizer.faiss"):
-        (folder / name).unlink()
-    faiss.write_index_binary(catalog.index, str(folder / "features.faiss"))
-    meta = json.loads((folder / "meta.json").read_text())
-    meta["format"] = 3
-    del meta["index"]
-    (folder / "meta.json").write_text(json.dumps(meta))
-    loaded = Catalog.load(folder)
+    rewrite_as_format(catalog, tmp_path / "index", 3)
+    loaded = Catalog.load(tmp_path / "index")
     assert np.array_equal(loaded.all_descriptors(), catalog.all_descriptors())
+    assert all(np.array_equal(loaded.thumbnail_of(i), catalog.thumbnail_of(i)) for i in range(6))
     assert Matcher(loaded).match(product_image(2)[:240], k=1)[0].original_id == "o2"

@@ -21,6 +21,7 @@ from detection.verify import (
     thumbnail_size,
     unpack,
 )
+from tests.support.catalogs import rewrite_as_format
 from tests.support.images import product_image
 
 IDENTITY = np.eye(3)
@@ -173,11 +174,8 @@ def test_original_added_as_features_has_no_thumbnail_even_after_save_and_load(
 def test_a_format_2_index_still_loads(catalog: Catalog, tmp_path: Path) -> None:
     """Format 3 only stretches faint thumbnails before storing them; format-2 thumbnails still work."""
     catalog.save(tmp_path / "index")
-    meta_path = tmp_path / "index" / "meta.json"
-    meta = json.loads(meta_path.read_text())
-    assert meta["format"] == FORMAT_VERSION
-    meta["format"] = 2
-    meta_path.write_text(json.dumps(meta))
+    assert json.loads((tmp_path / "index" / "meta.json").read_text())["format"] == FORMAT_VERSION
+    rewrite_as_format(catalog, tmp_path / "index", 2)
     loaded = Catalog.load(tmp_path / "index")
     assert np.array_equal(loaded.thumbnail_of(2), catalog.thumbnail_of(2))
 
