@@ -299,7 +299,8 @@ def overlaid_blocks(
     and shows the overlay's marks (edges at least as strong as the listing's average block) or
     its flat fill (no edges), is hidden, not drawn otherwise. A redrawn variant (another
     letter, a closed lid) disagrees inside the drawing with structure of the drawing's own
-    strength, which this leaves counted; an unrelated image adds structure everywhere (more
+    strength, or, redrawn bolder (a caption in darker ink), adds structure only where the
+    original is drawn, while an overlay reaches past the drawing: this leaves both counted; an unrelated image adds structure everywhere (more
     than ``OVERLAY_MAX_ADDED`` of the overlap) or disagrees outside any overlay, so it keeps
     its disagreement too (a look-alike aligned by its outline: its other drawn blocks disagree).
     """
@@ -316,6 +317,10 @@ def overlaid_blocks(
     mean_b = float(energy_b[inside].mean())
     added = inside & (energy_b >= MIN_ENERGY * mean_b) & (ratio >= OVERLAY_ENERGY * typical)
     if not added.any() or added.sum() > OVERLAY_MAX_ADDED * inside.sum():
+        return none
+    if not (added & ~drawn).any():
+        # Added only where the original is drawn: the drawing redrawn bolder (a caption in
+        # darker ink, other words), not something laid over it, which reaches past the drawing.
         return none
     near = cv2.dilate(added.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     # Hidden under the overlay's own high-contrast marks (lettering, the plate's outline: the

@@ -326,3 +326,15 @@ def test_a_price_sticker_over_the_drawings_edge_is_discounted_but_a_redrawn_part
     variant[100:200, 100:220] = _line_drawing(50 + seed)[100:200, 100:220]
     assert agreements(thumbnail, copy, IDENTITY, size)[1] >= 0.9
     assert agreements(thumbnail, variant, IDENTITY, size)[1] < 0.9
+
+
+@pytest.mark.parametrize("seed", [1, 2, 5])
+def test_a_caption_redrawn_in_bolder_ink_is_not_taken_for_an_overlay(seed: int) -> None:
+    """Other words where the original's grey caption was, in heavier black strokes: far stronger
+    edges than the original's there, but only where the original is drawn. An overlay reaches
+    past the drawing; this is the drawing redrawn, and its disagreement counts."""
+    base = _line_drawing(seed)
+    original, variant = base.copy(), base.copy()
+    cv2.putText(original, "ONE", (110, 280), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (190, 190, 190), 2)
+    cv2.putText(variant, "TWO", (110, 280), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (0, 0, 0), 5)
+    assert agreements(make_thumbnail(original), variant, IDENTITY, (400, 400))[1] < 0.9
