@@ -9,7 +9,7 @@ Layout of a saved catalog directory::
     features.faiss   an exact index as FAISS writes it (descriptor i has id i), or, for an
                      inverted file (:func:`detection.catalog_index.write`):
     codes.npy        uint8 (descriptors, 32) the codes in id order
-    lists.npy        uint16 (uint32 past 65,536 lists) each code's inverted list
+    lists.npy        uint16 (uint32 from 65,535 lists) each code's inverted list (the type's largest value: none)
     quantizer.faiss  the inverted file's quantizer (its list centres)
     thumbnails.zlib  each original's packed 4-bit grayscale thumbnail (:mod:`detection.verify`),
                      zlib-compressed as held in memory, one after another; meta.json lists their
@@ -356,7 +356,7 @@ class Catalog:
         catalog.scales = [float(v) for v in np.load(directory / "scales.npy")]
         catalog.index = catalog_index.read(directory, meta.get("index"))
         catalog.compressed_thumbnails = (
-            _stored_thumbnails(directory, meta["thumbnails"])
+            _stored_thumbnails(directory, meta["thumbnails"], len(catalog.sizes))
             if meta["format"] >= 4
             else _lzma_thumbnails(directory, catalog.sizes, meta["thumbnails"])
         )
@@ -376,9 +376,11 @@ def _compressed(packed: np.ndarray) -> bytes:
     return zlib.compress(packed.tobytes(), 6)
 
 
-def _stored_thumbnails(directory: Path, lengths: list[int]) -> list[bytes]:
+def _stored_thumbnails(directory: Path, lengths: list[int], originals: int) -> list[bytes]:
     """The compressed thumbnails of a format-4 catalog, as saved."""
     stored = (directory / "thumbnails.zlib").read_bytes()
+    if len(lengths) != originals or sum(lengths) != len(stored):
+        raise ValueError(f"{directory}: thumbnails.zlib does not match meta.json; rebuild the catalog")
     ends = np.cumsum(lengths, dtype=np.int64)
     return [stored[end - length : end] for end, length in zip(ends.tolist(), lengths, strict=True)]
 

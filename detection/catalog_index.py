@@ -24,7 +24,7 @@ Four kinds, by the number of 256-bit ORB descriptors ``n`` (about 213 an origina
 
 Each catalog keeps the index it was built (and calibrated) with; a saved index records its own
 kind and probe counts, so older catalogs load as they were built. An inverted file is saved as its
-codes in id order, each code's list number (2 bytes; 4 past 65,536 lists) and its quantizer, not
+codes in id order, each code's list number (2 bytes; 4 from 65,535 lists) and its quantizer, not
 as FAISS writes it (with an 8-byte id a code): the lists are refilled in id order on loading, so
 the loaded index holds the same lists in the same order and answers every search as the saved
 one did.
@@ -53,6 +53,7 @@ LARGE_FROM = 1_000_000
 CODES_PER_LIST = 128
 LARGE_NPROBE = 6
 COARSE_NPROBE = 8
+LOAD_CHUNK = 1 << 20  # codes added to a loaded inverted file at a time (32 MB)
 
 #: Names this module's choice of index, for caches of built indexes (changes when a parameter does).
 DESIGN = f"small{SMALL_IVF_FROM}-{SMALL_LISTS}x{SMALL_NPROBE}-ivf{IVF_FROM}-{MAX_LISTS}x{NPROBE}-large{LARGE_FROM}-{CODES_PER_LIST}x{LARGE_NPROBE}x{COARSE_NPROBE}"
@@ -181,16 +182,22 @@ def inverted_file(index: Any) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
 
 def write(index: Any, directory: Path) -> dict[str, int] | None:
     """Save ``index`` into ``directory``; returns what :func:`read` needs back (None: an exact
-    index, written by FAISS as ``features.faiss``)."""
+    index, written by FAISS as ``features.faiss``). The codes go straight into their file, so
+    saving holds no second copy of them."""
     if isinstance(index, _FLAT):
         faiss.write_index_binary(index, str(directory / "features.faiss"))
         return None
-    codes = np.zeros((index.ntotal, CODE_BYTES), np.uint8)
-    list_of = np.zeros(index.ntotal, np.uint16 if index.nlist <= 1 << 16 else np.uint32)
+    list_dtype = _list_number_type(index.nlist)
+    codes = np.lib.format.open_memmap(
+        directory / "codes.npy", mode="w+", dtype=np.uint8, shape=(index.ntotal, CODE_BYTES)
+    )
+    # A code FAISS put in no list (no list centre found for it) keeps the marker and stays out.
+    list_of = np.full(index.ntotal, np.iinfo(list_dtype).max, list_dtype)
     for number, ids, listed in inverted_file(index):
         codes[ids] = listed
         list_of[ids] = number
-    np.save(directory / "codes.npy", codes)
+    codes.flush()
+    del codes
     np.save(directory / "lists.npy", list_of)
     faiss.write_index_binary(faiss.downcast_IndexBinary(index.quantizer), str(directory / "quantizer.faiss"))
     return {"lists": int(index.nlist), "probes": int(index.nprobe)}
@@ -198,18 +205,31 @@ def write(index: Any, directory: Path) -> dict[str, int] | None:
 
 def read(directory: Path, stored: dict[str, int] | None) -> Any:
     """The index :func:`write` saved (``stored``: what it returned), or a catalog's
-    ``features.faiss`` as FAISS wrote it (exact indexes, and inverted files of older catalogs)."""
+    ``features.faiss`` as FAISS wrote it (exact indexes, and inverted files of older catalogs).
+    The lists are filled a chunk of codes at a time from the memory-mapped files, so loading
+    holds little more than the index itself."""
     if stored is None:
         return faiss.read_index_binary(str(directory / "features.faiss"))
     quantizer = faiss.read_index_binary(str(directory / "quantizer.faiss"))
     index = faiss.IndexBinaryIVF(quantizer, DESCRIPTOR_BITS, int(stored["lists"]))  # keeps a reference
     index.nprobe = int(stored["probes"])
     index.is_trained = True  # the quantizer holds the trained centres
-    codes = np.ascontiguousarray(np.load(directory / "codes.npy"))
-    list_of = np.load(directory / "lists.npy").astype(np.int64)
-    if len(codes):
-        ids = np.arange(len(codes), dtype=np.int64)
+    codes = np.load(directory / "codes.npy", mmap_mode="r")
+    list_of = np.load(directory / "lists.npy", mmap_mode="r")
+    if len(codes) != len(list_of):
+        raise ValueError(f"{directory}: {len(codes)} codes but {len(list_of)} list numbers")
+    unlisted = np.iinfo(list_of.dtype).max
+    for start in range(0, len(codes), LOAD_CHUNK):
+        chunk = np.ascontiguousarray(codes[start : start + LOAD_CHUNK])
+        numbers = np.asarray(list_of[start : start + LOAD_CHUNK]).astype(np.int64)
+        numbers[numbers == unlisted] = -1  # FAISS leaves a code of list -1 out, as when it was added
+        ids = np.arange(start, start + len(chunk), dtype=np.int64)
         index.add_core(  # type: ignore[attr-defined]  # not in faiss's stubs
-            len(codes), faiss.swig_ptr(codes), faiss.swig_ptr(ids), faiss.swig_ptr(list_of)
+            len(chunk), faiss.swig_ptr(chunk), faiss.swig_ptr(ids), faiss.swig_ptr(numbers)
         )
     return index
+
+
+def _list_number_type(lists: int) -> type[np.unsignedinteger[Any]]:
+    """The narrowest type holding every list number and, above them, the marker of no list."""
+    return np.uint16 if lists < 1 << 16 else np.uint32

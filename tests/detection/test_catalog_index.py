@@ -181,8 +181,9 @@ def test_the_small_file_is_calibrated_with_the_exhaustive_search(
 
 @pytest.mark.parametrize("count", [1_000, 8_000], ids=["inverted file", "two-level inverted file"])
 def test_a_saved_inverted_file_answers_as_before_without_ids_on_disk(
-    small_thresholds: None, tmp_path: Path, count: int
+    small_thresholds: None, tmp_path: Path, count: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(catalog_index, "LOAD_CHUNK", 333)  # loaded a few chunks at a time
     rng = np.random.default_rng(3)
     codes = _clustered_codes(rng, count // 20, 20, 8)
     index = catalog_index.make_index(codes)
@@ -212,3 +213,35 @@ def test_a_catalog_saved_with_faiss_inverted_file_still_loads(small_thresholds: 
     assert np.array_equal(loaded.all_descriptors(), catalog.all_descriptors())
     assert all(np.array_equal(loaded.thumbnail_of(i), catalog.thumbnail_of(i)) for i in range(6))
     assert Matcher(loaded).match(product_image(2)[:240], k=1)[0].original_id == "o2"
+
+
+def test_a_code_faiss_put_in_no_list_stays_out_after_save_and_load(
+    small_thresholds: None, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(4)
+    codes = _clustered_codes(rng, 50, 20, 8)
+    index = catalog_index.make_index(codes[:900])
+    assert isinstance(index, faiss.IndexBinaryIVF)
+    late = np.ascontiguousarray(codes[900:])
+    numbers = np.full(len(late), -1, np.int64)  # as when the quantizer finds no list for a code
+    numbers[::2] = 3
+    ids = np.arange(900, 1000, dtype=np.int64)
+    index.add_core(len(late), faiss.swig_ptr(late), faiss.swig_ptr(ids), faiss.swig_ptr(numbers))
+    loaded = catalog_index.read(tmp_path, catalog_index.write(index, tmp_path))
+    assert loaded.ntotal == index.ntotal == 1000
+    listed = {number: ids.tolist() for number, ids, _ in catalog_index.inverted_file(loaded)}
+    assert listed == {number: ids.tolist() for number, ids, _ in catalog_index.inverted_file(index)}
+    assert not set(range(901, 1000, 2)) & {i for ids in listed.values() for i in ids}
+    assert [a.tolist() for a in index.search(late, 3)] == [a.tolist() for a in loaded.search(late, 3)]
+
+
+def test_thumbnails_that_do_not_match_the_catalog_are_refused(tmp_path: Path) -> None:
+    import json
+
+    catalog = build_catalog((f"o{i}", product_image(i)) for i in range(3))
+    catalog.save(tmp_path / "index")
+    meta = json.loads((tmp_path / "index" / "meta.json").read_text())
+    meta["thumbnails"][0] += 1
+    (tmp_path / "index" / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="thumbnails.zlib does not match"):
+        Catalog.load(tmp_path / "index")
