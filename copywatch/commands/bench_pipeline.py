@@ -180,10 +180,13 @@ def _warm_up(settings: Settings, url: str, ids: list[int], names: list[str], tim
     from workers.enqueue import enqueue_score_images, producer
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    answered: set[str] = set()
+    while not answered >= set(names):
+        if time.monotonic() >= deadline:
+            missing = ", ".join(sorted(set(names) - answered))
+            raise SystemExit(f"bench pipeline: no answer within {timeout:.0f} s from {missing}")
         replies = producer(settings).control.ping(destination=names, timeout=0.5) or []
-        if {name for reply in replies for name in reply} >= set(names):
-            break
+        answered |= {name for reply in replies for name in reply}
     for image_id in ids:
         enqueue_score_images(settings, [image_id])
     _wait(url, ids, 600)

@@ -40,14 +40,6 @@ def colour_distance(image: np.ndarray, colour: np.ndarray) -> np.ndarray:
     return cv2.transform(cv2.absdiff(image, reference).astype(np.float32), np.ones((1, 3), np.float32))
 
 
-def background_model(blurred: np.ndarray, strip: int = 4) -> tuple[np.ndarray, float]:
-    """The background's colour at every pixel (:func:`background_fit`'s planes drawn), and how
-    much the border varies about it."""
-    coefficients, noise = background_fit(blurred, strip)
-    h, w = blurred.shape[:2]
-    return colour_plane(*plane_grid(w, h), coefficients), noise
-
-
 def plane_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """Column and row coordinates (float32, -0.5 to 0.5) at which the colour planes are drawn."""
     return np.arange(width, dtype=np.float32) / width - 0.5, np.arange(

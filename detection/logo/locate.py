@@ -46,7 +46,9 @@ class Located:
     position: str
     confidence: float
     shape_sources: tuple[np.ndarray, ProductColour, np.ndarray, np.ndarray, float] = field(repr=False)
-    # (the colour image, its product's colour, edges in the logo box, colour strength in it, t_0)
+    # (the colour image, its product's colour, edges in the logo box, colour strength in it, t_0);
+    # the image is the caller's, read when the shape is first asked for: leave it unchanged
+    # until then (check() asks within the same call).
 
     @cached_property
     def shape_inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
