@@ -134,11 +134,8 @@ def centres(index: Any) -> np.ndarray | None:
     quantizer: Any = faiss.downcast_IndexBinary(index.quantizer)
     if isinstance(quantizer, faiss.IndexBinaryIVF):  # a two-level file: the centres are its codes
         codes = np.zeros((quantizer.ntotal, CODE_BYTES), np.uint8)
-        for number in range(quantizer.invlists.nlist):
-            if size := quantizer.invlists.list_size(number):
-                ids = faiss.rev_swig_ptr(quantizer.invlists.get_ids(number), size)
-                listed = faiss.rev_swig_ptr(quantizer.invlists.get_codes(number), size * CODE_BYTES)
-                codes[ids] = listed.reshape(-1, CODE_BYTES)
+        for _, ids, listed in inverted_file(quantizer):
+            codes[ids] = listed
         return codes
     flat = faiss.rev_swig_ptr(quantizer.xb.data(), quantizer.ntotal * CODE_BYTES)
     return flat.reshape(-1, CODE_BYTES).copy()
