@@ -244,7 +244,7 @@ class Catalog:
         if isinstance(self.index, _FLAT):
             return faiss.rev_swig_ptr(self.index.xb.data(), count * 32).reshape(-1, 32).copy()
         codes = np.zeros((count, 32), np.uint8)
-        for _, ids, list_codes in self._inverted_file():
+        for _, ids, list_codes in catalog_index.inverted_file(self.index):
             codes[ids] = list_codes
         return codes
 
@@ -265,13 +265,9 @@ class Catalog:
         if centres is None:
             return None
         list_of = np.zeros(self.descriptor_count, np.int64)
-        for number, ids, _ in self._inverted_file():
+        for number, ids, _ in catalog_index.inverted_file(self.index):
             list_of[ids] = number
         return InvertedLists(list_of, centres, int(self.index.nprobe))
-
-    def _inverted_file(self) -> Iterable[tuple[int, np.ndarray, np.ndarray]]:
-        """``(list number, descriptor ids, (n, 32) codes)`` of each non-empty list of the IVF index."""
-        return catalog_index.inverted_file(self.index)
 
     def thumbnail_of(self, position: int) -> np.ndarray | None:
         """The original's grayscale thumbnail (:func:`detection.verify.make_thumbnail`), or None."""
