@@ -128,9 +128,10 @@ def _prepare_database(url: str, size: int, media_root: Path, images: int, copies
         engine.dispose()
 
 
-def _start_workers(env: dict[str, str], queue: str, count: int, logs: Path) -> list[subprocess.Popen]:
+def _start_workers(env: dict[str, str], queue: str, names: list[str], logs: Path) -> list[subprocess.Popen]:
+    """A worker process of each node name in ``names`` (:func:`_worker_names`) on ``queue``."""
     procs = []
-    for i in range(count):
+    for i, name in enumerate(names):
         log = open(logs / f"worker{i}.log", "w")  # noqa: SIM115 - lives as long as the worker
         procs.append(
             subprocess.Popen(
@@ -148,7 +149,7 @@ def _start_workers(env: dict[str, str], queue: str, count: int, logs: Path) -> l
                     "-P",
                     "prefork",
                     "-n",
-                    f"bench{i}-{queue}@%h",
+                    name,
                     "--without-gossip",
                     "--without-mingle",
                     "--without-heartbeat",
@@ -166,7 +167,7 @@ def _start_workers(env: dict[str, str], queue: str, count: int, logs: Path) -> l
 
 
 def _worker_names(queue: str, count: int) -> list[str]:
-    """The node names :func:`_start_workers` gives (``%h`` is this host's name)."""
+    """The workers' node names: the warm-up pings them by name."""
     import socket
 
     return [f"bench{i}-{queue}@{socket.gethostname()}" for i in range(count)]
@@ -295,8 +296,9 @@ def measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         ids = _prepare_database(url, args.catalog_size, bench.media_root, args.images + warmup, args.copies)
         warm, timed = ids[:warmup], ids[warmup:]
         _say(args, f"» starting {args.workers} worker process(es), loading the catalog")
-        procs = _start_workers(env, queue, args.workers, root)
-        _warm_up(bench, url, warm, _worker_names(queue, args.workers))
+        names = _worker_names(queue, args.workers)
+        procs = _start_workers(env, queue, names, root)
+        _warm_up(bench, url, warm, names)
 
         _say(args, f"» scoring {len(timed)} images" + (f" at {args.rate}/s" if args.rate else " (burst)"))
         cpu_before = _workers_cpu_s(procs)
