@@ -49,8 +49,9 @@ def plane_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
 
 def background_fit(blurred: np.ndarray, strip: int = 4) -> tuple[np.ndarray, float]:
     """The background's colour as a plane per channel fitted to the image's border (float32
-    coefficients, (3, channels), for :func:`colour_plane`), and how much the border varies about
-    it (90th percentile).
+    coefficients ``c``, (3, channels): channel k at column ``gx`` and row ``gy`` of
+    :func:`plane_grid` is ``gx * c[0, k] + gy * c[1, k] + c[2, k]``), and how much the border
+    varies about it (90th percentile).
 
     Product photos are shot on sweeps whose light falls off across the frame; one median colour
     for the whole border would make the darker side of such a background part of the product.
@@ -95,28 +96,14 @@ def border_pixels(height: int, width: int, strip: int) -> tuple[np.ndarray, np.n
     return rows, columns
 
 
-def colour_plane(gx: np.ndarray, gy: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """``gx * c[0] + gy * c[1] + c[2]`` over a grid of columns ``gx`` and rows ``gy``: a plane
-    per channel of ``c`` (3, channels), shape (len(gy), len(gx), channels).
-
-    Each channel is summed on its own and the planes merged: the same sums, in the same order
-    and precision, as broadcasting over (rows, columns, channels) at once, several times faster
-    (NumPy's innermost loop would run over the three channels).
-    """
-    if c.ndim == 1:  # one channel
-        return gx[None, :, None] * c[0] + gy[:, None, None] * c[1] + c[2]
-    planes = [(gx * c[0, k])[None, :] + (gy * c[1, k])[:, None] + c[2, k] for k in range(c.shape[1])]
-    merged = cv2.merge(planes)
-    return merged if merged.ndim == 3 else merged[:, :, None]
-
-
 def plane_distance(image: np.ndarray, gx: np.ndarray, gy: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Every pixel's distance from the colour planes ``c`` (float32 coefficients, see
-    :func:`colour_plane`), summed over the channels (float32).
+    :func:`background_fit`) over columns ``gx`` and rows ``gy``, summed over the channels
+    (float32).
 
-    The values of ``cv2.transform(cv2.absdiff(image as float32, colour_plane(gx, gy, c)), ones)``
-    — each plane is drawn the same way and the channels are summed in the same order — a channel
-    at a time, without drawing, merging and walking a three-channel plane: twice as fast.
+    A channel at a time: the values of drawing the three-channel plane and summing
+    ``cv2.absdiff`` with ``cv2.transform`` (each plane is drawn the same way, the channels are
+    summed in the same order), without merging and walking a three-channel plane: twice as fast.
     """
     total: np.ndarray | None = None
     for k, channel in enumerate(cv2.split(image)):

@@ -10,9 +10,18 @@ import pytest
 import detection.logo.band as band
 import detection.logo.locate as locate_module
 from detection.logo import check
-from detection.logo.band import border_pixels, colour_plane, foreground_difference, plane_distance
+from detection.logo.band import border_pixels, foreground_difference, plane_distance
 from detection.logo.edges import sobel_strength
 from detection.logo.locate import locate
+
+
+def _drawn_planes(gx: np.ndarray, gy: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The colour planes drawn as the logo check drew them before: a plane per channel of ``c``
+    (3, channels), merged into one (len(gy), len(gx), channels) image."""
+    planes = [(gx * c[0, k])[None, :] + (gy * c[1, k])[:, None] + c[2, k] for k in range(c.shape[1])]
+    merged = cv2.merge(planes)
+    return merged if merged.ndim == 3 else merged[:, :, None]
+
 
 _RIGHT = np.array([[0, 0, 1], [0, 0, 2], [0, 0, 1]], np.float32)
 _TOP = np.array([[1, 2, 1], [0, 0, 0], [0, 0, 0]], np.float32)
@@ -54,7 +63,7 @@ def test_plane_distance_sums_the_channels_as_a_transform_of_the_drawn_planes() -
         coefficients = (rng.standard_normal((3, 3)) * [[40.0], [40.0], [120.0]]).astype(np.float32)
         gx = np.arange(width, dtype=np.float32) / width - 0.5
         gy = np.arange(height, dtype=np.float32) / height - 0.5
-        planes = colour_plane(gx, gy, coefficients)
+        planes = _drawn_planes(gx, gy, coefficients)
         expected = cv2.transform(cv2.absdiff(image.astype(np.float32), planes), np.ones((1, 3), np.float32))
         assert np.array_equal(plane_distance(image, gx, gy, coefficients), expected.reshape(height, width))
 
