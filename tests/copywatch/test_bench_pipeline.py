@@ -57,3 +57,21 @@ def test_the_warm_up_waits_for_every_worker_then_sends_an_image_a_message(
     bench_pipeline._warm_up(None, "url", [7, 8, 9, 10], ["bench0-q@host", "bench1-q@host"])  # type: ignore[arg-type]
     assert len(pings) == 2  # the second worker answered only the second ping
     assert sent == [[7], [8], [9], [10]] and waited == [[7, 8, 9, 10]]
+
+
+def test_the_warm_up_stops_naming_a_worker_that_never_answers(
+    sent: list[list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from copywatch.commands import bench_pipeline
+
+    class Control:
+        def ping(self, destination: list[str], timeout: float) -> list[dict[str, object]]:
+            return [{"bench0-q@host": {"ok": "pong"}}]  # bench1 never answers
+
+    class Producer:
+        control = Control()
+
+    monkeypatch.setattr("workers.enqueue.producer", lambda settings: Producer())
+    with pytest.raises(SystemExit, match="bench1-q@host") as stopped:
+        bench_pipeline._warm_up(None, "url", [7, 8], ["bench0-q@host", "bench1-q@host"], timeout=0.2)  # type: ignore[arg-type]
+    assert "bench0" not in str(stopped.value) and sent == []  # nothing timed, nothing sent
